@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Circular.Core.Errors;
+
+namespace Circular.Core.Archive;
+
+/// <summary>circular.json at the archive root: marks a directory as an archive and holds its defaults.</summary>
+public sealed record ArchiveConfig
+{
+    public const string FormatName = "circular-archive";
+    public const int CurrentFormatVersion = 1;
+
+    [JsonPropertyName("format")] public string Format { get; init; } = FormatName;
+    [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = CurrentFormatVersion;
+    [JsonPropertyName("chunkSize")] public int ChunkSize { get; init; } = Chunks.ChunkSizes.Default;
+    [JsonPropertyName("codec")] public string Codec { get; init; } = "zstd";
+    [JsonPropertyName("hash")] public string Hash { get; init; } = "sha256";
+    [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
+
+    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = true };
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+
+    public static ArchiveConfig Parse(ReadOnlySpan<byte> json, string where)
+    {
+        ArchiveConfig? c;
+        try { c = JsonSerializer.Deserialize<ArchiveConfig>(json); }
+        catch (JsonException) { c = null; }
+        if (c is null || c.Format != FormatName) throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json is not valid)");
+        if (c.FormatVersion != CurrentFormatVersion)
+            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}; this program reads version {CurrentFormatVersion}");
+        if (c.Hash != "sha256") throw new ArchiveFormatException($"{where} uses hash '{c.Hash}'; only sha256 is supported");
+        return c;
+    }
+}
+
+/// <summary>images.json at the archive root: the image names, so static HTTP servers need no directory listing.</summary>
+public sealed record ImageIndex
+{
+    public const string FormatName = "circular-images";
+    [JsonPropertyName("format")] public string Format { get; init; } = FormatName;
+    [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = 1;
+    [JsonPropertyName("images")] public List<string> Images { get; init; } = [];
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true });
+
+    public static ImageIndex Parse(ReadOnlySpan<byte> json, string where)
+    {
+        ImageIndex? i;
+        try { i = JsonSerializer.Deserialize<ImageIndex>(json); }
+        catch (JsonException) { i = null; }
+        if (i is null || i.Format != FormatName || i.FormatVersion != 1) throw new ArchiveFormatException($"{where}: images.json is corrupt or of an unknown version");
+        return i;
+    }
+}

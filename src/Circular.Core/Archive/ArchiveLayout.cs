@@ -1,0 +1,27 @@
+using Circular.Core.Chunks;
+
+namespace Circular.Core.Archive;
+
+/// <summary>Relative paths of every object in an archive (docs/format.md, "Layout"). Always '/'-separated.</summary>
+public static class ArchiveLayout
+{
+    public const string ConfigPath = "circular.json";
+    public const string ImageIndexPath = "images.json";
+    public const string ChunksDir = "chunks";
+
+    public static string ChunkPath(ChunkId id)
+    {
+        string hex = id.ToHex();
+        return $"chunks/{hex[..2]}/{hex}";
+    }
+
+    public static string ImageDir(string image) => $"images/{image}";
+    public static string RefsPath(string image) => $"images/{image}/refs.json";
+    public static string ManifestPath(string image, int version) => $"images/{image}/versions/{version}";
+    public static string ProfilePath(string image, int version) => $"images/{image}/profiles/{version}";
+
+    /// <summary>True for paths whose content never changes once written (served as immutable).</summary>
+    public static bool IsImmutable(string path) =>
+        path.StartsWith("chunks/", StringComparison.Ordinal) || path.StartsWith("packs/", StringComparison.Ordinal) ||
+        path.Contains("/versions/", StringComparison.Ordinal) || path.Contains("/profiles/", StringComparison.Ordinal);
+}

@@ -1,0 +1,38 @@
+using Circular.Core.Chunks;
+
+namespace Circular.Core.Errors;
+
+/// <summary>An error meant for the user: its message is printed as the one-line reason for a non-zero exit.</summary>
+public class CircularException : Exception
+{
+    public CircularException(string message) : base(message) { }
+    public CircularException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>Bad arguments: a malformed name, size or version (exit code 2).</summary>
+public sealed class UsageException(string message) : CircularException(message);
+
+/// <summary>Something asked for does not exist: an image, version, tag or archive.</summary>
+public sealed class NotFoundException(string message) : CircularException(message);
+
+/// <summary>A file of the archive is corrupt, truncated, or of a format version this program does not know.</summary>
+public sealed class ArchiveFormatException : CircularException
+{
+    public ArchiveFormatException(string message) : base(message) { }
+    public ArchiveFormatException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>A chunk's bytes do not hash to its id, or its file cannot be decoded.</summary>
+public sealed class ChunkIntegrityException(ChunkId id, string source, string detail)
+    : CircularException($"chunk {id.ToHex()} from {source} is corrupt: {detail}")
+{
+    public ChunkId Id { get; } = id;
+    public string Origin { get; } = source;
+}
+
+/// <summary>A chunk is in no reachable store.</summary>
+public sealed class ChunkMissingException(ChunkId id, string detail)
+    : CircularException($"chunk {id.ToHex()} is missing: {detail}")
+{
+    public ChunkId Id { get; } = id;
+}

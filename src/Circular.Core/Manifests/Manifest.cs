@@ -1,0 +1,106 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Circular.Core.Chunks;
+using Circular.Core.Errors;
+
+namespace Circular.Core.Manifests;
+
+/// <summary>
+/// One version of one image: the seed's "mapping table". Block i covers bytes
+/// [i*ChunkSize, min((i+1)*ChunkSize, ImageSize)); a zero id means the block is all zeros.
+/// The last block's chunk holds only the bytes inside the image (it may be short).
+/// Binary layout in docs/format.md, "Manifests".
+/// </summary>
+public sealed class Manifest
+{
+    public const ushort FormatVersion = 1;
+    private static ReadOnlySpan<byte> Magic => "CIRCMANF"u8;
+    private const int FixedHeader = 36;
+    /// <summary>Refuse absurd sizes before allocating: 2^40 bytes at 64 KiB is 16 M blocks.</summary>
+    private const long MaxBlocks = 1L << 26;
+
+    public Manifest(ManifestMetadata metadata, int chunkSize, long imageSize, ChunkId[] blocks)
+    {
+        if (!ChunkSizes.IsValid(chunkSize)) throw new ArgumentOutOfRangeException(nameof(chunkSize));
+        if (blocks.LongLength != BlockCount(imageSize, chunkSize)) throw new ArgumentException("block count does not match the image size");
+        Metadata = metadata;
+        ChunkSize = chunkSize;
+        ImageSize = imageSize;
+        Blocks = blocks;
+    }
+
+    public ManifestMetadata Metadata { get; }
+    public int ChunkSize { get; }
+    public long ImageSize { get; }
+    public ChunkId[] Blocks { get; }
+
+    public static long BlockCount(long imageSize, int chunkSize) => (imageSize + chunkSize - 1) / chunkSize;
+
+    /// <summary>Length of block <paramref name="index"/> (the last one may be short).</summary>
+    public int BlockLength(long index) => (int)Math.Min(ChunkSize, ImageSize - index * ChunkSize);
+
+    /// <summary>Every distinct chunk this version needs, boot assets included; zero blocks excluded.</summary>
+    public IEnumerable<ChunkId> ReferencedChunks()
+    {
+        var seen = new HashSet<ChunkId>();
+        foreach (var b in Blocks) if (!b.IsZero && seen.Add(b)) yield return b;
+        foreach (var a in new[] { Metadata.Boot?.Kernel, Metadata.Boot?.Initrd })
+            if (a is not null)
+                foreach (var h in a.Chunks) { var id = ChunkId.Parse(h); if (seen.Add(id)) yield return id; }
+    }
+
+    public byte[] Serialize()
+    {
+        byte[] meta = JsonSerializer.SerializeToUtf8Bytes(Metadata);
+        long total = FixedHeader + meta.Length + (long)Blocks.Length * ChunkId.Size + 32;
+        var buf = new byte[total];
+        var s = buf.AsSpan();
+        Magic.CopyTo(s);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[8..], FormatVersion);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[10..], 0);
+        BinaryPrimitives.WriteInt32LittleEndian(s[12..], ChunkSize);
+        BinaryPrimitives.WriteInt64LittleEndian(s[16..], ImageSize);
+        BinaryPrimitives.WriteInt64LittleEndian(s[24..], Blocks.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(s[32..], meta.Length);
+        meta.CopyTo(s[FixedHeader..]);
+        int p = FixedHeader + meta.Length;
+        foreach (var b in Blocks) { b.WriteTo(s[p..]); p += ChunkId.Size; }
+        SHA256.HashData(s[..p], s[p..]);
+        return buf;
+    }
+
+    /// <summary>The SHA-256 of the serialized manifest: what refs and signatures point at.</summary>
+    public static string Digest(ReadOnlySpan<byte> serialized) => Convert.ToHexStringLower(SHA256.HashData(serialized));
+
+    /// <summary>Parses and checks a manifest; <paramref name="what"/> names it in errors.</summary>
+    public static Manifest Parse(ReadOnlySpan<byte> data, string what)
+    {
+        ArchiveFormatException Bad(string why) => new($"manifest {what} is corrupt or truncated: {why}");
+        if (data.Length < FixedHeader + 32) throw Bad($"only {data.Length} bytes");
+        if (!data[..8].SequenceEqual(Magic)) throw Bad("bad magic");
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(data[8..]);
+        if (version != FormatVersion) throw new ArchiveFormatException($"manifest {what} has format version {version}; this program reads version {FormatVersion}");
+        int chunkSize = BinaryPrimitives.ReadInt32LittleEndian(data[12..]);
+        long imageSize = BinaryPrimitives.ReadInt64LittleEndian(data[16..]);
+        long blocks = BinaryPrimitives.ReadInt64LittleEndian(data[24..]);
+        int metaLen = BinaryPrimitives.ReadInt32LittleEndian(data[32..]);
+        if (!ChunkSizes.IsValid(chunkSize)) throw Bad($"chunk size {chunkSize}");
+        if (imageSize < 0 || blocks < 0 || blocks > MaxBlocks || blocks != BlockCount(imageSize, chunkSize)) throw Bad("size and block count disagree");
+        if (metaLen < 0 || metaLen > 16 << 20) throw Bad("metadata length");
+        long expected = FixedHeader + (long)metaLen + blocks * ChunkId.Size + 32;
+        if (data.Length != expected) throw Bad($"{data.Length} bytes, header implies {expected}");
+        int body = data.Length - 32;
+        Span<byte> sum = stackalloc byte[32];
+        SHA256.HashData(data[..body], sum);
+        if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
+        ManifestMetadata? meta;
+        try { meta = JsonSerializer.Deserialize<ManifestMetadata>(data.Slice(FixedHeader, metaLen)); }
+        catch (JsonException e) { throw Bad("metadata: " + e.Message); }
+        if (meta is null) throw Bad("no metadata");
+        var ids = new ChunkId[blocks];
+        int p = FixedHeader + metaLen;
+        for (long i = 0; i < blocks; i++, p += ChunkId.Size) ids[i] = ChunkId.FromBytes(data.Slice(p, ChunkId.Size));
+        return new Manifest(meta, chunkSize, imageSize, ids);
+    }
+}

@@ -1,0 +1,87 @@
+using Circular.Core.Archive;
+using Circular.Core.Errors;
+using Circular.Core.Manifests;
+using Circular.Core.Refs;
+using Circular.Storage.Backends;
+
+namespace Circular.Storage.Archive;
+
+/// <summary>Reads an archive's metadata (config, image index, refs, manifests) through any backend.</summary>
+public sealed class ArchiveReader
+{
+    private ArchiveReader(IArchiveBackend backend, ArchiveConfig config)
+    {
+        Backend = backend;
+        Config = config;
+    }
+
+    public IArchiveBackend Backend { get; }
+    public ArchiveConfig Config { get; }
+
+    public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct)
+    {
+        var obj = await backend.TryReadAsync(ArchiveLayout.ConfigPath, ReadHints.None, ct).ConfigureAwait(false)
+            ?? throw new NotFoundException($"{backend.Location} is not a Circular archive (no circular.json; create one with 'circular init')");
+        return new ArchiveReader(backend, ArchiveConfig.Parse(obj.Data, backend.Location));
+    }
+
+    public async Task<IReadOnlyList<string>> ListImagesAsync(CancellationToken ct)
+    {
+        var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
+        if (obj is null) return [];
+        return ImageIndex.Parse(obj.Data, Backend.Location).Images.Order(StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct)
+    {
+        ImageName.Validate(image);
+        var obj = await Backend.TryReadAsync(ArchiveLayout.RefsPath(image), ReadHints.None, ct).ConfigureAwait(false);
+        return obj is null ? null : ImageRefs.Parse(obj.Data, $"of image '{image}'");
+    }
+
+    public async Task<ImageRefs> GetRefsAsync(string image, CancellationToken ct) =>
+        await TryGetRefsAsync(image, ct).ConfigureAwait(false)
+        ?? throw new NotFoundException($"no image '{image}' in {Backend.Location}");
+
+    /// <summary>Picks the version a spec names: a number, a tag, "latest" or nothing (latest).</summary>
+    public static VersionEntry Resolve(ImageRefs refs, ImageSpec spec)
+    {
+        int version;
+        if (spec.Selector is null or "latest") version = refs.Latest;
+        else if (spec.Number is int n) version = n;
+        else if (!refs.Tags.TryGetValue(spec.Selector, out version))
+            throw new NotFoundException($"image '{spec.Name}' has no version or tag '{spec.Selector}'");
+        return refs.Find(version) ?? throw new NotFoundException($"image '{spec.Name}' has no version {version}");
+    }
+
+    /// <summary>Loads a version's manifest and checks it against the digest the refs list for it.</summary>
+    public async Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct)
+    {
+        string path = ArchiveLayout.ManifestPath(image, entry.Version);
+        string what = $"{image}@{entry.Version}";
+        var hints = ReadHints.None;
+        for (int attempt = 0; ; attempt++)
+        {
+            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false)
+                ?? throw new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}");
+            string digest = Manifest.Digest(obj.Data);
+            if (digest == entry.ManifestDigest)
+            {
+                var m = Manifest.Parse(obj.Data, what);
+                if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
+                    throw new ArchiveFormatException($"manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
+                return m;
+            }
+            if (attempt > 0)
+                throw new ArchiveFormatException($"manifest of {what} from {obj.Source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
+            hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
+        }
+    }
+
+    public async Task<(ImageRefs Refs, VersionEntry Entry, Manifest Manifest)> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
+    {
+        var refs = await GetRefsAsync(spec.Name, ct).ConfigureAwait(false);
+        var entry = Resolve(refs, spec);
+        return (refs, entry, await GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,18 @@
+using Circular.Core.Chunks;
+
+namespace Circular.Storage.Chunks;
+
+/// <summary>
+/// Gives the uncompressed bytes of a chunk, already verified against its id. Implementations are decorators of one
+/// another (cache over single-flight over a backend), composed by the caller.
+/// </summary>
+/// <remarks>
+/// Contract: the bytes written to <c>destination</c> always hash to <c>id</c>; otherwise the call throws
+/// (ChunkIntegrityException when every copy was corrupt, ChunkMissingException when none exists,
+/// BackendUnavailableException when no source could be reached). Safe to call concurrently.
+/// <c>destination</c> must hold at least the chunk's length (the manifest's chunk size suffices).
+/// </remarks>
+public interface IChunkSource
+{
+    ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct);
+}

@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace Circular.Storage.Posix;
+
+/// <summary>The few POSIX calls .NET does not expose: advisory locks, syncfs, SEEK_DATA/SEEK_HOLE.</summary>
+public static partial class Libc
+{
+    public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+    public const int SEEK_SET = 0, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
+    public const int ENXIO = 6, EINTR = 4, EWOULDBLOCK = 11;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int syncfs(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fallocate(int fd, int mode, long offset, long len);
+
+    public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+
+    public static void SyncFs(string path)
+    {
+        using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        syncfs((int)h.DangerousGetHandle());
+    }
+}
