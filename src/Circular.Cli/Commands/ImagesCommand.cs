@@ -1,0 +1,32 @@
+using System.CommandLine;
+using Circular.Cli.Composition;
+using Circular.Core.Chunks;
+
+namespace Circular.Cli.Commands;
+
+public static class ImagesCommand
+{
+    public static Command Create()
+    {
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var client = new ClientOptions();
+        var cmd = new Command("images", "List the images in an archive with their latest version") { archive };
+        client.AddTo(cmd);
+        CommandAction.Set(cmd, async (pr, ct) =>
+        {
+            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            var names = await stack.Reader.ListImagesAsync(ct);
+            if (names.Count == 0) { System.Console.WriteLine("no images"); return CommandAction.Ok; }
+            System.Console.WriteLine($"{"NAME",-24} {"LATEST",6} {"VERSIONS",8} {"SIZE",10}  UPDATED");
+            foreach (var n in names)
+            {
+                var refs = await stack.Reader.TryGetRefsAsync(n, ct);
+                if (refs is null) continue;
+                var latest = refs.Find(refs.Latest);
+                System.Console.WriteLine($"{n,-24} {refs.Latest,6} {refs.Versions.Count,8} {ByteSize.Format(latest?.Size ?? 0),10}  {refs.Updated.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z");
+            }
+            return CommandAction.Ok;
+        });
+        return cmd;
+    }
+}

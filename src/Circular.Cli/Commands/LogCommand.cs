@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Circular.Cli.Composition;
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+
+namespace Circular.Cli.Commands;
+
+public static class LogCommand
+{
+    public static Command Create()
+    {
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var name = new Argument<string>("NAME") { Description = "Image name" };
+        var client = new ClientOptions();
+        var cmd = new Command("log", "List the versions of an image: size, date, tags, message and the bytes each added") { archive, name };
+        client.AddTo(cmd);
+        CommandAction.Set(cmd, async (pr, ct) =>
+        {
+            string image = pr.GetValue(name)!;
+            ImageName.Validate(image);
+            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            var refs = await stack.Reader.GetRefsAsync(image, ct);
+            System.Console.WriteLine($"{"",1} {"VERSION",7} {"CREATED",-20} {"SIZE",10} {"ADDED",10}  {"TAGS",-12} MESSAGE");
+            foreach (var v in refs.Versions.OrderByDescending(v => v.Version))
+            {
+                string tags = string.Join(",", refs.Tags.Where(t => t.Value == v.Version).Select(t => t.Key).Order(StringComparer.Ordinal));
+                string mark = v.Version == refs.Latest ? "*" : " ";
+                System.Console.WriteLine($"{mark} {v.Version,7} {v.Created.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z {ByteSize.Format(v.Size),10} {ByteSize.Format(v.AddedBytes),10}  {tags,-12} {v.Message}");
+            }
+            System.Console.WriteLine($"(* = latest: version {refs.Latest})");
+            return CommandAction.Ok;
+        });
+        return cmd;
+    }
+}

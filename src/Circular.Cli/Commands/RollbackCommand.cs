@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Circular.Core.Archive;
+using Circular.Storage.Archive;
+
+namespace Circular.Cli.Commands;
+
+public static class RollbackCommand
+{
+    public static Command Create()
+    {
+        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var name = new Argument<string>("NAME") { Description = "Image name" };
+        var version = new Argument<string>("VERSION") { Description = "Version number or tag to make latest" };
+        var cmd = new Command("rollback",
+            "Point 'latest' at another version (older: roll back; newer: roll forward). No version is deleted.") { archive, name, version };
+        CommandAction.Set(cmd, async (pr, ct) =>
+        {
+            var s = ImageSpec.Parse($"{pr.GetValue(name)}@{pr.GetValue(version)}");
+            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            int from = 0, to = 0;
+            await la.UpdateRefsAsync(s.Name, refs =>
+            {
+                from = refs.Latest;
+                to = ArchiveReader.Resolve(refs, s).Version;
+                return refs with { Latest = to };
+            }, ct);
+            string dir = to < from ? "rolled back" : to > from ? "rolled forward" : "unchanged:";
+            System.Console.WriteLine($"{s.Name}: {dir} latest {from} -> {to}");
+            return CommandAction.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Buffers;
+using Circular.Imaging.Images;
+
+namespace Circular.Cli.Composition;
+
+/// <summary>Copies a whole image out: to a sparse file in parallel, or in order to a stream.</summary>
+public static class ImageExport
+{
+    private const int Piece = 1 << 20;
+    private const int Parallelism = 16;
+
+    public static async Task ToFileAsync(IBlockImage image, string path, Action<long> progress, CancellationToken ct)
+    {
+        // Regular files are written beside the target and renamed, so a failed cat never leaves a wrong image behind.
+        bool regular = !path.StartsWith("/dev/", StringComparison.Ordinal) && !path.StartsWith("/proc/", StringComparison.Ordinal);
+        string target = regular ? path + $".partial-{Environment.ProcessId}" : path;
+        try
+        {
+            using (var h = File.OpenHandle(target, regular ? FileMode.Create : FileMode.Open, FileAccess.Write, FileShare.None))
+            {
+                var pieces = new List<(long Offset, int Length)>();
+                long pos = 0;
+                while (pos < image.Size)
+                {
+                    var extents = await image.GetExtentsAsync(pos, image.Size - pos, ct).ConfigureAwait(false);
+                    foreach (var e in extents)
+                    {
+                        if (!e.IsZero)
+                            for (long p = e.Offset; p < e.Offset + e.Length; p += Piece) pieces.Add((p, (int)Math.Min(Piece, e.Offset + e.Length - p)));
+                        else progress(e.Length);
+                        pos = e.Offset + e.Length;
+                    }
+                }
+                var opts = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct };
+                await Parallel.ForEachAsync(pieces, opts, async (piece, token) =>
+                {
+                    byte[] buf = ArrayPool<byte>.Shared.Rent(Piece);
+                    try
+                    {
+                        var mem = buf.AsMemory(0, piece.Length);
+                        await image.ReadAsync(piece.Offset, mem, token).ConfigureAwait(false);
+                        await RandomAccess.WriteAsync(h, mem, piece.Offset, token).ConfigureAwait(false);
+                        progress(piece.Length);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buf);
+                    }
+                }).ConfigureAwait(false);
+                if (regular) RandomAccess.SetLength(h, image.Size);
+            }
+            if (regular) File.Move(target, path, overwrite: true);
+        }
+        catch
+        {
+            if (regular) File.Delete(target);
+            throw;
+        }
+    }
+
+    /// <summary>Sequential copy with a window of parallel reads ahead of the writer.</summary>
+    public static async Task ToStreamAsync(IBlockImage image, Stream output, CancellationToken ct)
+    {
+        var window = new Queue<(Task Read, byte[] Buffer, int Length)>();
+        long next = 0;
+        try
+        {
+            while (next < image.Size || window.Count > 0)
+            {
+                while (next < image.Size && window.Count < Parallelism)
+                {
+                    int len = (int)Math.Min(Piece, image.Size - next);
+                    byte[] buf = ArrayPool<byte>.Shared.Rent(Piece);
+                    window.Enqueue((image.ReadAsync(next, buf.AsMemory(0, len), ct).AsTask(), buf, len));
+                    next += len;
+                }
+                var (read, buffer, length) = window.Dequeue();
+                await read.ConfigureAwait(false);
+                await output.WriteAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            await output.FlushAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var (read, _, _) in window) { try { await read.ConfigureAwait(false); } catch (Exception) { } }
+        }
+    }
+}

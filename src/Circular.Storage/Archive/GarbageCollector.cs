@@ -1,0 +1,77 @@
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+using Circular.Core.Refs;
+
+namespace Circular.Storage.Archive;
+
+/// <summary>
+/// Deletes what no kept version references. Holds the archive's chunk lock exclusively, so no push or commit
+/// (which hold it shared from their first chunk write to their refs swap) can be about to reference a chunk it deletes.
+/// </summary>
+public sealed class GarbageCollector(LocalArchive archive)
+{
+    public sealed record Report(List<string> ForgottenVersions, long Chunks, long ChunksDeleted, long BytesFreed, long TempFilesDeleted);
+
+    /// <param name="keepLast">Keep only the newest N versions of each image (plus latest and tagged ones); null keeps all.</param>
+    public async Task<Report> RunAsync(int? keepLast, bool dryRun, CancellationToken ct)
+    {
+        using var exclusive = await archive.LockChunksAsync(exclusive: true, ct).ConfigureAwait(false);
+        var reader = archive.Reader;
+        var referenced = new HashSet<ChunkId>();
+        var forgotten = new List<string>();
+        foreach (var image in await reader.ListImagesAsync(ct).ConfigureAwait(false))
+        {
+            var refs = await reader.GetRefsAsync(image, ct).ConfigureAwait(false);
+            var keep = Kept(refs, keepLast);
+            foreach (var v in refs.Versions.Where(v => keep.Contains(v.Version)))
+                referenced.UnionWith((await reader.GetManifestAsync(image, v, ct).ConfigureAwait(false)).ReferencedChunks());
+            var drop = refs.Versions.Where(v => !keep.Contains(v.Version)).Select(v => v.Version).ToList();
+            forgotten.AddRange(drop.Select(v => $"{image}@{v}"));
+            if (!dryRun && drop.Count > 0)
+            {
+                await archive.UpdateRefsAsync(image, r => r with { Versions = r.Versions.Where(v => keep.Contains(v.Version)).ToList() }, ct).ConfigureAwait(false);
+                foreach (var v in drop) await archive.Backend.DeleteAsync(ArchiveLayout.ManifestPath(image, v), ct).ConfigureAwait(false);
+            }
+            if (!dryRun) await DeleteOrphanManifestsAsync(image, keep, ct).ConfigureAwait(false);
+        }
+
+        long total = 0, deleted = 0, freed = 0, temps = 0;
+        await foreach (var e in archive.Backend.ListAsync(ArchiveLayout.ChunksDir, ct).ConfigureAwait(false))
+        {
+            string file = e.Path[(e.Path.LastIndexOf('/') + 1)..];
+            if (file.StartsWith(".tmp-", StringComparison.Ordinal))
+            {
+                // Left by a killed push; no live writer exists while we hold the exclusive lock.
+                temps++;
+                if (!dryRun) await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (!ChunkId.TryParse(file, out var id)) continue;
+            total++;
+            if (referenced.Contains(id)) continue;
+            deleted++;
+            freed += e.Length;
+            if (!dryRun) await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
+        }
+        return new Report(forgotten, total, deleted, freed, temps);
+    }
+
+    private static HashSet<int> Kept(ImageRefs refs, int? keepLast)
+    {
+        var keep = new HashSet<int>(keepLast is int n
+            ? refs.Versions.Select(v => v.Version).OrderDescending().Take(n)
+            : refs.Versions.Select(v => v.Version)) { refs.Latest };
+        keep.UnionWith(refs.Tags.Values);
+        return keep;
+    }
+
+    private async Task DeleteOrphanManifestsAsync(string image, HashSet<int> keep, CancellationToken ct)
+    {
+        await foreach (var e in archive.Backend.ListAsync(ArchiveLayout.ImageDir(image) + "/versions", ct).ConfigureAwait(false))
+        {
+            string file = e.Path[(e.Path.LastIndexOf('/') + 1)..];
+            if (file.StartsWith(".tmp-", StringComparison.Ordinal) || (int.TryParse(file, out int v) && !keep.Contains(v)))
+                await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
+        }
+    }
+}

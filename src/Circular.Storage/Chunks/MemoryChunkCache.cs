@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using Circular.Core.Chunks;
+
+namespace Circular.Storage.Chunks;
+
+/// <summary>
+/// Keeps recently used decoded chunks in memory (LRU, bounded in bytes) and merges concurrent requests for the same
+/// chunk into one call to the layer below, so a burst of 4 KiB reads inside one 256 KiB chunk costs one fetch.
+/// </summary>
+public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long capacityBytes) : IChunkSource
+{
+    private readonly ConcurrentDictionary<ChunkId, Task<byte[]>> _inflight = new();
+    private readonly Dictionary<ChunkId, LinkedListNode<(ChunkId Id, byte[] Data)>> _map = [];
+    private readonly LinkedList<(ChunkId Id, byte[] Data)> _lru = new();
+    private readonly Lock _lock = new();
+    private long _bytes;
+    private long _hits, _misses;
+
+    public long Hits => Interlocked.Read(ref _hits);
+    public long Misses => Interlocked.Read(ref _misses);
+
+    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    {
+        if (TryGet(id, out var data))
+        {
+            Interlocked.Increment(ref _hits);
+            data.CopyTo(destination);
+            return data.Length;
+        }
+        Interlocked.Increment(ref _misses);
+        var task = _inflight.GetOrAdd(id, static (key, self) => self.FetchAsync(key), this);
+        byte[] got = await task.WaitAsync(ct).ConfigureAwait(false);
+        got.CopyTo(destination);
+        return got.Length;
+    }
+
+    private async Task<byte[]> FetchAsync(ChunkId id)
+    {
+        await Task.Yield(); // leave GetOrAdd before doing I/O
+        try
+        {
+            var buf = new byte[chunkCapacity];
+            // Not cancellable: other readers may be waiting on this fetch.
+            int n = await inner.ReadAsync(id, buf, CancellationToken.None).ConfigureAwait(false);
+            if (n != buf.Length) Array.Resize(ref buf, n);
+            Add(id, buf);
+            return buf;
+        }
+        finally
+        {
+            _inflight.TryRemove(id, out _);
+        }
+    }
+
+    private bool TryGet(ChunkId id, out byte[] data)
+    {
+        lock (_lock)
+        {
+            if (_map.TryGetValue(id, out var node))
+            {
+                _lru.Remove(node);
+                _lru.AddFirst(node);
+                data = node.Value.Data;
+                return true;
+            }
+        }
+        data = [];
+        return false;
+    }
+
+    private void Add(ChunkId id, byte[] data)
+    {
+        if (data.Length > capacityBytes) return;
+        lock (_lock)
+        {
+            if (_map.ContainsKey(id)) return;
+            _map[id] = _lru.AddFirst((id, data));
+            _bytes += data.Length;
+            while (_bytes > capacityBytes && _lru.Last is { } last)
+            {
+                _lru.RemoveLast();
+                _map.Remove(last.Value.Id);
+                _bytes -= last.Value.Data.Length;
+            }
+        }
+    }
+}
