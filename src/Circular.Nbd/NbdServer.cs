@@ -1,0 +1,112 @@
+using System.IO.Pipelines;
+using Circular.Imaging.Catalog;
+
+namespace Circular.Nbd;
+
+/// <summary>
+/// An NBD server (fixed newstyle) serving the exports of an <see cref="IImageCatalog"/>: qemu, qemu-img,
+/// nbdinfo, nbdcopy and the kernel client connect to it. Listen with <see cref="ServeAsync"/>, or hand it
+/// already-connected streams with <see cref="HandleConnectionAsync"/>.
+/// </summary>
+public sealed partial class NbdServer
+{
+    private readonly IImageCatalog _catalog;
+    private readonly NbdServerOptions _options;
+
+    public NbdServer(IImageCatalog catalog, NbdServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        _catalog = catalog;
+        _options = options ?? new NbdServerOptions();
+        _options.Validate();
+    }
+
+    public NbdServerOptions Options => _options;
+
+    /// <summary>
+    /// Serves one client on a connected duplex stream (a socket, or an in-memory pipe in tests) until it
+    /// disconnects or <paramref name="ct"/> is cancelled, then disposes the stream. Never throws for anything
+    /// the client does: protocol violations and I/O failures are logged as one line and end the connection.
+    /// </summary>
+    public Task HandleConnectionAsync(Stream stream, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return HandleConnectionAsync(stream, "client", ct);
+    }
+
+    private async Task HandleConnectionAsync(Stream stream, string peer, CancellationToken ct)
+    {
+        // 64 KiB segments keep a pipelined burst of 28-byte requests and a WRITE payload to a few reads.
+        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        var writer = new ReplyWriter(stream);
+        string who = peer;
+        NegotiatedExport? export = null;
+        try
+        {
+            var handshake = new Handshake(reader, writer, _catalog, _options, line => Log($"nbd: {peer}: {line}"));
+            export = await handshake.RunAsync(ct).ConfigureAwait(false);
+            if (export is null)
+                return;
+            who = $"{peer} ({export.Name})";
+            var transmission = new Transmission(reader, writer, export, _options, line => Log($"nbd: {who}: {line}"), ct);
+            await transmission.RunAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Server shutdown: not this connection's fault.
+        }
+        catch (Exception ex)
+        {
+            Log($"nbd: {who}: connection dropped: {Describe(ex)}");
+        }
+        finally
+        {
+            if (export is not null)
+            {
+                try
+                {
+                    await export.Image.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log($"nbd: {who}: closing the image failed: {Describe(ex)}");
+                }
+            }
+            await reader.CompleteAsync().ConfigureAwait(false);
+            await DisposeQuietlyAsync(stream).ConfigureAwait(false);
+        }
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        NbdProtocolException => $"protocol violation: {ex.Message}",
+        EndOfStreamException => ex.Message,
+        ConnectionLostException => ex.Message,
+        IOException => $"I/O error: {ex.Message}",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+
+    private static async ValueTask DisposeQuietlyAsync(Stream stream)
+    {
+        try
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // Flushing to a peer that has gone away fails; the stream is closed either way.
+        }
+    }
+
+    private void Log(string line)
+    {
+        TextWriter? log = _options.Log;
+        if (log is null)
+            return;
+        lock (log)
+        {
+            log.WriteLine(line);
+            log.Flush();
+        }
+    }
+}

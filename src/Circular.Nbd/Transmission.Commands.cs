@@ -1,0 +1,185 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Circular.Imaging.Images;
+
+namespace Circular.Nbd;
+
+/// <summary>Executing validated requests against the image and sending their replies.</summary>
+internal sealed partial class Transmission
+{
+    /// <summary>Source for NO_HOLE writes of zeros; never written to.</summary>
+    private static readonly byte[] Zeroes = new byte[1024 * 1024];
+
+    /// <summary>
+    /// Runs one request to completion and replies. Never throws: image failures become error replies, and a
+    /// failure to reply breaks the connection through <see cref="Fail"/>.
+    /// </summary>
+    private async Task ExecuteAsync(NbdRequest request, byte[]? payload, long bytes, CancellationToken ct)
+    {
+        try
+        {
+            try
+            {
+                await RunCommandAsync(request, payload, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not ConnectionLostException)
+            {
+                NbdError error = NbdErrors.FromException(ex);
+                if (error != NbdError.Shutdown)
+                    _log($"{request.Command} {request.Length} bytes at {request.Offset} failed: {ex.GetType().Name}: {ex.Message}");
+                await SendErrorAsync(request, error, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Fail(ex);
+        }
+        finally
+        {
+            if (payload is not null)
+                ArrayPool<byte>.Shared.Return(payload);
+            _limiter.Release(bytes);
+        }
+    }
+
+    private ValueTask RunCommandAsync(in NbdRequest request, byte[]? payload, CancellationToken ct) => request.Command switch
+    {
+        NbdCommand.Read => ReadAsync(request, ct),
+        NbdCommand.Write => WriteAsync(request, payload!, ct),
+        NbdCommand.Flush => FlushAsync(request, ct),
+        NbdCommand.Trim => ZeroAsync(request, noHole: false, ct),
+        NbdCommand.WriteZeroes => ZeroAsync(request, (request.Flags & NbdCommandFlags.NoHole) != 0, ct),
+        NbdCommand.Cache => CacheAsync(request, ct),
+        NbdCommand.BlockStatus => BlockStatusAsync(request, ct),
+        _ => throw new InvalidOperationException($"command {request.Command} passed validation"),
+    };
+
+    /// <summary>
+    /// Reads into one rented buffer with room for the reply header in front, so header and data leave in a
+    /// single write. Structured: one OFFSET_DATA chunk, or one OFFSET_HOLE chunk when the data is all zeros
+    /// (scanning is far cheaper than sending them).
+    /// </summary>
+    private async ValueTask ReadAsync(NbdRequest request, CancellationToken ct)
+    {
+        int length = (int)request.Length;
+        bool structured = _export.StructuredReplies;
+        if (length == 0)
+        {
+            if (structured)
+                await _writer.SendNoneChunkAsync(request.Cookie, ct).ConfigureAwait(false);
+            else
+                await _writer.SendSimpleAsync(request.Cookie, NbdError.None, ct).ConfigureAwait(false);
+            return;
+        }
+
+        // Simple: 16-byte header. Structured: 20-byte chunk header + u64 offset.
+        int headerLength = structured ? NbdSizes.ChunkHeader + 8 : NbdSizes.SimpleReply;
+        byte[] frame = ArrayPool<byte>.Shared.Rent(headerLength + length);
+        try
+        {
+            Memory<byte> data = frame.AsMemory(headerLength, length);
+            await _export.Image.ReadAsync((long)request.Offset, data, ct).ConfigureAwait(false);
+            int frameLength = headerLength + length;
+            if (!structured)
+            {
+                ReplyWriter.WriteSimpleHeader(frame, request.Cookie, NbdError.None);
+            }
+            else if (!data.Span.ContainsAnyExcept((byte)0))
+            {
+                // OFFSET_HOLE payload: u64 offset, u32 hole size.
+                frameLength = NbdSizes.ChunkHeader + 12;
+                ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.OffsetHole, request.Cookie, 12);
+                BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), request.Offset);
+                BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(NbdSizes.ChunkHeader + 8), (uint)length);
+            }
+            else
+            {
+                // OFFSET_DATA payload: u64 offset, then the data already in place.
+                ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.OffsetData, request.Cookie, 8 + length);
+                BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), request.Offset);
+            }
+            await _writer.SendAsync(frame.AsMemory(0, frameLength), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    private async ValueTask WriteAsync(NbdRequest request, byte[] payload, CancellationToken ct)
+    {
+        if (request.Length > 0)
+            await _export.Image.WriteAsync((long)request.Offset, payload.AsMemory(0, (int)request.Length), ct).ConfigureAwait(false);
+        await FinishWriteAsync(request, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>TRIM and WRITE_ZEROES. NO_HOLE asks for allocated zeros, so those are written as data.</summary>
+    private async ValueTask ZeroAsync(NbdRequest request, bool noHole, CancellationToken ct)
+    {
+        // We never advertise fast zeroing: the image cannot promise that zeroing is cheaper than writing.
+        if ((request.Flags & NbdCommandFlags.FastZero) != 0)
+        {
+            await _writer.SendSimpleAsync(request.Cookie, NbdError.NotSup, ct).ConfigureAwait(false);
+            return;
+        }
+        IBlockImage image = _export.Image;
+        long offset = (long)request.Offset;
+        long end = offset + request.Length;
+        if (noHole)
+        {
+            for (long at = offset; at < end; at += Zeroes.Length)
+                await image.WriteAsync(at, Zeroes.AsMemory(0, (int)Math.Min(Zeroes.Length, end - at)), ct).ConfigureAwait(false);
+        }
+        else if (request.Length > 0)
+        {
+            await image.WriteZeroesAsync(offset, request.Length, ct).ConfigureAwait(false);
+        }
+        await FinishWriteAsync(request, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>FUA: the write is durable before we acknowledge it.</summary>
+    private async ValueTask FinishWriteAsync(NbdRequest request, CancellationToken ct)
+    {
+        if ((request.Flags & NbdCommandFlags.Fua) != 0)
+            await _export.Image.FlushAsync(ct).ConfigureAwait(false);
+        await _writer.SendSimpleAsync(request.Cookie, NbdError.None, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask FlushAsync(NbdRequest request, CancellationToken ct)
+    {
+        // A read-only export has nothing to make durable.
+        if (_export.Image.IsWritable)
+            await _export.Image.FlushAsync(ct).ConfigureAwait(false);
+        await _writer.SendSimpleAsync(request.Cookie, NbdError.None, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask CacheAsync(NbdRequest request, CancellationToken ct)
+    {
+        if (request.Length > 0)
+            await _export.Image.PrefetchAsync((long)request.Offset, request.Length, ct).ConfigureAwait(false);
+        await _writer.SendSimpleAsync(request.Cookie, NbdError.None, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask BlockStatusAsync(NbdRequest request, CancellationToken ct)
+    {
+        IReadOnlyList<Extent> extents = await _export.Image.GetExtentsAsync((long)request.Offset, request.Length, ct).ConfigureAwait(false);
+        bool reqOne = (request.Flags & NbdCommandFlags.ReqOne) != 0;
+        int capacity = BlockStatusEncoder.MaxDescriptors(extents.Count);
+        // Chunk header, u32 context id, then (u32 length, u32 flags) per descriptor.
+        const int Prefix = NbdSizes.ChunkHeader + 4;
+        byte[] frame = ArrayPool<byte>.Shared.Rent(Prefix + 8 * capacity);
+        try
+        {
+            int count = BlockStatusEncoder.Encode(
+                extents, (long)request.Offset, request.Length, _size, reqOne, frame.AsSpan(Prefix, 8 * capacity));
+            int payloadLength = 4 + 8 * count;
+            ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.BlockStatus, request.Cookie, payloadLength);
+            BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), NegotiatedExport.BaseAllocationId);
+            await _writer.SendAsync(frame.AsMemory(0, NbdSizes.ChunkHeader + payloadLength), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+}
