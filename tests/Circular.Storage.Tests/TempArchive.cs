@@ -1,0 +1,58 @@
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+using Circular.Core.Manifests;
+using Circular.Core.Refs;
+using Circular.Storage.Archive;
+using Circular.Storage.Writing;
+
+namespace Circular.Storage.Tests;
+
+/// <summary>A fresh archive in a temporary directory, with a helper that publishes a version from raw blocks.</summary>
+public sealed class TempArchive : IDisposable
+{
+    public const int Cs = 64 * 1024;
+
+    private TempArchive(string dir, LocalArchive archive)
+    {
+        Dir = dir;
+        Archive = archive;
+    }
+
+    public string Dir { get; }
+    public LocalArchive Archive { get; }
+
+    public static async Task<TempArchive> CreateAsync()
+    {
+        string dir = Path.Combine(Directory.CreateTempSubdirectory("circ-st-").FullName, "a");
+        await LocalArchive.InitAsync(dir, new ArchiveConfig { Created = DateTimeOffset.UtcNow }, CancellationToken.None);
+        return new TempArchive(dir, await LocalArchive.OpenAsync(dir, CancellationToken.None));
+    }
+
+    public static byte[] Block(int seed)
+    {
+        var b = new byte[Cs];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    /// <summary>Publishes blocks (null = zero block) as the next version of <paramref name="image"/>.</summary>
+    public async Task<int> PushAsync(string image, byte[]?[] blocks, string? tag = null)
+    {
+        var writer = new ChunkWriter(Archive.Backend, ChunkCodec.Zstd, 3);
+        var scratch = new byte[ChunkFile.MaxEncodedLength(Cs)];
+        var ids = new ChunkId[blocks.Length];
+        for (int i = 0; i < blocks.Length; i++)
+            if (blocks[i] is { } b) ids[i] = await writer.PutAsync(b, scratch, CancellationToken.None);
+        var (m, _) = await Archive.PublishAsync(image, (v, prev) =>
+        {
+            var meta = new ManifestMetadata { Image = image, Version = v, Created = DateTimeOffset.UtcNow, Parent = prev?.Latest };
+            var manifest = new Manifest(meta, Cs, (long)blocks.Length * Cs, ids);
+            return (manifest, new VersionEntry { Version = v, ManifestDigest = "", Size = manifest.ImageSize, ChunkSize = Cs, AddedChunks = writer.NewChunks });
+        }, tag, CancellationToken.None);
+        return m.Metadata.Version;
+    }
+
+    public string ChunkFilePath(byte[] block) => Path.Combine(Dir, ArchiveLayout.ChunkPath(ChunkId.Compute(block)));
+
+    public void Dispose() => Directory.Delete(Path.GetDirectoryName(Dir)!, recursive: true);
+}
