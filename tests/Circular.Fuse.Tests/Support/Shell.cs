@@ -52,8 +52,8 @@ internal static class Shell
     public static T Bounded<T>(Func<T> action, int seconds = 30)
     {
         var task = Task.Factory.StartNew(action, TaskCreationOptions.LongRunning);
-        Assert.True(task.Wait(TimeSpan.FromSeconds(seconds)), $"file system call did not finish within {seconds} s");
-        return task.Result;
+        Assert.True(((IAsyncResult)task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(seconds)), $"file system call did not finish within {seconds} s");
+        return task.GetAwaiter().GetResult(); // the exception itself, not an AggregateException
     }
 
     public static void Bounded(Action action, int seconds = 30) => Bounded(() => { action(); return 0; }, seconds);
