@@ -107,8 +107,7 @@ public sealed partial class NbdServer
         {
             case IPEndPoint ip:
                 socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                // Lets a restarted server bind while old connections sit in TIME_WAIT.
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                AllowRebindDuringTimeWait(socket);
                 if (ip.Address.Equals(IPAddress.IPv6Any))
                     socket.DualMode = true;
                 break;
@@ -131,6 +130,20 @@ public sealed partial class NbdServer
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Lets a restarted server bind while connections it closed sit in TIME_WAIT. Set as the raw SO_REUSEADDR:
+    /// .NET's ReuseAddress option also sets SO_REUSEPORT on Linux, which would let a second server bind the
+    /// same port and silently take half the connections.
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            const int SolSocket = 1, SoReuseAddr = 2;
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
         }
     }
 
