@@ -1,0 +1,63 @@
+using Circular.Fuse.Tests.Support;
+
+namespace Circular.Fuse.Tests;
+
+/// <summary>
+/// Without root, FuseMount falls back to fusermount3. The tests run as root, so the helper process drops to
+/// nobody with setpriv; it runs from a copy of the build output that nobody can read.
+/// </summary>
+public sealed class NonRootTests
+{
+    private const int Nobody = 65534;
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Unprivileged_mount_goes_through_fusermount3_and_survives_kill_9()
+    {
+        using var temp = new TempDirectory();
+        string mnt = PrepareMountPoint(temp);
+        using var helper = MountHelper.Start(mnt, assembly: CopyBuildOutput(temp), asUid: Nobody);
+
+        Assert.Equal("fuse.circular", Mounts.TypeAt(mnt));
+        var md5 = Shell.Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "md5sum", Path.Combine(mnt, "os/1.img")).Ok("md5sum as nobody");
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(FakeCatalog.WithRandomVersions().Bytes(1))), md5.Stdout.Split(' ')[0]);
+
+        helper.Kill();
+        helper.WaitForExit();
+
+        Shell.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the watchdog to fusermount3 -u the mount");
+        Shell.Run("ls", mnt).Ok("ls after kill -9");
+    }
+
+    [Fact]
+    public void Unprivileged_mount_unmounts_on_sigterm()
+    {
+        using var temp = new TempDirectory();
+        string mnt = PrepareMountPoint(temp);
+        using var helper = MountHelper.Start(mnt, "signals", CopyBuildOutput(temp), Nobody);
+
+        Shell.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Ok("kill -TERM");
+
+        Assert.True(helper.WaitForExit(Recovery), "helper did not exit after SIGTERM");
+        Assert.Equal(0, helper.ExitCode);
+        Assert.False(Mounts.IsFuse(mnt));
+    }
+
+    /// <summary>fusermount3 lets a user mount only on a directory it may write; the temp root must be traversable.</summary>
+    private static string PrepareMountPoint(TempDirectory temp)
+    {
+        Shell.Run("chmod", "755", temp.Path).Ok("chmod");
+        string mnt = temp.Sub("mnt");
+        Shell.Run("chown", $"{Nobody}:{Nobody}", mnt).Ok("chown");
+        return mnt;
+    }
+
+    private static string CopyBuildOutput(TempDirectory temp)
+    {
+        string target = temp.Sub("bin");
+        foreach (var file in Directory.GetFiles(AppContext.BaseDirectory))
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        Shell.Run("chmod", "-R", "a+rX", target).Ok("chmod");
+        return Path.Combine(target, Path.GetFileName(typeof(NonRootTests).Assembly.Location));
+    }
+}
