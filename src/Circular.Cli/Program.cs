@@ -21,6 +21,8 @@ public static class Program
             RollbackCommand.Create(),
             VerifyCommand.Create(),
             GcCommand.Create(),
+            ServeCommand.Create(),
+            ImportCommand.Create(),
             // more commands register here
         };
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -69,7 +69,7 @@ public static class PushCommand
         return cmd;
     }
 
-    public sealed record PushSettings(int ChunkSize, ChunkCodec Codec, int Level, string? Tag, string? Message, BootAssetFiles? Boot);
+    public sealed record PushSettings(int ChunkSize, ChunkCodec Codec, int Level, string? Tag, string? Message, BootAssetFiles? Boot, int? Parallelism = null);
 
     public sealed record PushResult(VersionEntry Entry, long Blocks, long ZeroBlocks, long NewChunks, long Reused, long NewBytes, TimeSpan Elapsed, long ImageSize);
 
@@ -79,7 +79,7 @@ public static class PushCommand
         var clock = Stopwatch.StartNew();
         using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
         var writer = new ChunkWriter(la.Backend, s.Codec, s.Level);
-        var chunker = new ImageChunker(writer, s.ChunkSize);
+        var chunker = new ImageChunker(writer, s.ChunkSize) { Parallelism = s.Parallelism ?? Environment.ProcessorCount };
         ChunkedResult result;
         using (ProgressBar.Start($"push {imageName}", source.Size, () => chunker.Processed))
             result = await chunker.ChunkAsync(source, ct);

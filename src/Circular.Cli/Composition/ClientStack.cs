@@ -3,7 +3,9 @@ using Circular.Core.Errors;
 using Circular.Imaging.Images;
 using Circular.Storage.Archive;
 using Circular.Storage.Backends;
+using Circular.Storage.Cache;
 using Circular.Storage.Chunks;
+using Circular.Storage.Http;
 
 namespace Circular.Cli.Composition;
 
@@ -13,13 +15,20 @@ namespace Circular.Cli.Composition;
 /// </summary>
 public sealed class ClientStack : IAsyncDisposable
 {
-    private ClientStack(ArchiveReader reader, BackendChunkSource fetcher, IChunkSource chunks, MemoryChunkCache memory)
+    private ClientStack(ArchiveReader reader, BackendChunkSource fetcher, IChunkSource chunks, MemoryChunkCache memory, HttpBackend? http, DiskCache? cache)
     {
         Reader = reader;
         Fetcher = fetcher;
         Chunks = chunks;
         Memory = memory;
+        Http = http;
+        Cache = cache;
     }
+
+    /// <summary>The HTTP layer when reading from URLs (request and byte counters), else null.</summary>
+    public HttpBackend? Http { get; }
+    /// <summary>The persistent cache when reading from URLs, else null.</summary>
+    public DiskCache? Cache { get; }
 
     public ArchiveReader Reader { get; }
     public BackendChunkSource Fetcher { get; }
@@ -29,22 +38,44 @@ public sealed class ClientStack : IAsyncDisposable
 
     public static async Task<ClientStack> OpenAsync(string location, ClientSettings settings, CancellationToken ct)
     {
-        IArchiveBackend backend = OpenBackend(location, settings);
+        IArchiveBackend backend;
+        HttpBackend? http = null;
+        DiskCache? cache = null;
+        if (IsUrl(location))
+        {
+            http = OpenHttp(location, settings);
+            cache = OpenCache(settings);
+            backend = cache is null ? http : new CachingBackend(http, cache, System.Console.Error);
+        }
+        else
+        {
+            if (settings.Mirrors.Length > 0) throw new UsageException("--mirror needs an http(s) archive URL");
+            if (!Directory.Exists(location)) throw new NotFoundException($"{location} is not a Circular archive (no such directory)");
+            backend = new FileBackend(location);
+        }
         var reader = await ArchiveReader.OpenAsync(backend, ct).ConfigureAwait(false);
         var fetcher = new BackendChunkSource(backend);
         var memory = new MemoryChunkCache(fetcher, Core.Chunks.ChunkSizes.Max, 64L << 20);
-        return new ClientStack(reader, fetcher, memory, memory);
+        return new ClientStack(reader, fetcher, memory, memory, http, cache);
+    }
+
+    public static HttpBackend OpenHttp(string location, ClientSettings settings)
+    {
+        var urls = new[] { location }.Concat(settings.Mirrors).Select(u =>
+            IsUrl(u) && Uri.TryCreate(u, UriKind.Absolute, out var uri) ? uri : throw new UsageException($"not an http(s) URL: '{u}'"));
+        if (settings.Timeout <= TimeSpan.Zero) throw new UsageException("--timeout must be positive");
+        return new HttpBackend(urls, new HttpBackendOptions { Timeout = settings.Timeout });
+    }
+
+    public static DiskCache? OpenCache(ClientSettings settings)
+    {
+        if (settings.CacheDir is "none") return null;
+        long quota = settings.CacheSize is { } q ? Core.Chunks.ByteSize.Parse(q) : DiskCache.DefaultQuota;
+        return new DiskCache(settings.CacheDir ?? DiskCache.DefaultRoot(), quota);
     }
 
     public static bool IsUrl(string location) =>
         location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-
-    private static IArchiveBackend OpenBackend(string location, ClientSettings settings)
-    {
-        if (IsUrl(location)) throw new UsageException("reading archives over HTTP is not available in this build");
-        if (!Directory.Exists(location)) throw new NotFoundException($"{location} is not a Circular archive (no such directory)");
-        return new FileBackend(location);
-    }
 
     /// <summary>Opens one version as a block image.</summary>
     public async Task<ChunkedImage> OpenImageAsync(ImageSpec spec, CancellationToken ct)
@@ -53,5 +84,9 @@ public sealed class ClientStack : IAsyncDisposable
         return new ChunkedImage(manifest, Chunks, $"{spec.Name}@{entry.Version}");
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -58,32 +58,10 @@ public static class ImageExport
         }
     }
 
-    /// <summary>Sequential copy with a window of parallel reads ahead of the writer.</summary>
+    /// <summary>Sequential copy to a stream (standard output), reads running ahead of the writer.</summary>
     public static async Task ToStreamAsync(IBlockImage image, Stream output, CancellationToken ct)
     {
-        var window = new Queue<(Task Read, byte[] Buffer, int Length)>();
-        long next = 0;
-        try
-        {
-            while (next < image.Size || window.Count > 0)
-            {
-                while (next < image.Size && window.Count < Parallelism)
-                {
-                    int len = (int)Math.Min(Piece, image.Size - next);
-                    byte[] buf = ArrayPool<byte>.Shared.Rent(Piece);
-                    window.Enqueue((image.ReadAsync(next, buf.AsMemory(0, len), ct).AsTask(), buf, len));
-                    next += len;
-                }
-                var (read, buffer, length) = window.Dequeue();
-                await read.ConfigureAwait(false);
-                await output.WriteAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-            await output.FlushAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var (read, _, _) in window) { try { await read.ConfigureAwait(false); } catch (Exception) { } }
-        }
+        await ImageCopy.ToStreamAsync(image, 0, image.Size, output, Parallelism, ct).ConfigureAwait(false);
+        await output.FlushAsync(ct).ConfigureAwait(false);
     }
 }

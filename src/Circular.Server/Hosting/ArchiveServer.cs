@@ -1,0 +1,87 @@
+using System.Net;
+using Circular.Core.Archive;
+using Circular.Server.Catalog;
+using Circular.Server.Images;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+
+namespace Circular.Server.Hosting;
+
+/// <summary>
+/// Serves an archive directory over HTTP/1.1 and HTTP/2 with Kestrel: the archive's files as they are (ranges,
+/// validators, cache headers that let proxies and CDNs keep immutable objects for a year), every image version
+/// as one virtual file /images/NAME/SELECTOR.img, a catalog page at / and JSON at /api/images.
+/// </summary>
+public sealed class ArchiveServer : IAsyncDisposable
+{
+    public const string ImmutableCacheControl = "public, max-age=31536000, immutable";
+    public const string ShortCacheControl = "public, max-age=10";
+    private readonly WebApplication _app;
+
+    private ArchiveServer(WebApplication app) => _app = app;
+
+    /// <summary>The addresses Kestrel bound (useful with port 0).</summary>
+    public IReadOnlyList<string> Addresses =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    public static async Task<ArchiveServer> StartAsync(string archiveRoot, ServerOptions options, CancellationToken ct)
+    {
+        string root = Path.GetFullPath(archiveRoot);
+        var images = await VirtualImages.OpenAsync(root, ct).ConfigureAwait(false);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Listen(options.Listen, lo =>
+            {
+                lo.Protocols = HttpProtocols.Http1AndHttp2; // HTTP/2 is chosen by ALPN when TLS is on
+                if (options.TlsCertificate is { } cert) lo.UseHttps(cert);
+            });
+            // Cleartext HTTP/2 needs prior knowledge, which Kestrel accepts only on an HTTP/2-only endpoint.
+            if (options.H2cListen is { } h2c) k.Listen(h2c, lo => lo.Protocols = HttpProtocols.Http2);
+        });
+        var app = builder.Build();
+        app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx, string name, string selector) =>
+            images.ServeAsync(ctx, name, selector, ctx.RequestAborted));
+        app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
+        app.MapGet("/", (HttpContext ctx) => CatalogPages.HtmlAsync(ctx, images.Reader, ctx.RequestAborted));
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(root), // hides dot-files: locks and temporaries are never served
+            ServeUnknownFileTypes = true,
+            DefaultContentType = "application/octet-stream",
+            ContentTypeProvider = new FileExtensionContentTypeProvider(),
+            OnPrepareResponse = r =>
+            {
+                string rel = r.Context.Request.Path.Value!.TrimStart('/');
+                r.Context.Response.Headers.CacheControl = ArchiveLayout.IsImmutable(rel) ? ImmutableCacheControl : ShortCacheControl;
+            },
+        });
+        await app.StartAsync(ct).ConfigureAwait(false);
+        return new ArchiveServer(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Where and how to listen.</summary>
+public sealed record ServerOptions(IPEndPoint Listen)
+{
+    /// <summary>Optional cleartext HTTP/2 (prior knowledge) endpoint.</summary>
+    public IPEndPoint? H2cListen { get; init; }
+    /// <summary>Serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with this certificate.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+}

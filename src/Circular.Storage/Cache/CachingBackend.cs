@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+using Circular.Core.Archive;
+using Circular.Storage.Backends;
+
+namespace Circular.Storage.Cache;
+
+/// <summary>
+/// Puts the disk cache in front of a remote backend. Immutable objects (chunks, manifests) are served from the
+/// cache when present; mutable ones (refs, indexes) are always fetched fresh and the cached copy is used only
+/// when no mirror can be reached (offline mode, with a warning). Data from the cache is verified by the layer
+/// above like any other copy: a bad one comes back with <see cref="ReadHints.Avoid"/> set and is replaced.
+/// </summary>
+public sealed class CachingBackend : IArchiveBackend
+{
+    public const string CacheSourcePrefix = "cache:";
+    private readonly IArchiveBackend _inner;
+    private readonly DiskCache _cache;
+    private readonly string _metaDir;
+    private readonly TextWriter? _log;
+    private int _warnedOffline;
+
+    public CachingBackend(IArchiveBackend inner, DiskCache cache, TextWriter? log)
+    {
+        _inner = inner;
+        _cache = cache;
+        _log = log;
+        _metaDir = cache.MetadataDir(inner.Location);
+    }
+
+    public IArchiveBackend Inner => _inner;
+    public DiskCache Cache => _cache;
+    public string Location => _inner.Location;
+    public bool IsWritable => false;
+    public bool WentOffline => Volatile.Read(ref _warnedOffline) != 0;
+
+    public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+    {
+        bool chunk = path.StartsWith("chunks/", StringComparison.Ordinal);
+        string local = chunk ? _cache.ChunkFile(path) : Path.Combine(_metaDir, path);
+        bool cachedIsSuspect = hints.Avoid is not null && hints.Avoid.StartsWith(CacheSourcePrefix, StringComparison.Ordinal);
+        if (cachedIsSuspect && chunk) _cache.Drop(path);
+
+        if (ArchiveLayout.IsImmutable(path) && !cachedIsSuspect)
+        {
+            byte[]? hit = chunk ? _cache.TryReadChunk(path) : TryReadFile(local);
+            if (hit is not null) return new BackendObject(hit, CacheSourcePrefix + local);
+        }
+
+        BackendObject? obj;
+        try
+        {
+            obj = await _inner.TryReadAsync(path, hints, ct).ConfigureAwait(false);
+        }
+        catch (BackendUnavailableException) when (!ArchiveLayout.IsImmutable(path) && TryReadFile(local) is { } stale)
+        {
+            if (Interlocked.Exchange(ref _warnedOffline, 1) == 0)
+                _log?.WriteLine($"circular: warning: {_inner.Location} is unreachable; working offline from the cache ({File.GetLastWriteTimeUtc(local):u})");
+            return new BackendObject(stale, CacheSourcePrefix + local);
+        }
+        if (obj is null) return null;
+        if (chunk) _cache.StoreChunk(path, obj.Data);
+        else DiskCache.WriteAtomic(local, obj.Data);
+        return obj;
+    }
+
+    private static byte[]? TryReadFile(string full)
+    {
+        try { return File.ReadAllBytes(full); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
+    }
+
+    public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(path, data, ct);
+
+    public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
+        await TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false) is not null;
+
+    public IAsyncEnumerable<BackendEntry> ListAsync(string directory, CancellationToken ct) => _inner.ListAsync(directory, ct);
+
+    public Task DeleteAsync(string path, CancellationToken ct) => _inner.DeleteAsync(path, ct);
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using Circular.Storage.Backends;
+
+namespace Circular.Storage.Http;
+
+/// <summary>
+/// A read-only archive on one or more HTTP(S) mirrors. Prefers the mirror with the lowest measured round-trip
+/// time, fails over on errors, timeouts and (through <see cref="ReadHints"/>) corrupt data, retries with backoff,
+/// and honours HTTP_PROXY/HTTPS_PROXY/NO_PROXY (the framework's default proxy).
+/// </summary>
+public sealed class HttpBackend : IArchiveBackend, IDisposable
+{
+    private readonly Mirror[] _mirrors;
+    private readonly HttpClient _client;
+    private readonly HttpBackendOptions _options;
+    private readonly bool _ownsClient;
+    private int _probed;
+
+    public HttpBackend(IEnumerable<Uri> mirrors, HttpBackendOptions options, HttpMessageHandler? handler = null)
+    {
+        _mirrors = mirrors.Select(u => new Mirror(u)).ToArray();
+        if (_mirrors.Length == 0) throw new ArgumentException("at least one mirror", nameof(mirrors));
+        _options = options;
+        _ownsClient = true;
+        _client = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true)
+        {
+            Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own deadline
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("circular", "1"));
+    }
+
+    public static SocketsHttpHandler CreateHandler(HttpBackendOptions options) => new()
+    {
+        ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(5) ? options.Timeout : TimeSpan.FromSeconds(5),
+        MaxConnectionsPerServer = options.MaxConnectionsPerServer,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+        AutomaticDecompression = DecompressionMethods.None,
+        EnableMultipleHttp2Connections = true,
+        UseProxy = true,
+    };
+
+    public IReadOnlyList<Mirror> Mirrors => _mirrors;
+    public string Location => _mirrors[0].Name;
+    public bool IsWritable => false;
+
+    private long _requests, _bytes;
+    public long Requests => Interlocked.Read(ref _requests);
+    public long BytesReceived => Interlocked.Read(ref _bytes);
+
+    public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+    {
+        await EnsureProbedAsync(ct).ConfigureAwait(false);
+        Exception? lastError = null;
+        for (int round = 0; round <= _options.Retries; round++)
+        {
+            if (round > 0) await Task.Delay(Backoff(round), ct).ConfigureAwait(false);
+            int notFound = 0, tried = 0;
+            foreach (var mirror in Order(hints.Avoid))
+            {
+                tried++;
+                var result = await TryMirrorAsync(mirror, path, hints, ct).ConfigureAwait(false);
+                switch (result.Outcome)
+                {
+                    case Outcome.Ok: return result.Object;
+                    case Outcome.NotFound: notFound++; break;
+                    default: lastError = result.Error; break;
+                }
+            }
+            if (tried > 0 && notFound == tried) return null;
+            if (notFound > 0 && lastError is null) return null;
+        }
+        throw new BackendUnavailableException(
+            $"cannot read {path} from {string.Join(", ", _mirrors.Select(m => m.Name))}: {lastError?.Message ?? "all mirrors failed"}", lastError!);
+    }
+
+    private enum Outcome { Ok, NotFound, Failed }
+    private readonly record struct Attempt(Outcome Outcome, BackendObject? Object, Exception? Error);
+
+    private async Task<Attempt> TryMirrorAsync(Mirror mirror, string path, ReadHints hints, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.Timeout);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, mirror.Resolve(path));
+            if (hints.BypassCaches) req.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
+            Interlocked.Increment(ref _requests);
+            using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            if (resp.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
+            {
+                mirror.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+                return new Attempt(Outcome.NotFound, null, null);
+            }
+            if (!resp.IsSuccessStatusCode)
+            {
+                mirror.RecordFailure();
+                return new Attempt(Outcome.Failed, null, new HttpRequestException($"{mirror.Name}: HTTP {(int)resp.StatusCode} for {path}"));
+            }
+            byte[] body = await resp.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
+            if (resp.Content.Headers.ContentLength is long declared && declared != body.Length)
+                throw new IOException($"body of {path} truncated ({body.Length} of {declared} bytes)");
+            Interlocked.Add(ref _bytes, body.Length);
+            mirror.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+            return new Attempt(Outcome.Ok, new BackendObject(body, mirror.Name + "/" + path), null);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            mirror.RecordFailure();
+            return new Attempt(Outcome.Failed, null, new TimeoutException($"{mirror.Name}: no complete answer for {path} within {_options.Timeout.TotalSeconds:0.#} s"));
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            mirror.RecordFailure();
+            return new Attempt(Outcome.Failed, null, new IOException($"{mirror.Name}: {e.Message}", e));
+        }
+    }
+
+    /// <summary>
+    /// Healthy mirrors fastest first; mirrors recently failed go last (still tried, so one flaky answer never
+    /// makes an archive unreadable); the mirror that just gave bad data goes after all others.
+    /// </summary>
+    private List<Mirror> Order(string? avoid)
+    {
+        var list = _mirrors.OrderBy(m => m.IsDown ? 1 : 0).ThenBy(m => double.IsNaN(m.RttMs) ? double.MaxValue : m.RttMs).ToList();
+        if (avoid is not null)
+        {
+            var bad = list.Where(m => avoid.StartsWith(m.Name + "/", StringComparison.Ordinal)).ToList();
+            list.RemoveAll(bad.Contains);
+            list.AddRange(bad);
+        }
+        return list;
+    }
+
+    private TimeSpan Backoff(int round) =>
+        TimeSpan.FromMilliseconds(Math.Min(2000, 100 * Math.Pow(2, round - 1)) * (0.5 + Random.Shared.NextDouble()));
+
+    /// <summary>Measures each mirror's round trip once (a small HEAD in parallel) so the first reads go to the fastest.</summary>
+    private async Task EnsureProbedAsync(CancellationToken ct)
+    {
+        if (_mirrors.Length < 2 || Interlocked.Exchange(ref _probed, 1) == 1) return;
+        await Task.WhenAll(_mirrors.Select(async m =>
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(TimeSpan.FromSeconds(Math.Min(2, _options.Timeout.TotalSeconds)));
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                using var req = new HttpRequestMessage(HttpMethod.Head, m.Resolve("circular.json"));
+                using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
+                if ((int)resp.StatusCode < 500) m.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+                else m.RecordFailure();
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException) { m.RecordFailure(); }
+        })).ConfigureAwait(false);
+    }
+
+    public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        throw new NotSupportedException($"{Location} is read-only: push to a local archive and publish it with a web server");
+
+    public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
+        await TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false) is not null;
+
+    public async IAsyncEnumerable<BackendEntry> ListAsync(string directory, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        throw new NotSupportedException("an HTTP archive cannot be listed");
+#pragma warning disable CS0162 // an async iterator needs a yield
+        yield break;
+#pragma warning restore CS0162
+    }
+
+    public Task DeleteAsync(string path, CancellationToken ct) => throw new NotSupportedException($"{Location} is read-only");
+
+    public void Dispose()
+    {
+        if (_ownsClient) _client.Dispose();
+    }
+}
+
+public sealed record HttpBackendOptions
+{
+    /// <summary>Deadline for one request to one mirror, headers and body.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Extra rounds over all mirrors after the first, with backoff.</summary>
+    public int Retries { get; init; } = 2;
+    public int MaxConnectionsPerServer { get; init; } = 16;
+}

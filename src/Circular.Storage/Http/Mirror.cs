@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace Circular.Storage.Http;
+
+/// <summary>One base URL of an archive and what we have learned about it: round-trip time and recent failures.</summary>
+public sealed class Mirror(Uri baseUri)
+{
+    private readonly Lock _lock = new();
+    private double _rttMs = double.NaN;
+    private int _consecutiveFailures;
+    private long _downUntil; // Stopwatch ticks
+
+    public Uri BaseUri { get; } = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
+    public string Name => BaseUri.AbsoluteUri.TrimEnd('/');
+
+    /// <summary>Smoothed round-trip time in ms; NaN until measured.</summary>
+    public double RttMs { get { lock (_lock) return _rttMs; } }
+
+    public bool IsDown => Stopwatch.GetTimestamp() < Interlocked.Read(ref _downUntil);
+
+    public void RecordSuccess(double elapsedMs)
+    {
+        lock (_lock)
+        {
+            _rttMs = double.IsNaN(_rttMs) ? elapsedMs : 0.8 * _rttMs + 0.2 * elapsedMs;
+            _consecutiveFailures = 0;
+            _downUntil = 0;
+        }
+    }
+
+    /// <summary>Marks the mirror down for a while growing with consecutive failures (1 s doubling to 30 s).</summary>
+    public void RecordFailure()
+    {
+        lock (_lock)
+        {
+            _consecutiveFailures++;
+            double secs = Math.Min(30, Math.Pow(2, _consecutiveFailures - 1));
+            _downUntil = Stopwatch.GetTimestamp() + (long)(secs * Stopwatch.Frequency);
+        }
+    }
+
+    public Uri Resolve(string path) => new(BaseUri, path);
+}
