@@ -11,11 +11,6 @@ internal sealed class InFlightLimiter(int maxCount, long maxBytes)
     private long _bytes;
     private TaskCompletionSource? _changed;
 
-    public int Count
-    {
-        get { lock (_gate) return _count; }
-    }
-
     /// <summary>Admits one request holding <paramref name="bytes"/> of buffers; waits while the connection is full.</summary>
     public ValueTask WaitAsync(long bytes, CancellationToken ct)
     {

@@ -70,7 +70,9 @@ public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
         CheckRange(offset, length);
         var extents = new List<Extent>();
         long position = offset;
-        long end = offset + length;
+        // Like a real image, answer for a bounded window (the contract lets extents stop early): scanning a
+        // whole large image per call would make qemu-img's many small queries quadratic.
+        long end = offset + Math.Min(length, 64L * 1024 * 1024);
         while (position < end)
         {
             // Extents follow 64 KiB blocks; the first may start mid-block, the last may run past the range.
