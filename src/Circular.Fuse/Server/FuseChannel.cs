@@ -50,7 +50,10 @@ internal sealed unsafe class FuseChannel : IDisposable
 
         nint n;
         fixed (byte* p = buffer) n = Libc.Read(_fd, p, buffer.Length);
-        if (n >= 0)
+        // /dev/fuse never returns 0; end-of-file only happens on a test socket whose peer closed. Without this
+        // a reader would spin on a descriptor that polls readable forever.
+        if (n == 0) return ReadResult.Unmounted;
+        if (n > 0)
         {
             length = (int)n;
             return ReadResult.Request;
