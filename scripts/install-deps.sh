@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian package Circular's tests, benchmarks and demo use. Idempotent; needs root.
+set -euo pipefail
+packages=(
+  qemu-system-x86 qemu-utils      # boot, qemu-img, qemu-io
+  nbdkit libnbd-bin               # peer NBD server; nbdinfo, nbdcopy
+  nginx curl                      # a plain static web server; HTTP client
+  fuse3 e2fsprogs busybox-static  # FUSE mounts; mkfs.ext4/debugfs; guest userland
+  linux-image-amd64               # guest kernel and initramfs
+  casync zstd time                # push benchmark peer; /usr/bin/time
+)
+missing=()
+for p in $(printf '%s\n' "${packages[@]}" | sed 's/#.*//' | tr ' ' '\n' | grep -v '^$'); do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian ships nginx enabled as a service; the tests start their own instances on free ports.
+if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then systemctl stop nginx || true; fi
+modprobe fuse 2>/dev/null || true
+modprobe loop 2>/dev/null || true

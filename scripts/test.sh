@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need, builds, runs every test project, prints one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh || { echo "dependency installation failed"; exit 1; }
+log=$(mktemp)
+dotnet test Circular.slnx -c Release --nologo 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | awk '
+  { for (i = 1; i <= NF; i++) { k = $i; v = $(i + 1); gsub(/[^0-9]/, "", v);
+      if (k == "Passed:") p += v; if (k == "Failed:") f += v; if (k == "Skipped:") s += v } }
+  END { print p + 0, f + 0, s + 0 }')
+rm -f "$log"
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+[ "$rc" -eq 0 ] && [ "${passed:-0}" -gt 0 ] || exit 1
