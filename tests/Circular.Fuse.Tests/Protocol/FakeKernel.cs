@@ -73,6 +73,13 @@ internal sealed unsafe class FakeKernel : IDisposable
         return new Reply(header, buffer[Unsafe.SizeOf<FuseOutHeader>()..(int)n]);
     }
 
+    /// <summary>Sends a prepared request and reads its reply into a prepared buffer, allocating nothing.</summary>
+    public int RoundTrip(byte[] request, byte[] reply)
+    {
+        fixed (byte* q = request) Libc.Write(_kernelFd, q, request.Length);
+        fixed (byte* r = reply) return (int)Libc.Read(_kernelFd, r, reply.Length);
+    }
+
     public static byte[] Bytes<T>(T value) where T : unmanaged
     {
         var bytes = new byte[Unsafe.SizeOf<T>()];
