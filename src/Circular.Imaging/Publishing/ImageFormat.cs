@@ -10,16 +10,23 @@ namespace Circular.Imaging.Publishing;
 /// </summary>
 public static class ImageFormat
 {
+    /// <summary>"QFI\xfb". Not a u8 string literal: in one, "\xfb" is the character U+00FB, encoded as two bytes.</summary>
+    private static ReadOnlySpan<byte> Qcow2Magic => [0x51, 0x46, 0x49, 0xfb];
+
     /// <summary>"raw" or a qemu-img format name (qcow2, vmdk, vdi, vhdx).</summary>
     public static string Detect(string path)
     {
         if (!File.Exists(path)) return "raw"; // block devices and missing files are handled by the opener
         Span<byte> head = stackalloc byte[512];
         int n;
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
             n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        catch (UnauthorizedAccessException) { throw new CircularException($"image {path} is not readable (permission denied)"); }
         head = head[..n];
-        if (n >= 4 && head[..4].SequenceEqual("QFI\xfb"u8)) return "qcow2";
+        if (n >= 4 && head[..4].SequenceEqual(Qcow2Magic)) return "qcow2";
         if (n >= 4 && head[..4].SequenceEqual("KDMV"u8)) return "vmdk";
         if (n >= 8 && head[..8].SequenceEqual("vhdxfile"u8)) return "vhdx";
         if (n >= 0x44 && BinaryPrimitives.ReadUInt32LittleEndian(head[0x40..]) == 0xbeda107f) return "vdi";
