@@ -52,10 +52,25 @@ public sealed class LocalArchive
 
     /// <summary>Held (shared) by every writer of chunks for its whole run; gc takes it exclusively.</summary>
     public Task<FileLock> LockChunksAsync(bool exclusive, CancellationToken ct) =>
-        FileLock.AcquireAsync(Path.Combine(Root, LockDir, "chunks"), exclusive, ct);
+        AcquireAsync(Path.Combine(Root, LockDir, "chunks"), exclusive, ct);
 
     private Task<FileLock> LockImageAsync(string image, CancellationToken ct) =>
-        FileLock.AcquireAsync(Path.Combine(Root, LockDir, "image-" + image), exclusive: true, ct);
+        AcquireAsync(Path.Combine(Root, LockDir, "image-" + image), exclusive: true, ct);
+
+    /// <summary>
+    /// Waits for a lock. FileLock opens its file with a FileStream, and .NET on Unix emulates FileShare with its own
+    /// non-blocking flock(LOCK_SH) at open, so the open itself throws (errno EWOULDBLOCK) while another process holds
+    /// the lock exclusively. That means "busy", not failure: wait and try again, as FileLock does for its own flock.
+    /// </summary>
+    private static async Task<FileLock> AcquireAsync(string path, bool exclusive, CancellationToken ct)
+    {
+        for (int delay = 5; ; delay = Math.Min(delay * 2, 200))
+        {
+            try { return await FileLock.AcquireAsync(path, exclusive, ct).ConfigureAwait(false); }
+            catch (IOException e) when (e.HResult == Libc.EWOULDBLOCK) { }
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Publishes the next version of an image. Call only after every chunk the manifest names is stored.
@@ -94,6 +109,8 @@ public sealed class LocalArchive
     /// <summary>Changes an image's refs (tag, rollback, forget versions) under its lock; <paramref name="change"/> may throw to abort.</summary>
     public async Task<ImageRefs> UpdateRefsAsync(string image, Func<ImageRefs, ImageRefs> change, CancellationToken ct)
     {
+        // Fail on an unknown image before the lock: taking it would leave a lock file named after the bad name.
+        await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
         using var imageLock = await LockImageAsync(image, ct).ConfigureAwait(false);
         var refs = await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
         var next = change(refs) with { Serial = refs.Serial + 1, Updated = DateTimeOffset.UtcNow };
@@ -103,7 +120,7 @@ public sealed class LocalArchive
 
     private async Task AddToIndexAsync(string image, CancellationToken ct)
     {
-        using var indexLock = await FileLock.AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
+        using var indexLock = await AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
         var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
         var index = obj is null ? new ImageIndex() : ImageIndex.Parse(obj.Data, Root);
         if (index.Images.Contains(image)) return;
