@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+using Circular.Cli.Tests.Support;
+
+namespace Circular.Cli.Tests;
+
+/// <summary>A new version stores only the blocks that changed; diff counts them.</summary>
+public sealed partial class DedupTests(Scratch scratch) : IClassFixture<Scratch>
+{
+    [GeneratedRegex(@"(\d+) of (\d+) blocks differ \([^;]+; (\d+) bytes\)")] private static partial Regex DiffLine();
+
+    private static (long Blocks, long Total, long Bytes) ParseDiff(CliResult r)
+    {
+        var m = DiffLine().Match(r.Ok().Out);
+        Assert.True(m.Success, "unexpected diff output: " + r.Out);
+        return (long.Parse(m.Groups[1].Value), long.Parse(m.Groups[2].Value), long.Parse(m.Groups[3].Value));
+    }
+
+    [Fact]
+    public async Task Push_oneFileChangedInsideExt4_addsOnlyAFewChunks()
+    {
+        string tree = TestImages.Tree(scratch["tree"], 8 << 20, seed: 11);
+        string v1 = TestImages.Ext4(scratch["v1.img"], tree, "32M");
+        string v2 = scratch["v2.img"];
+        File.Copy(v1, v2);
+        string replacement = scratch["new-file"];
+        File.WriteAllBytes(replacement, TestImages.RandomBytes(100_000, 12));
+        TestImages.ReplaceFileInExt4(v2, "/etc/hostname", replacement);
+        string archive = await scratch.InitArchiveAsync("a");
+
+        var first = await PushOutput.PushAsync(archive, "fs", v1, "--chunk-size", "64K");
+        var second = await PushOutput.PushAsync(archive, "fs", v2, "--chunk-size", "64K");
+        var unchanged = await PushOutput.PushAsync(archive, "fs", v2, "--chunk-size", "64K");
+
+        Assert.True(first.New > 100, $"v1 stored only {first.New} chunks");
+        // 100,000 bytes of new data is 2-3 blocks of 64K; inode table, bitmaps, directory and journal add a few more.
+        Assert.InRange(second.New, 2, 16);
+        Assert.Equal(second.New, RefsFile.Version(archive, "fs", 2).GetProperty("addedChunks").GetInt64());
+        Assert.Equal(0, unchanged.New);
+        Assert.Equal(0, RefsFile.Version(archive, "fs", 3).GetProperty("addedChunks").GetInt64());
+        Assert.Equal(unchanged.Total - unchanged.Zero, unchanged.Reused);
+
+        var diff = ParseDiff(await CliProcess.RunAsync("diff", archive, "fs@1", "fs@2"));
+        Assert.InRange(diff.Blocks, 2, 16);
+        Assert.True(diff.Blocks >= second.New, $"diff says {diff.Blocks} blocks differ but push stored {second.New} new ones");
+        Assert.Equal(0, ParseDiff(await CliProcess.RunAsync("diff", archive, "fs@2", "fs@3")).Blocks);
+
+        (await CliProcess.RunAsync("cat", archive, "fs@1", "-o", scratch["o1"])).Ok();
+        (await CliProcess.RunAsync("cat", archive, "fs@2", "-o", scratch["o2"])).Ok();
+        Scratch.AssertSameBytes(v1, scratch["o1"]);
+        Scratch.AssertSameBytes(v2, scratch["o2"]);
+    }
+
+    [Fact]
+    public async Task Diff_twoBlocksOverwritten_reportsExactlyThoseBlocks()
+    {
+        const int cs = 64 * 1024;
+        byte[] bytes = TestImages.RandomBytes(40 * cs + 999, 21);
+        string a = scratch["d1.img"], b = scratch["d2.img"];
+        File.WriteAllBytes(a, bytes);
+        bytes[3 * cs + 10] ^= 0xff;
+        bytes[^1] ^= 0xff; // the short last block
+        File.WriteAllBytes(b, bytes);
+        string archive = await scratch.InitArchiveAsync("d");
+
+        await PushOutput.PushAsync(archive, "r", a, "--chunk-size", "64K");
+        var second = await PushOutput.PushAsync(archive, "r", b, "--chunk-size", "64K");
+
+        Assert.Equal(2, second.New);
+        Assert.Equal(39, second.Reused);
+        var diff = ParseDiff(await CliProcess.RunAsync("diff", archive, "r@1", "r@2"));
+        Assert.Equal((2, 41, cs + 999L), diff);
+    }
+}
