@@ -43,6 +43,22 @@ public sealed class NonRootTests
         Assert.False(Mounts.IsFuse(mnt));
     }
 
+    [Fact]
+    public void Unprivileged_mount_on_a_directory_it_cannot_write_is_permission_denied()
+    {
+        using var temp = new TempDirectory();
+        Shell.Run("chmod", "755", temp.Path).Ok("chmod");
+        string mnt = temp.Sub("mnt"); // owned by root
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Shell.Require("dotnet");
+
+        var run = Shell.Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups",
+            "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", dotnet, "exec", CopyBuildOutput(temp), "mount-helper", mnt);
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains($"FuseMountException: permission denied mounting {mnt}", run.Stderr);
+        Assert.False(Mounts.IsFuse(mnt));
+    }
+
     /// <summary>fusermount3 lets a user mount only on a directory it may write; the temp root must be traversable.</summary>
     private static string PrepareMountPoint(TempDirectory temp)
     {

@@ -44,7 +44,7 @@ internal static unsafe class FusermountMounter
             }
             if (fd >= 0) Libc.Close(fd);
             string reason = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? $"exit code {process.ExitCode}";
-            throw new FuseMountException(reason.Contains("ermission", StringComparison.Ordinal)
+            throw new FuseMountException(reason.Contains("ermission", StringComparison.Ordinal) || reason.Contains("access", StringComparison.Ordinal)
                 ? $"permission denied mounting {request.MountPoint}: {reason}"
                 : $"mounting {request.MountPoint} with fusermount3 failed: {reason}");
         }
