@@ -43,6 +43,9 @@ public static class ChunkFile
         int written = -1;
         switch (codec)
         {
+            case ChunkCodec.Zstd when NativeZstd.Available:
+                written = NativeZstd.Compress(raw, payload, level);
+                break;
             case ChunkCodec.Zstd:
                 if (t_zstd is null || t_zstdLevel != level) { t_zstd?.Dispose(); t_zstd = new Compressor(level); t_zstdLevel = level; }
                 written = t_zstd.Wrap(raw, payload);
