@@ -50,6 +50,14 @@ public sealed class ArchiveServer : IAsyncDisposable
             if (options.H2cListen is { } h2c) k.Listen(h2c, lo => lo.Protocols = HttpProtocols.Http2);
         });
         var app = builder.Build();
+        // Writer state (.locks/, .tmp/, .tmp-* files) must never be served (docs/format.md). PhysicalFileProvider
+        // hides only dot-named *files*, not files inside dot-named directories, so refuse any dot segment here.
+        app.Use((ctx, next) =>
+        {
+            if (!HasDotSegment(ctx.Request.Path.Value)) return next(ctx);
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
         app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx, string name, string selector) =>
             images.ServeAsync(ctx, name, selector, ctx.RequestAborted));
         app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
@@ -69,6 +77,9 @@ public sealed class ArchiveServer : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         return new ArchiveServer(app);
     }
+
+    private static bool HasDotSegment(string? path) =>
+        path is not null && (path.StartsWith("/.", StringComparison.Ordinal) || path.Contains("/.", StringComparison.Ordinal));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,89 @@
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace Circular.Server.Tests.Support;
+
+/// <summary>
+/// A private nginx (Debian package) serving one directory as plain static files on a loopback port, with its
+/// own configuration, logs and pid file in a temporary directory. A missing nginx fails the test, never skips it.
+/// </summary>
+public sealed class NginxServer : IDisposable
+{
+    private readonly Process _process;
+    private readonly string _dir;
+
+    private NginxServer(Process process, string dir, int port)
+    {
+        _process = process;
+        _dir = dir;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public Uri Url => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>Lines of the access log so far ("METHOD PATH STATUS").</summary>
+    public IReadOnlyList<string> AccessLog =>
+        File.Exists(Path.Combine(_dir, "access.log")) ? File.ReadAllLines(Path.Combine(_dir, "access.log")) : [];
+
+    public static async Task<NginxServer> StartAsync(string root)
+    {
+        Scratch.MakeReadable(root);
+        string dir = Scratch.NewDir("circ-nginx-");
+        int port = Ports.Free();
+        string conf = Path.Combine(dir, "nginx.conf");
+        // user root: workers must read the test's files; the directive is ignored (with a notice) when not root.
+        File.WriteAllText(conf, $$"""
+            user root;
+            worker_processes 1;
+            daemon off;
+            pid {{dir}}/nginx.pid;
+            error_log {{dir}}/error.log;
+            events { worker_connections 512; }
+            http {
+              log_format short '$request_method $uri $status';
+              access_log {{dir}}/access.log short;
+              client_body_temp_path {{dir}}/body;
+              proxy_temp_path {{dir}}/proxy;
+              fastcgi_temp_path {{dir}}/fastcgi;
+              uwsgi_temp_path {{dir}}/uwsgi;
+              scgi_temp_path {{dir}}/scgi;
+              default_type application/octet-stream;
+              sendfile on;
+              server {
+                listen 127.0.0.1:{{port}};
+                root {{root}};
+                location ~ /\. { return 404; }
+              }
+            }
+            """);
+        var psi = new ProcessStartInfo("nginx") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-p", dir, "-c", conf, "-e", Path.Combine(dir, "error.log") }) psi.ArgumentList.Add(a);
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (Win32Exception e)
+        {
+            throw new Xunit.Sdk.XunitException($"nginx is needed by this test but cannot be run ({e.Message}); install it: apt-get install nginx");
+        }
+        var server = new NginxServer(p, dir, port);
+        if (!await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(10), () => p.HasExited))
+        {
+            string log = File.Exists(Path.Combine(dir, "error.log")) ? File.ReadAllText(Path.Combine(dir, "error.log")) : "";
+            server.Dispose();
+            throw new Xunit.Sdk.XunitException($"nginx did not start on port {port}: {log}");
+        }
+        return server;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+        Scratch.Delete(_dir);
+    }
+}
