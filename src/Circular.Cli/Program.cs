@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Circular.Cli.Commands;
 
 namespace Circular.Cli;
@@ -23,8 +24,24 @@ public static class Program
             GcCommand.Create(),
             ServeCommand.Create(),
             ImportCommand.Create(),
+            CommitCommand.Create(),
+            NbdCommand.Create(),
+            MountCommand.Create(),
             // more commands register here
         };
-        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+        // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,
+        // unmount) whichever way they are stopped. A second signal while stopping falls back to the default: exit now.
+        using var stop = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext c)
+        {
+            if (stop.IsCancellationRequested) return;
+            c.Cancel = true;
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+        var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        return await root.Parse(args).InvokeAsync(config, stop.Token).ConfigureAwait(false);
     }
 }

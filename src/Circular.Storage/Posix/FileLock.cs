@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Circular.Storage.Posix;
 
 /// <summary>
@@ -6,15 +8,18 @@ namespace Circular.Storage.Posix;
 /// </summary>
 public sealed class FileLock : IDisposable
 {
-    private readonly FileStream _file;
+    private readonly SafeFileHandle _file;
 
-    private FileLock(FileStream file) => _file = file;
+    private FileLock(SafeFileHandle file) => _file = file;
 
     public static async Task<FileLock> AcquireAsync(string path, bool exclusive, CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1);
-        int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
+        // open(2) directly: a FileStream would take its own non-blocking flock to emulate FileShare,
+        // and then fail instead of waiting while another process holds this lock.
+        int fd = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4 /* 0644 */);
+        if (fd < 0) throw new IOException($"cannot open lock file {path} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()})");
+        var fs = new SafeFileHandle(fd, ownsHandle: true);
         int op = (exclusive ? Libc.LOCK_EX : Libc.LOCK_SH) | Libc.LOCK_NB;
         try
         {

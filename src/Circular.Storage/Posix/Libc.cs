@@ -12,6 +12,11 @@ public static partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int flock(int fd, int operation);
 
+    public const int O_RDWR = 2, O_CREAT = 0x40, O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, int mode);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int syncfs(int fd);
 

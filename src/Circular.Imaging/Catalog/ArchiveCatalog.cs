@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using Circular.Core.Archive;
+using Circular.Core.Errors;
+using Circular.Core.Manifests;
+using Circular.Imaging.Images;
+using Circular.Imaging.Overlay;
+using Circular.Storage.Archive;
+using Circular.Storage.Chunks;
+
+namespace Circular.Imaging.Catalog;
+
+/// <summary>
+/// Every version of every image of an archive as exports: NAME (latest), NAME@N and NAME@TAG.
+/// Writable opens put a copy-on-write overlay (one per image, under the overlay root) over the version.
+/// </summary>
+public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, string? overlayRoot) : IImageCatalog, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<OverlayImage>>> _overlays = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Manifest> _manifests = new(StringComparer.Ordinal);
+
+    public async ValueTask<IReadOnlyList<CatalogEntry>> ListAsync(CancellationToken ct)
+    {
+        var list = new List<CatalogEntry>();
+        foreach (var image in await reader.ListImagesAsync(ct).ConfigureAwait(false))
+        {
+            var refs = await reader.TryGetRefsAsync(image, ct).ConfigureAwait(false);
+            if (refs is null) continue;
+            if (refs.Find(refs.Latest) is { } latest)
+                list.Add(new CatalogEntry(image, image, "latest", latest.Version, latest.Size, $"{image} version {latest.Version} (latest)"));
+            foreach (var v in refs.Versions.OrderBy(v => v.Version))
+                list.Add(new CatalogEntry($"{image}@{v.Version}", image, v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), v.Version, v.Size,
+                    string.IsNullOrEmpty(v.Message) ? $"{image} version {v.Version}" : $"{image} version {v.Version}: {v.Message}"));
+            foreach (var (tag, version) in refs.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+                if (refs.Find(version) is { } v)
+                    list.Add(new CatalogEntry($"{image}@{tag}", image, tag, version, v.Size, $"{image} version {version} (tag {tag})"));
+        }
+        return list;
+    }
+
+    public async ValueTask<IBlockImage> OpenAsync(string exportName, bool writable, CancellationToken ct)
+    {
+        ImageSpec spec;
+        try { spec = ImageSpec.Parse(exportName); }
+        catch (UsageException e) { throw new NotFoundException($"no export '{exportName}': {e.Message}"); }
+        var refs = await reader.GetRefsAsync(spec.Name, ct).ConfigureAwait(false);
+        var entry = ArchiveReader.Resolve(refs, spec);
+        if (!_manifests.TryGetValue(entry.ManifestDigest, out var manifest))
+            _manifests[entry.ManifestDigest] = manifest = await reader.GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false);
+        var image = new ChunkedImage(manifest, chunks, $"{spec.Name}@{entry.Version}");
+        if (!writable) return image;
+        if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");
+        var lazy = _overlays.GetOrAdd(spec.Name, name => new Lazy<Task<OverlayImage>>(
+            () => OverlayImage.OpenAsync(Path.Combine(overlayRoot, name), image, entry.ManifestDigest, CancellationToken.None)));
+        OverlayImage overlay;
+        try { overlay = await lazy.Value.ConfigureAwait(false); }
+        catch
+        {
+            _overlays.TryRemove(spec.Name, out _);
+            throw;
+        }
+        if (overlay.State.BaseManifest != entry.ManifestDigest)
+            throw new CircularException($"{exportName}: the overlay of '{spec.Name}' is open on version {overlay.State.BaseVersion}; only one version of an image can be written at a time");
+        return new SharedImage(overlay);
+    }
+
+    /// <summary>Flushes and closes every overlay opened through this catalog.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var lazy in _overlays.Values)
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) await lazy.Value.Result.DisposeAsync().ConfigureAwait(false);
+        _overlays.Clear();
+    }
+}
