@@ -27,6 +27,7 @@ public static class Program
             CommitCommand.Create(),
             NbdCommand.Create(),
             MountCommand.Create(),
+            BootCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,

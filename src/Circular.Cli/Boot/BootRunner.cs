@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Text;
+using Circular.Cli.Composition;
+using Circular.Core.Archive;
+using Circular.Core.Errors;
+using Circular.Nbd;
+
+namespace Circular.Cli.Boot;
+
+/// <summary>What to boot and how.</summary>
+public sealed record BootRequest(string Source, ImageSpec Spec, ClientSettings Client)
+{
+    public string Memory { get; init; } = "512M";
+    public bool Writable { get; init; }
+    public string? OverlayRoot { get; init; }
+    public string? Kernel { get; init; }
+    public string? Initrd { get; init; }
+    public string? Append { get; init; }
+    public string Accel { get; init; } = "auto";
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+    /// <summary>Text on the serial console that means "booted"; its first appearance is timed.</summary>
+    public string? ReadyMarker { get; init; }
+    /// <summary>Where the guest's console goes (null: standard output).</summary>
+    public Stream? Console { get; init; }
+}
+
+/// <summary>How a boot went: timings, what crossed the network, what the cache served.</summary>
+public sealed record BootReport(
+    string Version, string Accel, TimeSpan Elapsed, TimeSpan? Ready, int ExitCode, long ImageSize,
+    long BytesFetched, long Requests, long CacheHits, long CacheMisses, string ConsoleText);
+
+/// <summary>
+/// Boots an image version in QEMU with its disk served by Circular's NBD front end over a private Unix socket:
+/// nothing is downloaded up front; blocks come on demand through the cache. The NBD server lives exactly as long
+/// as QEMU; cancelling (Ctrl-C) stops QEMU first.
+/// </summary>
+public static class BootRunner
+{
+    public const string Qemu = "qemu-system-x86_64";
+
+    public static async Task<BootReport> RunAsync(BootRequest req, CancellationToken ct)
+    {
+        string work = Directory.CreateTempSubdirectory("circular-boot-").FullName;
+        using var stopServer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct).ConfigureAwait(false);
+            var stack = src.Stack ?? throw new UsageException($"{req.Source} is a plain image, not an archive: use 'circular nbd' and your own QEMU command");
+            var (_, entry, manifest) = await stack.Reader.OpenVersionAsync(req.Spec, ct).ConfigureAwait(false);
+            string export = $"{req.Spec.Name}@{entry.Version}";
+
+            string sock = Path.Combine(work, "nbd.sock");
+            var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = req.Writable, Log = null });
+            var serving = server.ServeAsync(NbdEndPoints.Unix(sock), stopServer.Token);
+            if (await Task.WhenAny(server.Listening, serving).ConfigureAwait(false) == serving) await serving.ConfigureAwait(false);
+
+            var args = new List<string> { "-m", req.Memory, "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio" };
+            string accel = await AccelProbe.ChooseAsync(req.Accel, Qemu, work, ct).ConfigureAwait(false);
+            args.AddRange(["-accel", accel]);
+            if (accel == "kvm") args.AddRange(["-cpu", "host"]);
+            // Read-only boots still give the guest a writable disk: its writes land in QEMU's throwaway snapshot.
+            args.AddRange(["-drive", $"file=nbd+unix:///{Uri.EscapeDataString(export)}?socket={sock},format=raw,if=virtio,cache=writeback{(req.Writable ? "" : ",snapshot=on")}"]);
+            await AddBootAssetsAsync(req, manifest, stack, work, args, ct).ConfigureAwait(false);
+            args.AddRange(req.ExtraArgs);
+
+            var report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
+            stopServer.Cancel();
+            try { await serving.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            return report with
+            {
+                Version = export,
+                Accel = accel,
+                ImageSize = manifest.ImageSize,
+                BytesFetched = stack.Http?.BytesReceived ?? 0,
+                Requests = stack.Http?.Requests ?? 0,
+                CacheHits = stack.Cache?.Hits ?? 0,
+                CacheMisses = stack.Cache?.Misses ?? 0,
+            };
+        }
+        finally
+        {
+            stopServer.Cancel();
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task AddBootAssetsAsync(BootRequest req, Core.Manifests.Manifest manifest, ClientStack stack, string work, List<string> args, CancellationToken ct)
+    {
+        var boot = manifest.Metadata.Boot;
+        string? kernel = req.Kernel, initrd = req.Initrd;
+        if (kernel is null && boot?.Kernel is { } k)
+        {
+            kernel = await BootAssetFetcher.FetchAsync(k, manifest.ChunkSize, stack.Chunks, Path.Combine(work, "kernel"), ct).ConfigureAwait(false);
+            if (initrd is null && boot.Initrd is { } i)
+                initrd = await BootAssetFetcher.FetchAsync(i, manifest.ChunkSize, stack.Chunks, Path.Combine(work, "initrd"), ct).ConfigureAwait(false);
+        }
+        if (kernel is null) return; // BIOS boot through the disk's own boot loader
+        if (!File.Exists(kernel)) throw new NotFoundException($"kernel {kernel} does not exist");
+        args.AddRange(["-kernel", kernel]);
+        if (initrd is not null) args.AddRange(["-initrd", initrd]);
+        string append = req.Append ?? boot?.Append ?? "console=ttyS0 root=/dev/vda";
+        args.AddRange(["-append", append]);
+    }
+
+    private static async Task<BootReport> RunQemuAsync(List<string> args, BootRequest req, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(Qemu) { RedirectStandardOutput = true, RedirectStandardInput = false, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        Process qemu;
+        try { qemu = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new CircularException($"{Qemu} not found: apt-get install qemu-system-x86"); }
+        using (qemu)
+        {
+            var console = new StringBuilder();
+            TimeSpan? ready = null;
+            var output = req.Console ?? System.Console.OpenStandardOutput();
+            var pump = Task.Run(async () =>
+            {
+                var buf = new byte[4096];
+                var stream = qemu.StandardOutput.BaseStream;
+                int n;
+                while ((n = await stream.ReadAsync(buf, CancellationToken.None).ConfigureAwait(false)) > 0)
+                {
+                    await output.WriteAsync(buf.AsMemory(0, n), CancellationToken.None).ConfigureAwait(false);
+                    await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    lock (console)
+                    {
+                        console.Append(Encoding.UTF8.GetString(buf, 0, n));
+                        if (ready is null && req.ReadyMarker is { } m && console.ToString().Contains(m, StringComparison.Ordinal)) ready = clock.Elapsed;
+                        if (console.Length > 1 << 20) console.Remove(0, console.Length - (1 << 19));
+                    }
+                }
+            }, CancellationToken.None);
+            try
+            {
+                await qemu.WaitForExitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Interrupted: stop the guest, then let the caller stop the NBD server.
+                try { qemu.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                await qemu.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await pump.ConfigureAwait(false);
+            }
+            string text;
+            lock (console) text = console.ToString();
+            return new BootReport("", "", clock.Elapsed, ready, qemu.ExitCode, 0, 0, 0, 0, 0, text);
+        }
+    }
+}
