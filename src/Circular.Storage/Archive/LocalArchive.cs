@@ -52,25 +52,10 @@ public sealed class LocalArchive
 
     /// <summary>Held (shared) by every writer of chunks for its whole run; gc takes it exclusively.</summary>
     public Task<FileLock> LockChunksAsync(bool exclusive, CancellationToken ct) =>
-        AcquireAsync(Path.Combine(Root, LockDir, "chunks"), exclusive, ct);
+        FileLock.AcquireAsync(Path.Combine(Root, LockDir, "chunks"), exclusive, ct);
 
     private Task<FileLock> LockImageAsync(string image, CancellationToken ct) =>
-        AcquireAsync(Path.Combine(Root, LockDir, "image-" + image), exclusive: true, ct);
-
-    /// <summary>
-    /// Waits for a lock. FileLock opens its file with a FileStream, and .NET on Unix emulates FileShare with its own
-    /// non-blocking flock(LOCK_SH) at open, so the open itself throws (errno EWOULDBLOCK) while another process holds
-    /// the lock exclusively. That means "busy", not failure: wait and try again, as FileLock does for its own flock.
-    /// </summary>
-    private static async Task<FileLock> AcquireAsync(string path, bool exclusive, CancellationToken ct)
-    {
-        for (int delay = 5; ; delay = Math.Min(delay * 2, 200))
-        {
-            try { return await FileLock.AcquireAsync(path, exclusive, ct).ConfigureAwait(false); }
-            catch (IOException e) when (e.HResult == Libc.EWOULDBLOCK) { }
-            await Task.Delay(delay, ct).ConfigureAwait(false);
-        }
-    }
+        FileLock.AcquireAsync(Path.Combine(Root, LockDir, "image-" + image), exclusive: true, ct);
 
     /// <summary>
     /// Publishes the next version of an image. Call only after every chunk the manifest names is stored.
@@ -120,7 +105,7 @@ public sealed class LocalArchive
 
     private async Task AddToIndexAsync(string image, CancellationToken ct)
     {
-        using var indexLock = await AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
+        using var indexLock = await FileLock.AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
         var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
         var index = obj is null ? new ImageIndex() : ImageIndex.Parse(obj.Data, Root);
         if (index.Images.Contains(image)) return;
