@@ -28,6 +28,7 @@ public static class Program
             NbdCommand.Create(),
             MountCommand.Create(),
             BootCommand.Create(),
+            DemoCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,
