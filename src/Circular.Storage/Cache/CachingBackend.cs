@@ -40,7 +40,10 @@ public sealed class CachingBackend : IArchiveBackend
         bool cachedIsSuspect = hints.Avoid is not null && hints.Avoid.StartsWith(CacheSourcePrefix, StringComparison.Ordinal);
         if (cachedIsSuspect && chunk) _cache.Drop(path);
 
-        if (ArchiveLayout.IsImmutable(path) && !cachedIsSuspect)
+        // A caller that asks to bypass caches found bad data (from a mirror or from here). The copy fetched with it
+        // is stored below before anyone verifies it, so answering from the cache now would hand back that same bad
+        // copy instead of asking another mirror.
+        if (ArchiveLayout.IsImmutable(path) && !cachedIsSuspect && !hints.BypassCaches)
         {
             byte[]? hit = chunk ? _cache.TryReadChunk(path) : TryReadFile(local);
             if (hit is not null) return new BackendObject(hit, CacheSourcePrefix + local);
