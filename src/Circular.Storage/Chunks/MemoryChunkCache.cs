@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Circular.Core.Chunks;
 
@@ -9,7 +10,12 @@ namespace Circular.Storage.Chunks;
 /// </summary>
 public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long capacityBytes) : IChunkSource
 {
-    private readonly ConcurrentDictionary<ChunkId, Task<byte[]>> _inflight = new();
+    // Lazy: ConcurrentDictionary.GetOrAdd may run its factory on several threads at once and keep one result, so
+    // the factory only creates the Lazy; the fetch starts when the stored one's Value is first read.
+    private readonly ConcurrentDictionary<ChunkId, Lazy<Task<byte[]>>> _inflight = new();
+    // Fetch buffers must hold any chunk; pooled, because allocating (and zeroing) 4 MiB per fetched chunk cost more
+    // than decoding the chunk.
+    private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(ChunkSizes.Max, 64);
     private readonly Dictionary<ChunkId, LinkedListNode<(ChunkId Id, byte[] Data)>> _map = [];
     private readonly LinkedList<(ChunkId Id, byte[] Data)> _lru = new();
     private readonly Lock _lock = new();
@@ -28,8 +34,8 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
             return data.Length;
         }
         Interlocked.Increment(ref _misses);
-        var task = _inflight.GetOrAdd(id, static (key, self) => self.FetchAsync(key), this);
-        byte[] got = await task.WaitAsync(ct).ConfigureAwait(false);
+        var fetch = _inflight.GetOrAdd(id, static (key, self) => new Lazy<Task<byte[]>>(() => self.FetchAsync(key)), this);
+        byte[] got = await fetch.Value.WaitAsync(ct).ConfigureAwait(false);
         got.CopyTo(destination);
         return got.Length;
     }
@@ -37,17 +43,20 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
     private async Task<byte[]> FetchAsync(ChunkId id)
     {
         await Task.Yield(); // leave GetOrAdd before doing I/O
+        byte[] rented = s_pool.Rent(chunkCapacity);
         try
         {
-            var buf = new byte[chunkCapacity];
+            // A fetch that completed between this reader's miss and its GetOrAdd has already filled the cache.
+            if (TryGet(id, out var ready)) return ready;
             // Not cancellable: other readers may be waiting on this fetch.
-            int n = await inner.ReadAsync(id, buf, CancellationToken.None).ConfigureAwait(false);
-            if (n != buf.Length) Array.Resize(ref buf, n);
+            int n = await inner.ReadAsync(id, rented.AsMemory(0, chunkCapacity), CancellationToken.None).ConfigureAwait(false);
+            byte[] buf = rented.AsSpan(0, n).ToArray();
             Add(id, buf);
             return buf;
         }
         finally
         {
+            s_pool.Return(rented);
             _inflight.TryRemove(id, out _);
         }
     }
