@@ -55,6 +55,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
     {
         await EnsureProbedAsync(ct).ConfigureAwait(false);
+        ReprobeStaleMirrors();
         Exception? lastError = null;
         for (int round = 0; round <= _options.Retries; round++)
         {
@@ -88,13 +89,16 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         var clock = Stopwatch.StartNew();
         try
         {
-            using var req = new HttpRequestMessage(HttpMethod.Get, mirror.Resolve(path));
+            using var req = NewRequest(HttpMethod.Get, mirror.Resolve(path));
             if (hints.BypassCaches) req.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
             Interlocked.Increment(ref _requests);
             using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
+            // Time to the response headers: a round trip plus the server's latency, comparable with the probes
+            // (the body's transfer time depends on its size, not on the mirror's distance).
+            double headersMs = clock.Elapsed.TotalMilliseconds;
             if (resp.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
             {
-                mirror.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+                mirror.RecordSuccess(headersMs);
                 return new Attempt(Outcome.NotFound, null, null);
             }
             if (!resp.IsSuccessStatusCode)
@@ -106,7 +110,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             if (resp.Content.Headers.ContentLength is long declared && declared != body.Length)
                 throw new IOException($"body of {path} truncated ({body.Length} of {declared} bytes)");
             Interlocked.Add(ref _bytes, body.Length);
-            mirror.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+            mirror.RecordSuccess(headersMs);
             return new Attempt(Outcome.Ok, new BackendObject(body, mirror.Name + "/" + path), null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -140,25 +144,61 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private TimeSpan Backoff(int round) =>
         TimeSpan.FromMilliseconds(Math.Min(2000, 100 * Math.Pow(2, round - 1)) * (0.5 + Random.Shared.NextDouble()));
 
-    /// <summary>Measures each mirror's round trip once (a small HEAD in parallel) so the first reads go to the fastest.</summary>
+    /// <summary>
+    /// Measures each mirror's round trip before the first read (in parallel) so the first reads go to the fastest.
+    /// Each mirror gets two small HEADs and the second one counts: the first also pays for connection setup (and,
+    /// for an in-process server, JIT), which would make a fast mirror look slow for the rest of the run.
+    /// </summary>
     private async Task EnsureProbedAsync(CancellationToken ct)
     {
         if (_mirrors.Length < 2 || Interlocked.Exchange(ref _probed, 1) == 1) return;
         await Task.WhenAll(_mirrors.Select(async m =>
         {
+            if (await ProbeAsync(m, ct).ConfigureAwait(false)) await ProbeAsync(m, ct).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads only go to the mirror ranked first, so the others' round-trip times are never measured again by reads:
+    /// one slow answer would sideline a mirror for the whole run. Every <see cref="ReprobeEvery"/> reads, mirrors
+    /// not measured for <see cref="ReprobeAge"/> get a background probe.
+    /// </summary>
+    private void ReprobeStaleMirrors()
+    {
+        if (_mirrors.Length < 2 || Interlocked.Increment(ref _reads) % ReprobeEvery != 0) return;
+        foreach (var m in _mirrors)
+            if (m.SinceMeasured > ReprobeAge) _ = ProbeAsync(m, CancellationToken.None);
+    }
+
+    private const int ReprobeEvery = 64;
+    private static readonly TimeSpan ReprobeAge = TimeSpan.FromSeconds(10);
+    private long _reads;
+
+    /// <summary>One HEAD of circular.json; records the round trip or the failure. Never throws.</summary>
+    private async Task<bool> ProbeAsync(Mirror m, CancellationToken ct)
+    {
+        try
+        {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(TimeSpan.FromSeconds(Math.Min(2, _options.Timeout.TotalSeconds)));
             var clock = Stopwatch.StartNew();
-            try
+            using var req = NewRequest(HttpMethod.Head, m.Resolve("circular.json"));
+            using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
+            if ((int)resp.StatusCode < 500)
             {
-                using var req = new HttpRequestMessage(HttpMethod.Head, m.Resolve("circular.json"));
-                using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
-                if ((int)resp.StatusCode < 500) m.RecordSuccess(clock.Elapsed.TotalMilliseconds);
-                else m.RecordFailure();
+                m.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+                return true;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException) { m.RecordFailure(); }
-        })).ConfigureAwait(false);
+            m.RecordFailure();
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException) { m.RecordFailure(); }
+        catch (ObjectDisposedException) { } // a background probe outliving the backend
+        return false;
     }
+
+    /// <summary>A request with the client's version policy (HTTP/2 by ALPN on https), which a new HttpRequestMessage does not inherit.</summary>
+    private HttpRequestMessage NewRequest(HttpMethod method, Uri url) =>
+        new(method, url) { Version = _client.DefaultRequestVersion, VersionPolicy = _client.DefaultVersionPolicy };
 
     public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         throw new NotSupportedException($"{Location} is read-only: push to a local archive and publish it with a web server");

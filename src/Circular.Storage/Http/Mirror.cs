@@ -9,6 +9,7 @@ public sealed class Mirror(Uri baseUri)
     private double _rttMs = double.NaN;
     private int _consecutiveFailures;
     private long _downUntil; // Stopwatch ticks
+    private long _measuredAt; // Stopwatch ticks of the last success, 0 for never
 
     public Uri BaseUri { get; } = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
     public string Name => BaseUri.AbsoluteUri.TrimEnd('/');
@@ -18,6 +19,16 @@ public sealed class Mirror(Uri baseUri)
 
     public bool IsDown => Stopwatch.GetTimestamp() < Interlocked.Read(ref _downUntil);
 
+    /// <summary>Time since the round trip was last measured (infinite if never).</summary>
+    public TimeSpan SinceMeasured
+    {
+        get
+        {
+            long at = Interlocked.Read(ref _measuredAt);
+            return at == 0 ? TimeSpan.MaxValue : Stopwatch.GetElapsedTime(at);
+        }
+    }
+
     public void RecordSuccess(double elapsedMs)
     {
         lock (_lock)
@@ -25,6 +36,7 @@ public sealed class Mirror(Uri baseUri)
             _rttMs = double.IsNaN(_rttMs) ? elapsedMs : 0.8 * _rttMs + 0.2 * elapsedMs;
             _consecutiveFailures = 0;
             _downUntil = 0;
+            _measuredAt = Stopwatch.GetTimestamp();
         }
     }
 
