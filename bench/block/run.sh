@@ -6,7 +6,7 @@ SIZE=${1:-1024}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /var/tmp/circ-bench-block.XXXX)
 BIN=$W/bin
-cleanup() { set +e; [ -n "${CPID:-}" ] && kill "$CPID"; [ -n "${MPID:-}" ] && kill -INT "$MPID"; sleep 1; [ -n "${KPID:-}" ] && kill "$KPID"; rm -rf "$W"; }
+cleanup() { set +e; [ -n "${CPID:-}" ] && kill "$CPID"; [ -n "${MPID:-}" ] && kill "$MPID"; sleep 2; [ -n "${KPID:-}" ] && kill "$KPID"; rm -rf "$W"; }
 trap cleanup EXIT
 dotnet publish "$ROOT/src/Circular.Cli" -c Release -o "$BIN" --nologo -v quiet >/dev/null
 C=$BIN/circular

@@ -4,7 +4,7 @@
 #   cache, (c) the same with a warm cache. Same kernel, miniroot, guest and QEMU settings (TCG unless KVM works).
 # Usage: bench/boot/run.sh [RUNS]   (from the repository root, as root)
 set -euo pipefail
-RUNS=${1:-3}
+RUNS=${1:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /var/tmp/circ-bench-boot.XXXX)
 cleanup() { set +e; [ -n "${SPID:-}" ] && kill "$SPID"; rm -rf "$W"; }
@@ -49,5 +49,11 @@ for i in $(seq "$RUNS"); do
   printf '%-5s %10s %12s %12s\n' "$i" "$l" "$c" "$w"
   echo "$l $c $w" >> "$W/times"
 done
-awk '{ l += $1; c += $2; w += $3; n++ } END {
-  printf "mean  %10.2f %12.2f %12.2f\nratio %10s %12.2f %12.2f   (archive / local; goals: cold <= 1.5, warm <= 1.1)\n", l/n, c/n, w/n, "1.00", (c/n)/(l/n), (w/n)/(l/n) }' "$W/times"
+# Medians: a busy 2-core machine makes single runs swing by seconds.
+python3 - "$W/times" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+l, c, w = (statistics.median(col) for col in zip(*rows))
+print(f"median {l:9.2f} {c:12.2f} {w:12.2f}")
+print(f"ratio  {1:9.2f} {c / l:12.2f} {w / l:12.2f}   (archive / local; goals: cold <= 1.5, warm <= 1.1)")
+PY

@@ -35,7 +35,7 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
             else if (within == 0 && take == blockLen)
             {
                 // Whole block: decode straight into the caller's buffer when it is big enough for a full chunk.
-                if (buffer.Length >= cs) await ReadChunkAsync(id, buffer[..cs], blockLen, ct).ConfigureAwait(false);
+                if (buffer.Length >= cs) await ReadWholeChunkAsync(id, buffer[..cs], blockLen, ct).ConfigureAwait(false);
                 else await ReadPartAsync(id, 0, buffer[..take], blockLen, ct).ConfigureAwait(false);
             }
             else
@@ -50,6 +50,20 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
     private async ValueTask ReadChunkAsync(ChunkId id, Memory<byte> dest, int expected, CancellationToken ct)
     {
         int n = await chunks.ReadAsync(id, dest, ct).ConfigureAwait(false);
+        Check(id, n, expected);
+    }
+
+    /// <summary>Whole-chunk reads go straight into the caller's buffer and do not displace cached chunks.</summary>
+    private async ValueTask ReadWholeChunkAsync(ChunkId id, Memory<byte> dest, int expected, CancellationToken ct)
+    {
+        int n = chunks is MemoryChunkCache memory
+            ? await memory.ReadThroughAsync(id, dest, ct).ConfigureAwait(false)
+            : await chunks.ReadAsync(id, dest, ct).ConfigureAwait(false);
+        Check(id, n, expected);
+    }
+
+    private void Check(ChunkId id, int n, int expected)
+    {
         if (n != expected) throw new Core.Errors.ArchiveFormatException($"{name}: chunk {id.Short} holds {n} bytes, the manifest expects {expected}");
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using Circular.Core.Chunks;
 
@@ -13,9 +12,6 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
     // Lazy: ConcurrentDictionary.GetOrAdd may run its factory on several threads at once and keep one result, so
     // the factory only creates the Lazy; the fetch starts when the stored one's Value is first read.
     private readonly ConcurrentDictionary<ChunkId, Lazy<Task<byte[]>>> _inflight = new();
-    // Fetch buffers must hold any chunk; pooled, because allocating (and zeroing) 4 MiB per fetched chunk cost more
-    // than decoding the chunk.
-    private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(ChunkSizes.Max, 64);
     private readonly Dictionary<ChunkId, LinkedListNode<(ChunkId Id, byte[] Data)>> _map = [];
     private readonly LinkedList<(ChunkId Id, byte[] Data)> _lru = new();
     private readonly Lock _lock = new();
@@ -34,29 +30,50 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
             return data.Length;
         }
         Interlocked.Increment(ref _misses);
-        var fetch = _inflight.GetOrAdd(id, static (key, self) => new Lazy<Task<byte[]>>(() => self.FetchAsync(key)), this);
+        // The caller's buffer holds the chunk (the IChunkSource contract), so its length bounds the fetch buffer.
+        int capacity = Math.Min(destination.Length, chunkCapacity);
+        var fetch = _inflight.GetOrAdd(id, static (key, state) => new Lazy<Task<byte[]>>(() => state.Self.FetchAsync(key, state.Capacity)), (Self: this, Capacity: capacity));
         byte[] got = await fetch.Value.WaitAsync(ct).ConfigureAwait(false);
         got.CopyTo(destination);
         return got.Length;
     }
 
-    private async Task<byte[]> FetchAsync(ChunkId id)
+    /// <summary>
+    /// Reads a chunk into <paramref name="destination"/> without keeping it, unless it is already cached or being
+    /// fetched: for reads that cover whole chunks (sequential copies), where keeping them would only evict the
+    /// chunks that small reads come back to.
+    /// </summary>
+    public async ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    {
+        if (TryGet(id, out var data))
+        {
+            Interlocked.Increment(ref _hits);
+            data.CopyTo(destination);
+            return data.Length;
+        }
+        if (_inflight.ContainsKey(id)) return await ReadAsync(id, destination, ct).ConfigureAwait(false);
+        Interlocked.Increment(ref _misses);
+        return await inner.ReadAsync(id, destination, ct).ConfigureAwait(false);
+    }
+
+    private async Task<byte[]> FetchAsync(ChunkId id, int capacity)
     {
         await Task.Yield(); // leave GetOrAdd before doing I/O
-        byte[] rented = s_pool.Rent(chunkCapacity);
         try
         {
             // A fetch that completed between this reader's miss and its GetOrAdd has already filled the cache.
             if (TryGet(id, out var ready)) return ready;
+            // Decoded straight into the array the cache keeps: allocating and zeroing a buffer for the largest chunk
+            // (4 MiB) per fetch, then copying, cost more than decoding a 256 KiB chunk.
+            byte[] buf = GC.AllocateUninitializedArray<byte>(capacity);
             // Not cancellable: other readers may be waiting on this fetch.
-            int n = await inner.ReadAsync(id, rented.AsMemory(0, chunkCapacity), CancellationToken.None).ConfigureAwait(false);
-            byte[] buf = rented.AsSpan(0, n).ToArray();
+            int n = await inner.ReadAsync(id, buf, CancellationToken.None).ConfigureAwait(false);
+            if (n != buf.Length) buf = buf.AsSpan(0, n).ToArray(); // a short last chunk
             Add(id, buf);
             return buf;
         }
         finally
         {
-            s_pool.Return(rented);
             _inflight.TryRemove(id, out _);
         }
     }
