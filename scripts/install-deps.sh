@@ -8,6 +8,7 @@ packages=(
   fuse3 e2fsprogs busybox-static  # FUSE mounts; mkfs.ext4/debugfs; guest userland
   linux-image-amd64               # guest kernel and initramfs
   casync zstd time                # push benchmark peer; /usr/bin/time
+  swtpm swtpm-tools tpm2-tools     # software TPM 2.0 and tools for measured boot (--tpm) tests
 )
 missing=()
 for p in $(printf '%s\n' "${packages[@]}" | sed 's/#.*//' | tr ' ' '\n' | grep -v '^$'); do

@@ -29,6 +29,8 @@ public static class Program
             MountCommand.Create(),
             BootCommand.Create(),
             DemoCommand.Create(),
+            KeyCommand.Create(),
+            AttestCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,

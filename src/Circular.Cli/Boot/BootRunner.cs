@@ -22,6 +22,8 @@ public sealed record BootRequest(string Source, ImageSpec Spec, ClientSettings C
     public string? ReadyMarker { get; init; }
     /// <summary>Where the guest's console goes (null: standard output).</summary>
     public Stream? Console { get; init; }
+    /// <summary>Measured boot: the manifest and every chunk served (kernel and initrd included) go into this log.</summary>
+    public Storage.Trust.MeasurementLog? Measure { get; init; }
 }
 
 /// <summary>How a boot went: timings, what crossed the network, what the cache served.</summary>
@@ -44,10 +46,11 @@ public static class BootRunner
         using var stopServer = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct).ConfigureAwait(false);
+            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct, req.Measure).ConfigureAwait(false);
             var stack = src.Stack ?? throw new UsageException($"{req.Source} is a plain image, not an archive: use 'circular nbd' and your own QEMU command");
             var (_, entry, manifest) = await stack.Reader.OpenVersionAsync(req.Spec, ct).ConfigureAwait(false);
             string export = $"{req.Spec.Name}@{entry.Version}";
+            req.Measure?.MeasureManifest(entry.ManifestDigest, export); // before the kernel and initrd chunks it vouches for
 
             string sock = Path.Combine(work, "nbd.sock");
             var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = req.Writable, Log = null });
@@ -60,7 +63,7 @@ public static class BootRunner
             if (accel == "kvm") args.AddRange(["-cpu", "host"]);
             // Read-only boots still give the guest a writable disk: its writes land in QEMU's throwaway snapshot.
             args.AddRange(["-drive", $"file=nbd+unix:///{Uri.EscapeDataString(export)}?socket={sock},format=raw,if=virtio,cache=writeback{(req.Writable ? "" : ",snapshot=on")}"]);
-            await AddBootAssetsAsync(req, manifest, stack, work, args, ct).ConfigureAwait(false);
+            await AddBootAssetsAsync(req, manifest, src.Chunks ?? stack.Chunks, work, args, ct).ConfigureAwait(false);
             args.AddRange(req.ExtraArgs);
 
             var report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
@@ -84,15 +87,15 @@ public static class BootRunner
         }
     }
 
-    private static async Task AddBootAssetsAsync(BootRequest req, Core.Manifests.Manifest manifest, ClientStack stack, string work, List<string> args, CancellationToken ct)
+    private static async Task AddBootAssetsAsync(BootRequest req, Core.Manifests.Manifest manifest, Storage.Chunks.IChunkSource chunks, string work, List<string> args, CancellationToken ct)
     {
         var boot = manifest.Metadata.Boot;
         string? kernel = req.Kernel, initrd = req.Initrd;
         if (kernel is null && boot?.Kernel is { } k)
         {
-            kernel = await BootAssetFetcher.FetchAsync(k, manifest.ChunkSize, stack.Chunks, Path.Combine(work, "kernel"), ct).ConfigureAwait(false);
+            kernel = await BootAssetFetcher.FetchAsync(k, manifest.ChunkSize, chunks, Path.Combine(work, "kernel"), ct).ConfigureAwait(false);
             if (initrd is null && boot.Initrd is { } i)
-                initrd = await BootAssetFetcher.FetchAsync(i, manifest.ChunkSize, stack.Chunks, Path.Combine(work, "initrd"), ct).ConfigureAwait(false);
+                initrd = await BootAssetFetcher.FetchAsync(i, manifest.ChunkSize, chunks, Path.Combine(work, "initrd"), ct).ConfigureAwait(false);
         }
         if (kernel is null) return; // BIOS boot through the disk's own boot loader
         if (!File.Exists(kernel)) throw new NotFoundException($"kernel {kernel} does not exist");

@@ -27,12 +27,15 @@ public static class BootCommand
             { source, spec, memory, writable, overlay, accel, marker, extra };
         boot.AddTo(cmd);
         client.AddTo(cmd);
+        var measure = new MeasureOptions();
+        measure.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             bool write = pr.GetValue(writable);
             string a = pr.GetValue(accel)!;
             if (a is not ("auto" or "kvm" or "tcg")) throw new Core.Errors.UsageException($"--accel '{a}': choose kvm, tcg or auto");
+            await using var log = await measure.OpenAsync(pr, ct);
             var req = new BootRequest(pr.GetValue(source)!, s, client.Read(pr))
             {
                 Memory = pr.GetValue(memory)!,
@@ -44,6 +47,7 @@ public static class BootCommand
                 Accel = a,
                 ExtraArgs = pr.GetValue(extra) ?? [],
                 ReadyMarker = pr.GetValue(marker),
+                Measure = log,
             };
             var r = await BootRunner.RunAsync(req, ct);
             System.Console.Error.WriteLine();

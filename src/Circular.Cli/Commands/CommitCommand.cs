@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Circular.Cli.Composition;
 using Circular.Cli.Console;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
@@ -26,6 +27,8 @@ public static class CommitCommand
         var keep = new Option<bool>("--keep-overlay") { Description = "Keep the overlay after committing (by default it is removed: its changes are now in the archive)" };
         var cmd = new Command("commit",
             "Publish base version + overlay as the next version of NAME; only the changed blocks are stored") { archive, name, overlayDir, message, tag, keep };
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string image = pr.GetValue(name)!;
@@ -40,7 +43,7 @@ public static class CommitCommand
             if (state.Image != image) throw new UsageException($"{dir} is an overlay of '{state.Image}', not '{image}'");
 
             var clock = Stopwatch.StartNew();
-            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var refs = await la.Reader.GetRefsAsync(image, ct);
             var entry = refs.Find(state.BaseVersion) ?? throw new NotFoundException($"the overlay's base {image}@{state.BaseVersion} is not in the archive");
             var baseManifest = await la.Reader.GetManifestAsync(image, entry, ct);

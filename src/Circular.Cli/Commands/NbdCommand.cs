@@ -20,6 +20,8 @@ public static class NbdCommand
             "Serve every image version as an NBD export: NAME (latest), NAME@VERSION, NAME@TAG. For qemu, qemu-img, nbdinfo, nbdcopy, nbd-client")
             { source, listen, socket, writable, overlay };
         client.AddTo(cmd);
+        var measure = new MeasureOptions();
+        measure.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             if (pr.GetValue(listen) is not null && pr.GetValue(socket) is not null) throw new UsageException("give --listen or --socket, not both");
@@ -27,7 +29,8 @@ public static class NbdCommand
                 : NbdEndPoints.ParseListen(pr.GetValue(listen) ?? $"127.0.0.1:{NbdEndPoints.DefaultPort}");
             bool write = pr.GetValue(writable);
             string? overlayRoot = OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
-            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct);
+            await using var log = await measure.OpenAsync(pr, ct);
+            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log);
             var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = write, Log = System.Console.Error });
             var serving = server.ServeAsync(endpoint, ct);
             var bound = await Task.WhenAny(server.Listening, serving);

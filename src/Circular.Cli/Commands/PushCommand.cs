@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Circular.Cli.Composition;
 using Circular.Cli.Console;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
@@ -32,6 +33,8 @@ public static class PushCommand
             archive, name, image, tag, message, chunkSize, codec, level,
         };
         boot.AddTo(cmd);
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
@@ -40,7 +43,7 @@ public static class PushCommand
             if (tagValue is not null) ImageName.ValidateTag(tagValue);
             string path = pr.GetValue(image)!;
             if (!File.Exists(path) && !Path.Exists(path)) throw new NotFoundException($"image {path} does not exist");
-            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int cs = pr.GetValue(chunkSize) is { } s ? ChunkSizes.ParseChunkSize(s) : la.Config.ChunkSize;
             var codecValue = ChunkCodecNames.Parse(pr.GetValue(codec) ?? la.Config.Codec);
             var assets = boot.Read(pr);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Circular.Cli.Composition;
 using Circular.Core.Archive;
 using Circular.Storage.Archive;
 
@@ -13,10 +14,12 @@ public static class RollbackCommand
         var version = new Argument<string>("VERSION") { Description = "Version number or tag to make latest" };
         var cmd = new Command("rollback",
             "Point 'latest' at another version (older: roll back; newer: roll forward). No version is deleted.") { archive, name, version };
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var s = ImageSpec.Parse($"{pr.GetValue(name)}@{pr.GetValue(version)}");
-            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int from = 0, to = 0;
             await la.UpdateRefsAsync(s.Name, refs =>
             {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Circular.Cli.Composition;
 using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Storage.Archive;
@@ -13,12 +14,14 @@ public static class TagCommand
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION to tag" };
         var tag = new Argument<string>("TAG") { Description = "Tag name (moves the tag if it exists)" };
         var cmd = new Command("tag", "Name a version: NAME@TAG then selects it everywhere a version is accepted") { archive, spec, tag };
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             string t = pr.GetValue(tag)!;
             ImageName.ValidateTag(t);
-            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int version = 0;
             await la.UpdateRefsAsync(s.Name, refs =>
             {

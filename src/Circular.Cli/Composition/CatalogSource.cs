@@ -1,7 +1,9 @@
 using Circular.Core.Errors;
 using Circular.Imaging.Catalog;
 using Circular.Imaging.Remote;
+using Circular.Storage.Chunks;
 using Circular.Storage.Http;
+using Circular.Storage.Trust;
 
 namespace Circular.Cli.Composition;
 
@@ -14,8 +16,9 @@ public sealed class CatalogSource : IAsyncDisposable
     private readonly IAsyncDisposable? _owned;
     private readonly HttpClient? _http;
 
-    private CatalogSource(IImageCatalog catalog, ClientStack? stack, IAsyncDisposable? owned, HttpClient? http)
+    private CatalogSource(IImageCatalog catalog, ClientStack? stack, IAsyncDisposable? owned, HttpClient? http, IChunkSource? chunks = null)
     {
+        Chunks = chunks;
         Catalog = catalog;
         Stack = stack;
         _owned = owned;
@@ -25,8 +28,11 @@ public sealed class CatalogSource : IAsyncDisposable
     public IImageCatalog Catalog { get; }
     /// <summary>The archive read stack, or null in plain range mode.</summary>
     public ClientStack? Stack { get; }
+    /// <summary>What the catalog reads chunks from (measured when a measurement log is given); null in range mode.</summary>
+    public IChunkSource? Chunks { get; }
 
-    public static async Task<CatalogSource> OpenAsync(string source, ClientSettings settings, string? overlayRoot, CancellationToken ct)
+    /// <param name="measure">When given, every export's manifest and every chunk served is measured into it.</param>
+    public static async Task<CatalogSource> OpenAsync(string source, ClientSettings settings, string? overlayRoot, CancellationToken ct, MeasurementLog? measure = null)
     {
         ClientStack stack;
         try
@@ -35,13 +41,16 @@ public sealed class CatalogSource : IAsyncDisposable
         }
         catch (NotFoundException) when (ClientStack.IsUrl(source) && Uri.TryCreate(source, UriKind.Absolute, out var url))
         {
+            if (measure is not null) throw new UsageException($"{source} is a plain image, not an archive: --measure needs an archive (its manifests are what a log is checked against)");
             // Not an archive: serve the file itself through range requests (the seed's HTTPFS).
             var http = new HttpClient(HttpBackend.CreateHandler(new HttpBackendOptions { Timeout = settings.Timeout })) { Timeout = Timeout.InfiniteTimeSpan };
             var image = await RangeHttpImage.OpenAsync(url, http, ClientStack.OpenCache(settings), settings.Timeout, ct).ConfigureAwait(false);
             return new CatalogSource(new SingleImageCatalog(SingleImageCatalog.NameFor(url), image), null, null, http);
         }
-        var catalog = new ArchiveCatalog(stack.Reader, stack.Chunks, overlayRoot);
-        return new CatalogSource(catalog, stack, catalog, null);
+        IChunkSource chunks = measure is null ? stack.Chunks : new MeasuringChunkSource(stack.Chunks, measure);
+        var catalog = new ArchiveCatalog(stack.Reader, chunks, overlayRoot);
+        IImageCatalog served = measure is null ? catalog : new MeasuringCatalog(catalog, stack.Reader, measure);
+        return new CatalogSource(served, stack, catalog, null, chunks);
     }
 
     public async ValueTask DisposeAsync()

@@ -6,6 +6,7 @@ using Circular.Storage.Backends;
 using Circular.Storage.Cache;
 using Circular.Storage.Chunks;
 using Circular.Storage.Http;
+using Circular.Storage.Trust;
 
 namespace Circular.Cli.Composition;
 
@@ -54,6 +55,9 @@ public sealed class ClientStack : IAsyncDisposable
             backend = new FileBackend(location);
         }
         var reader = await ArchiveReader.OpenAsync(backend, ct).ConfigureAwait(false);
+        var trust = await TrustSetup.ResolveAsync(backend, TrustSetup.NormalizeLocation(location), settings.TrustKeys,
+            new TrustState(settings.TrustStateDir ?? TrustState.DefaultRoot()), System.Console.Error, ct).ConfigureAwait(false);
+        reader = reader.WithTrust(trust);
         var fetcher = new BackendChunkSource(backend);
         var memory = new MemoryChunkCache(fetcher, Core.Chunks.ChunkSizes.Max, 64L << 20);
         return new ClientStack(reader, fetcher, memory, memory, http, cache);

@@ -42,13 +42,15 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         ImageSpec spec;
         try { spec = ImageSpec.Parse(exportName); }
         catch (UsageException e) { throw new NotFoundException($"no export '{exportName}': {e.Message}"); }
-        var refs = await reader.GetRefsAsync(spec.Name, ct).ConfigureAwait(false);
+        var refs = await reader.GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
         var entry = ArchiveReader.Resolve(refs, spec);
         if (!_manifests.TryGetValue(entry.ManifestDigest, out var manifest))
             _manifests[entry.ManifestDigest] = manifest = await reader.GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false);
         var image = new ChunkedImage(manifest, chunks, $"{spec.Name}@{entry.Version}");
         if (!writable) return image;
         if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");
+        // One overlay per image holds the changes to one version; the image's other versions stay readable, read-only.
+        if (await OverlayBaseOnDiskAsync(spec.Name, ct).ConfigureAwait(false) is { } onDisk && onDisk != entry.ManifestDigest) return image;
         var lazy = _overlays.GetOrAdd(spec.Name, name => new Lazy<Task<OverlayImage>>(
             () => OverlayImage.OpenAsync(Path.Combine(overlayRoot, name), image, entry.ManifestDigest, CancellationToken.None)));
         OverlayImage overlay;
@@ -58,9 +60,18 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
             _overlays.TryRemove(spec.Name, out _);
             throw;
         }
-        if (overlay.State.BaseManifest != entry.ManifestDigest)
-            throw new CircularException($"{exportName}: the overlay of '{spec.Name}' is open on version {overlay.State.BaseVersion}; only one version of an image can be written at a time");
+        if (overlay.State.BaseManifest != entry.ManifestDigest) return image;
         return new SharedImage(overlay);
+    }
+
+    /// <summary>The base manifest of the image's overlay: the one open here, else the one on disk; null when none exists.</summary>
+    private async ValueTask<string?> OverlayBaseOnDiskAsync(string image, CancellationToken ct)
+    {
+        if (_overlays.TryGetValue(image, out var open) && open.IsValueCreated && open.Value.IsCompletedSuccessfully)
+            return open.Value.Result.State.BaseManifest;
+        string statePath = Path.Combine(overlayRoot!, image, "overlay.json");
+        if (!File.Exists(statePath)) return null;
+        return OverlayState.Parse(await File.ReadAllBytesAsync(statePath, ct).ConfigureAwait(false), statePath).BaseManifest;
     }
 
     /// <summary>Flushes and closes every overlay opened through this catalog.</summary>

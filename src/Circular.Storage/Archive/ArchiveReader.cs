@@ -3,6 +3,7 @@ using Circular.Core.Errors;
 using Circular.Core.Manifests;
 using Circular.Core.Refs;
 using Circular.Storage.Backends;
+using Circular.Storage.Trust;
 
 namespace Circular.Storage.Archive;
 
@@ -17,6 +18,11 @@ public sealed class ArchiveReader
 
     public IArchiveBackend Backend { get; }
     public ArchiveConfig Config { get; }
+    /// <summary>Signature policy: when set, refs and manifests are accepted only as it allows (docs/format.md, "Signatures").</summary>
+    public TrustPolicy? Trust { get; private init; }
+
+    /// <summary>The same reader, checking every refs file and manifest against <paramref name="trust"/> (null: none).</summary>
+    public ArchiveReader WithTrust(TrustPolicy? trust) => new(Backend, Config) { Trust = trust };
 
     public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct)
     {
@@ -32,15 +38,37 @@ public sealed class ArchiveReader
         return ImageIndex.Parse(obj.Data, Backend.Location).Images.Order(StringComparer.Ordinal).ToList();
     }
 
-    public async Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct)
+    /// <param name="explicitVersion">The caller wants a version by number: with a trust policy, refs older than the
+    /// newest seen are then accepted (the manifest's own signature vouches for that version).</param>
+    public async Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false)
     {
         ImageName.Validate(image);
-        var obj = await Backend.TryReadAsync(ArchiveLayout.RefsPath(image), ReadHints.None, ct).ConfigureAwait(false);
-        return obj is null ? null : ImageRefs.Parse(obj.Data, $"of image '{image}'");
+        string path = ArchiveLayout.RefsPath(image);
+        var hints = ReadHints.None;
+        for (int attempt = 0; ; attempt++)
+        {
+            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false);
+            if (obj is null) return null;
+            var refs = ImageRefs.Parse(obj.Data, $"of image '{image}'");
+            if (Trust is null) return refs;
+            try
+            {
+                var sig = await Backend.TryReadAsync(path + Core.Signing.SignatureFile.Suffix, hints, ct).ConfigureAwait(false);
+                string what = $"refs of image '{image}' from {obj.Source}";
+                var verified = Trust.Verify(path, obj.Data, sig?.Data, what);
+                Trust.CheckRefs(image, refs, verified, explicitVersion, what);
+                return refs;
+            }
+            // Once more past caches: a proxy may hold refs and signature from two different publishes.
+            catch (TrustException) when (attempt == 0)
+            {
+                hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
+            }
+        }
     }
 
-    public async Task<ImageRefs> GetRefsAsync(string image, CancellationToken ct) =>
-        await TryGetRefsAsync(image, ct).ConfigureAwait(false)
+    public async Task<ImageRefs> GetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false) =>
+        await TryGetRefsAsync(image, ct, explicitVersion).ConfigureAwait(false)
         ?? throw new NotFoundException($"no image '{image}' in {Backend.Location}");
 
     /// <summary>Picks the version a spec names: a number, a tag, "latest" or nothing (latest).</summary>
@@ -70,17 +98,25 @@ public sealed class ArchiveReader
                 var m = Manifest.Parse(obj.Data, what);
                 if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
                     throw new ArchiveFormatException($"manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
-                return m;
+                if (Trust is null) return m;
+                var sig = await Backend.TryReadAsync(path + Core.Signing.SignatureFile.Suffix, hints, ct).ConfigureAwait(false);
+                try
+                {
+                    Trust.Verify(path, obj.Data, sig?.Data, $"manifest of {what} from {obj.Source}");
+                    return m;
+                }
+                catch (TrustException) when (attempt == 0) { }
             }
-            if (attempt > 0)
+            else if (attempt > 0)
                 throw new ArchiveFormatException($"manifest of {what} from {obj.Source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
             hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
         }
     }
 
+
     public async Task<(ImageRefs Refs, VersionEntry Entry, Manifest Manifest)> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
     {
-        var refs = await GetRefsAsync(spec.Name, ct).ConfigureAwait(false);
+        var refs = await GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
         var entry = Resolve(refs, spec);
         return (refs, entry, await GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false));
     }

@@ -2,8 +2,10 @@ using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Core.Manifests;
 using Circular.Core.Refs;
+using Circular.Core.Signing;
 using Circular.Storage.Backends;
 using Circular.Storage.Posix;
+using Circular.Storage.Trust;
 
 namespace Circular.Storage.Archive;
 
@@ -26,6 +28,11 @@ public sealed class LocalArchive
     public ArchiveReader Reader { get; }
     public ArchiveConfig Config => Reader.Config;
     public string Root => Backend.Location;
+    /// <summary>Signs every manifest and refs file this archive writes (null: unsigned; refused on a signed archive).</summary>
+    public ArchiveSigner? Signer { get; init; }
+
+    /// <summary>The same archive, signing what it publishes with <paramref name="signer"/>.</summary>
+    public LocalArchive WithSigner(ArchiveSigner? signer) => new(Backend, Reader) { Signer = signer };
 
     public static async Task<ArchiveConfig> InitAsync(string path, ArchiveConfig config, CancellationToken ct)
     {
@@ -66,6 +73,7 @@ public sealed class LocalArchive
     {
         ImageName.Validate(image);
         if (tag is not null) ImageName.ValidateTag(tag);
+        await PrepareSigningAsync(ct).ConfigureAwait(false);
         Backend.SyncFileSystem(); // chunks durable before anything points at them
         using var imageLock = await LockImageAsync(image, ct).ConfigureAwait(false);
         var refs = await Reader.TryGetRefsAsync(image, ct).ConfigureAwait(false);
@@ -75,6 +83,8 @@ public sealed class LocalArchive
         entry = entry with { ManifestDigest = Manifest.Digest(bytes) };
         // Overwrites a manifest left by a push killed before its refs swap: refs never listed it.
         await Backend.WriteAsync(ArchiveLayout.ManifestPath(image, version), bytes, ct).ConfigureAwait(false);
+        if (Signer is not null)
+            await Backend.WriteAsync(ArchiveLayout.ManifestPath(image, version) + SignatureFile.Suffix, Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
         var tags = new Dictionary<string, int>(refs?.Tags ?? new(), StringComparer.Ordinal);
         if (tag is not null) tags[tag] = version;
         var next = new ImageRefs
@@ -86,7 +96,7 @@ public sealed class LocalArchive
             Tags = tags,
             Versions = [.. refs?.Versions ?? [], entry],
         };
-        await Backend.WriteAsync(ArchiveLayout.RefsPath(image), next.Serialize(), ct).ConfigureAwait(false);
+        await WriteRefsAsync(next, ct).ConfigureAwait(false);
         if (refs is null) await AddToIndexAsync(image, ct).ConfigureAwait(false);
         return (manifest, next);
     }
@@ -96,11 +106,76 @@ public sealed class LocalArchive
     {
         // Fail on an unknown image before the lock: taking it would leave a lock file named after the bad name.
         await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
+        await PrepareSigningAsync(ct).ConfigureAwait(false);
         using var imageLock = await LockImageAsync(image, ct).ConfigureAwait(false);
         var refs = await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
         var next = change(refs) with { Serial = refs.Serial + 1, Updated = DateTimeOffset.UtcNow };
-        await Backend.WriteAsync(ArchiveLayout.RefsPath(image), next.Serialize(), ct).ConfigureAwait(false);
+        await WriteRefsAsync(next, ct).ConfigureAwait(false);
         return next;
+    }
+
+    /// <summary>
+    /// Renews an image's refs signature (new timestamp and expiry) without changing refs.json or its serial, and
+    /// signs any of its manifests that lack a signature by this key. Returns the number of manifests signed.
+    /// </summary>
+    public async Task<int> ResignAsync(string image, CancellationToken ct)
+    {
+        var signer = Signer ?? throw new UsageException("resigning needs a key (--key KEYFILE)");
+        await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
+        await PrepareSigningAsync(ct).ConfigureAwait(false);
+        using var imageLock = await LockImageAsync(image, ct).ConfigureAwait(false);
+        var refs = await Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
+        int signed = 0;
+        foreach (var v in refs.Versions)
+        {
+            string path = ArchiveLayout.ManifestPath(image, v.Version);
+            var sig = await Backend.TryReadAsync(path + SignatureFile.Suffix, ReadHints.None, ct).ConfigureAwait(false);
+            if (sig is not null && SignatureFile.Parse(sig.Data, path).KeyId == signer.Key.Id) continue;
+            var raw = await Backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false);
+            // Sign only the manifest the refs vouch for: resigning must never bless a file altered on disk.
+            if (raw is null || Manifest.Digest(raw.Data) != v.ManifestDigest)
+                throw new ArchiveFormatException($"manifest of {image}@{v.Version} is missing or does not match its refs; not signing it");
+            await Backend.WriteAsync(path + SignatureFile.Suffix, signer.SignManifest(image, v.Version, raw.Data), ct).ConfigureAwait(false);
+            signed++;
+        }
+        var refsRaw = await Backend.TryReadAsync(ArchiveLayout.RefsPath(image), ReadHints.None, ct).ConfigureAwait(false)
+            ?? throw new NotFoundException($"no image '{image}' in {Root}");
+        await Backend.WriteAsync(ArchiveLayout.RefsPath(image) + SignatureFile.Suffix, signer.SignRefs(image, refsRaw.Data, refs.Serial), ct).ConfigureAwait(false);
+        return signed;
+    }
+
+    /// <summary>Refs, then their signature: a writer killed between the two leaves a mismatch that 'key resign' repairs.</summary>
+    private async Task WriteRefsAsync(ImageRefs refs, CancellationToken ct)
+    {
+        byte[] bytes = refs.Serialize();
+        await Backend.WriteAsync(ArchiveLayout.RefsPath(refs.Image), bytes, ct).ConfigureAwait(false);
+        if (Signer is not null)
+            await Backend.WriteAsync(ArchiveLayout.RefsPath(refs.Image) + SignatureFile.Suffix, Signer.SignRefs(refs.Image, bytes, refs.Serial), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An unsigned write to a signed archive would make every trusting client refuse the image, so it is refused here;
+    /// a signing writer publishes its public key (keys/KEYID.pub, listed in keys.json) before its first signature.
+    /// </summary>
+    private async Task PrepareSigningAsync(CancellationToken ct)
+    {
+        var obj = await Backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        var keys = obj is null ? null : ArchiveKeys.Parse(obj.Data, Root);
+        if (Signer is null)
+        {
+            if (keys is { Keys.Count: > 0 })
+                throw new UsageException($"{Root} is a signed archive (key {string.Join(", ", keys.Keys.Select(k => k.Id))}): pass --key KEYFILE to sign what you publish");
+            return;
+        }
+        string id = Signer.Key.Id;
+        if (keys?.Keys.Any(k => k.Id == id) == true && await Backend.ExistsAsync(ArchiveKeys.KeyPath(id), ct).ConfigureAwait(false)) return;
+        using var indexLock = await FileLock.AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ArchiveKeys.KeyPath(id), System.Text.Encoding.UTF8.GetBytes(Signer.Key.Public.ToPem()), ct).ConfigureAwait(false);
+        obj = await Backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        keys = obj is null ? new ArchiveKeys() : ArchiveKeys.Parse(obj.Data, Root);
+        if (keys.Keys.Any(k => k.Id == id)) return;
+        keys.Keys.Add(new ArchiveKeyEntry { Id = id, Added = DateTimeOffset.UtcNow });
+        await Backend.WriteAsync(ArchiveKeys.Path, keys.Serialize(), ct).ConfigureAwait(false);
     }
 
     private async Task AddToIndexAsync(string image, CancellationToken ct)

@@ -1,0 +1,46 @@
+using Circular.Core.Errors;
+using Circular.Core.Signing;
+using Circular.Storage.Backends;
+
+namespace Circular.Storage.Trust;
+
+/// <summary>
+/// Chooses a client's trust policy for one archive: the --trust keys when given; else the keys pinned for this
+/// location; else, when the archive announces keys (keys.json), it pins them now (trust on first use) with a warning;
+/// else null: an unsigned archive read as before.
+/// </summary>
+public static class TrustSetup
+{
+    public static async Task<TrustPolicy?> ResolveAsync(
+        IArchiveBackend backend, string location, IReadOnlyList<string> trustFiles, TrustState state, TextWriter log, CancellationToken ct)
+    {
+        if (trustFiles.Count > 0)
+            return new TrustPolicy(trustFiles.Select(VerifyingKey.Load).ToList(), state, log);
+        if (state.TryGetPin(location) is { } pinned)
+            return new TrustPolicy(pinned, state, log);
+        var obj = await backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        if (obj is null) return null;
+        var announced = ArchiveKeys.Parse(obj.Data, backend.Location);
+        if (announced.Keys.Count == 0) return null;
+        var keys = new List<VerifyingKey>();
+        foreach (var entry in announced.Keys)
+        {
+            string path = ArchiveKeys.KeyPath(entry.Id);
+            var pem = await backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false)
+                ?? throw new ArchiveFormatException($"{backend.Location} lists key {entry.Id} but has no {path}");
+            var key = VerifyingKey.FromPem(System.Text.Encoding.UTF8.GetString(pem.Data), path);
+            if (key.Id != entry.Id) throw new TrustException($"{path} of {backend.Location} holds key {key.Id}, not {entry.Id}");
+            keys.Add(key);
+        }
+        string pin = state.SavePin(location, keys);
+        log.WriteLine($"circular: warning: trusting key {string.Join(", ", keys.Select(k => k.Id))} of {location} on first use " +
+            $"(pinned in {pin}); from now on only archives signed by it are accepted here. Pass --trust KEY.pub to pin a key you checked.");
+        return new TrustPolicy(keys, state, log);
+    }
+
+    /// <summary>The form of a location pins are keyed by: URLs without a trailing slash, directories as full paths.</summary>
+    public static string NormalizeLocation(string location) =>
+        location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            ? location.TrimEnd('/')
+            : Path.GetFullPath(location).TrimEnd('/');
+}
