@@ -89,7 +89,7 @@ public sealed class CacheTests : IAsyncLifetime
         await using (var c1 = await TestClient.OpenAsync(_server.Url, _cache))
         {
             Assert.Equal(_archive.Content("os", 1), await TestClient.ReadAllAsync(await c1.OpenImageAsync("os@1")));
-            Assert.Equal(os1.Count, c1.Fetcher.Fetched);
+            Assert.Equal(os1.Count, _server.ChunkGets); // a chunk repeated in the image is downloaded once
         }
         int before = _server.ChunkGets;
         // New client stacks (empty memory caches), same cache directory.
@@ -97,7 +97,7 @@ public sealed class CacheTests : IAsyncLifetime
         {
             Assert.Equal(_archive.Content("tools", 1), await TestClient.ReadAllAsync(await c2.OpenImageAsync("tools@1")));
             Assert.Equal(tools.Except(os1).Count(), _server.ChunkGets - before);
-            Assert.Equal(tools.Intersect(os1).Count(), c2.Cache.Hits);
+            Assert.InRange(c2.Cache.Hits, tools.Intersect(os1).Count(), long.MaxValue); // every shared chunk came from disk
         }
         before = _server.ChunkGets;
         await using var c3 = await TestClient.OpenAsync(_server.Url, _cache);

@@ -26,9 +26,22 @@ public sealed class NginxServer : IDisposable
     public IReadOnlyList<string> AccessLog =>
         File.Exists(Path.Combine(_dir, "access.log")) ? File.ReadAllLines(Path.Combine(_dir, "access.log")) : [];
 
+    /// <summary>Starts nginx on a free port; tries a few ports, since a port found free can be taken before nginx binds it.</summary>
     public static async Task<NginxServer> StartAsync(string root)
     {
         Scratch.MakeReadable(root);
+        string? failure = null;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var (server, error) = await TryStartAsync(root);
+            if (server is not null) return server;
+            failure = error;
+        }
+        throw new Xunit.Sdk.XunitException(failure);
+    }
+
+    private static async Task<(NginxServer? Server, string Error)> TryStartAsync(string root)
+    {
         string dir = Scratch.NewDir("circ-nginx-");
         int port = Ports.Free();
         string conf = Path.Combine(dir, "nginx.conf");
@@ -65,14 +78,15 @@ public sealed class NginxServer : IDisposable
         {
             throw new Xunit.Sdk.XunitException($"nginx is needed by this test but cannot be run ({e.Message}); install it: apt-get install nginx");
         }
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
         var server = new NginxServer(p, dir, port);
-        if (!await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(10), () => p.HasExited))
-        {
-            string log = File.Exists(Path.Combine(dir, "error.log")) ? File.ReadAllText(Path.Combine(dir, "error.log")) : "";
-            server.Dispose();
-            throw new Xunit.Sdk.XunitException($"nginx did not start on port {port}: {log}");
-        }
-        return server;
+        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(10), () => p.HasExited) && !p.HasExited)
+            return (server, "");
+        string log = File.Exists(Path.Combine(dir, "error.log")) ? File.ReadAllText(Path.Combine(dir, "error.log")) : "";
+        server.Dispose();
+        string err = stderr.IsCompleted ? await stderr : "";
+        return (null, $"nginx did not start on port {port}: {log} {err}".Trim());
     }
 
     public void Dispose()
