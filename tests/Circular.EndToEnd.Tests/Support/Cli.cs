@@ -24,7 +24,7 @@ public sealed record RunResult(string Command, int Code, string Out, string Err)
 }
 
 /// <summary>Runs the real `circular` command (circular.dll next to this assembly) the way a user would.</summary>
-public static class Cli
+public static class CircularCli
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "circular.dll");
 

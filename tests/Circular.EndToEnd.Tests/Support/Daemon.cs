@@ -29,7 +29,7 @@ public sealed class Daemon : IAsyncDisposable
 
     public static Daemon Start(params string[] args)
     {
-        var p = Process.Start(Cli.StartInfo(args))!;
+        var p = Process.Start(CircularCli.StartInfo(args))!;
         p.StandardInput.Close();
         return new Daemon(p, args);
     }

@@ -29,8 +29,8 @@ public sealed class Ext4Image : IAsyncLifetime
     /// <summary>An archive of its own holding the image as version 1 (for tests that add versions).</summary>
     public async Task<string> NewArchiveAsync(string archive)
     {
-        (await Cli.RunAsync("init", archive)).Ok();
-        (await Cli.RunAsync("push", archive, Name, Image, "--tag", Tag, "--message", "first")).Ok();
+        (await CircularCli.RunAsync("init", archive)).Ok();
+        (await CircularCli.RunAsync("push", archive, Name, Image, "--tag", Tag, "--message", "first")).Ok();
         return archive;
     }
 
