@@ -46,10 +46,13 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
   server { listen 127.0.0.1:$NP; root $W/www; } }
 CONF
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "$SOCK"; }
+# Servers are started directly (not through a shell function) so $! is the server itself; TERM, then KILL.
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do alive=0; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done; (( alive )) || break; sleep 0.1; done
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "$SOCK"; }
 trap cleanup EXIT
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" & PIDS+=($!)
-circ serve "$W/archive" --listen 127.0.0.1:$SP >"$W/serve.log" 2>&1 & PIDS+=($!)
+dotnet "$CIRC" serve "$W/archive" --listen 127.0.0.1:$SP >"$W/serve.log" 2>&1 & PIDS+=($!)
 wait_port "$NP" && wait_port "$SP" || { echo "servers did not start" >&2; exit 1; }
 
 # Wall and CPU seconds (user+sys) of one client command; the servers' page caches are warm (read once before).
