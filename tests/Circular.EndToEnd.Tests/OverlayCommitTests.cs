@@ -96,6 +96,18 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
         Files.AssertSameBytes(expected, await CatAsync(archive, "2"));
         Files.AssertSameBytes(img.Image, await CatAsync(archive, "1"));
         Assert.Equal(2, Refs.Version(archive, N, 2).GetProperty("addedChunks").GetInt64()); // two 256 KiB blocks touched
+
+        // With two versions, a writable server still lists and serves the one its overlay is not on (read-only).
+        await using (var nbd = await Daemon.StartAsync("serving", serve))
+        {
+            Tools.Run("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4k", $"nbd://{host}/{N}");
+            var list = Tools.Run("nbdinfo", "--list", $"nbd://{host}");
+            Assert.Contains($"export=\"{N}@1\"", list, StringComparison.Ordinal);
+            Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd://{host}/{N}@1", _s["old.img"]);
+            Files.AssertSameBytes(img.Image, _s["old.img"]);
+            Assert.NotEqual(0, Tools.Try("qemu-io", "-f", "raw", "-c", "write -P 0x22 0 4k", $"nbd://{host}/{N}@1").Code);
+            await nbd.StopAsync("TERM");
+        }
     }
 
     [Fact]
