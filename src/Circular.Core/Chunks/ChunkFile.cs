@@ -95,6 +95,12 @@ public static class ChunkFile
                 got = len;
                 break;
             case ChunkCodec.Zstd:
+                if (NativeZstd.Available)
+                {
+                    got = NativeZstd.Decompress(payload, dest);
+                    if (got < 0) throw new InvalidDataException("zstd: corrupt frame or larger than declared");
+                    break;
+                }
                 t_unzstd ??= new Decompressor();
                 try { got = t_unzstd.Unwrap(payload, dest); }
                 catch (ZstdException e) { throw new InvalidDataException("zstd: " + e.Message, e); }

@@ -36,6 +36,24 @@ internal static partial class NativeZstd
         }
     }
 
+    [ThreadStatic] private static IntPtr t_dctx;
+
+    /// <summary>Decompresses one frame into <paramref name="destination"/>; returns -1 on any zstd error (corrupt input).</summary>
+    public static unsafe int Decompress(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        // Decoding was the largest single cost of reading chunks with the managed port.
+        if (t_dctx == IntPtr.Zero) t_dctx = ZSTD_createDCtx();
+        if (t_dctx == IntPtr.Zero) return -1;
+        fixed (byte* src = source)
+        fixed (byte* dst = destination)
+        {
+            nuint n = ZSTD_decompressDCtx(t_dctx, dst, (nuint)destination.Length, src, (nuint)source.Length);
+            return ZSTD_isError(n) != 0 ? -1 : (int)n;
+        }
+    }
+
+    [LibraryImport(Lib)] private static partial IntPtr ZSTD_createDCtx();
+    [LibraryImport(Lib)] private static unsafe partial nuint ZSTD_decompressDCtx(IntPtr dctx, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
     [LibraryImport(Lib)] private static partial uint ZSTD_versionNumber();
     [LibraryImport(Lib)] private static partial IntPtr ZSTD_createCCtx();
     [LibraryImport(Lib)] private static unsafe partial nuint ZSTD_compressCCtx(IntPtr cctx, byte* dst, nuint dstCapacity, byte* src, nuint srcSize, int level);
