@@ -51,17 +51,26 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");
         // One overlay per image holds the changes to one version; the image's other versions stay readable, read-only.
         if (await OverlayBaseOnDiskAsync(spec.Name, ct).ConfigureAwait(false) is { } onDisk && onDisk != entry.ManifestDigest) return image;
-        var lazy = _overlays.GetOrAdd(spec.Name, name => new Lazy<Task<OverlayImage>>(
-            () => OverlayImage.OpenAsync(Path.Combine(overlayRoot, name), image, entry.ManifestDigest, CancellationToken.None)));
-        OverlayImage overlay;
-        try { overlay = await lazy.Value.ConfigureAwait(false); }
+        // An overlay already open here, or left on disk, on this version: use it. Otherwise create it on the first write.
+        if (_overlays.ContainsKey(spec.Name) || File.Exists(Path.Combine(overlayRoot, spec.Name, "overlay.json")))
+        {
+            var overlay = await OpenOverlayAsync(spec.Name, image, entry.ManifestDigest).ConfigureAwait(false);
+            return overlay.State.BaseManifest == entry.ManifestDigest ? new SharedImage(overlay) : image;
+        }
+        return new LazyOverlayImage(image, entry.ManifestDigest, () => OpenOverlayAsync(spec.Name, image, entry.ManifestDigest));
+    }
+
+    /// <summary>The image's one overlay, opened once and shared by every lease.</summary>
+    private async Task<OverlayImage> OpenOverlayAsync(string name, ChunkedImage image, string digest)
+    {
+        var lazy = _overlays.GetOrAdd(name, n => new Lazy<Task<OverlayImage>>(
+            () => OverlayImage.OpenAsync(Path.Combine(overlayRoot!, n), image, digest, CancellationToken.None)));
+        try { return await lazy.Value.ConfigureAwait(false); }
         catch
         {
-            _overlays.TryRemove(spec.Name, out _);
+            _overlays.TryRemove(name, out _);
             throw;
         }
-        if (overlay.State.BaseManifest != entry.ManifestDigest) return image;
-        return new SharedImage(overlay);
     }
 
     /// <summary>The base manifest of the image's overlay: the one open here, else the one on disk; null when none exists.</summary>
