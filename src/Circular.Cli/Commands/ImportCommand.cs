@@ -26,6 +26,8 @@ public static class ImportCommand
             url, archive, name, tag, message, chunkSize, codec,
         };
         client.AddTo(cmd);
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
@@ -34,7 +36,7 @@ public static class ImportCommand
             if (tagValue is not null) ImageName.ValidateTag(tagValue);
             string u = pr.GetValue(url)!;
             if (!ClientStack.IsUrl(u) || !Uri.TryCreate(u, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{u}'");
-            var la = await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct);
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int cs = pr.GetValue(chunkSize) is { } s ? ChunkSizes.ParseChunkSize(s) : la.Config.ChunkSize;
             var codecValue = ChunkCodecNames.Parse(pr.GetValue(codec) ?? la.Config.Codec);
             var settings = client.Read(pr);
