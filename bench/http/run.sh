@@ -14,7 +14,7 @@ need() { command -v "$1" >/dev/null || { echo "missing $1 (scripts/install-deps.
 for t in nginx curl nbdkit nbdcopy mkfs.ext4 dotnet; do need "$t"; done
 
 if [[ -z "${CIRC:-}" ]]; then
-  dotnet publish src/Circular.Cli -c Release -o "$W/cli" --artifacts-path "$W/art" >/dev/null
+  dotnet publish src/Circular.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$W/cli" --artifacts-path "$W/art" >/dev/null
   CIRC=$W/cli/circular.dll
 fi
 circ() { dotnet "$CIRC" "$@"; }
