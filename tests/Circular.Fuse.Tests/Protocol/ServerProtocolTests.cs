@@ -12,7 +12,7 @@ public sealed class ServerProtocolTests
     private const uint OfferedFlags = 0x73fffffb; // what the kernel on this machine offered (reference §2.4)
 
     [Fact]
-    public void Init_replies_min_minor_and_only_offered_flags()
+    public async Task Init_replies_min_minor_and_only_offered_flags()
     {
         using var kernel = new FakeKernel();
         var reply = kernel.Call(FuseOpcode.Init, 0, FakeKernel.Bytes(new FuseInitIn { Major = 7, Minor = 45, MaxReadahead = 131072, Flags = OfferedFlags }));
@@ -27,7 +27,7 @@ public sealed class ServerProtocolTests
         Assert.Equal((ushort)256, init.MaxPages);
         Assert.Equal(1u, init.TimeGran);
         // The reply is written before Initialized completes, so give the server thread a moment.
-        Assert.True(kernel.Server.Initialized.Wait(TimeSpan.FromSeconds(5)));
+        await kernel.Server.Initialized.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
