@@ -167,6 +167,7 @@ public sealed class MaliciousMirrorTests : IDisposable
         Assert.Contains("on first use", first.Err, StringComparison.Ordinal);
         var second = (await client.RunAsync("log", mirror.Url, "os", "--cache", "none")).Ok();
         Assert.DoesNotContain("warning", second.Err, StringComparison.Ordinal);
+        Assert.Contains($"(signed by key {Circular.Core.Signing.VerifyingKey.Load(a.Pub).Id}, serial 2, valid until", second.Out, StringComparison.Ordinal);
 
         // The same URL now serves an archive re-signed by another key (announced in keys.json too): refused.
         SignedArchive.SignManifest(served, 1, a.EvilKey);

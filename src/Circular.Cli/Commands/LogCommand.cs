@@ -28,6 +28,13 @@ public static class LogCommand
                 System.Console.WriteLine($"{mark} {v.Version,7} {v.Created.ToUniversalTime():yyyy-MM-dd HH:mm:ss}Z {ByteSize.Format(v.Size),10} {ByteSize.Format(v.AddedBytes),10}  {tags,-12} {v.Message}");
             }
             System.Console.WriteLine($"(* = latest: version {refs.Latest})");
+            if (stack.Reader.Trust is not null &&
+                await stack.Reader.Backend.TryReadAsync(ArchiveLayout.RefsPath(image) + Core.Signing.SignatureFile.Suffix, Storage.Backends.ReadHints.None, ct) is { } sig)
+            {
+                // Already verified by GetRefsAsync; shown so publishers see when 'circular key resign' is due.
+                var st = Core.Signing.SignatureFile.Parse(sig.Data, "refs signature");
+                System.Console.WriteLine($"(signed by key {st.KeyId}, serial {refs.Serial}, valid until {st.Statement.ExpiresAt?.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)");
+            }
             return CommandAction.Ok;
         });
         return cmd;
