@@ -8,8 +8,7 @@ namespace Circular.Nbd;
 /// </summary>
 public static class NbdErrors
 {
-    public static NbdError FromException(Exception exception) => exception switch
-    {
+    public static NbdError FromException(Exception exception) => exception switch {
         ReadOnlyImageException => NbdError.Perm,
         ArgumentOutOfRangeException => NbdError.Inval,
         // Cancellation here means the server or the connection is going away, not that the request was bad.

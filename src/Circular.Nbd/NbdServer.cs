@@ -77,8 +77,7 @@ public sealed partial class NbdServer
         }
     }
 
-    private static string Describe(Exception ex) => ex switch
-    {
+    private static string Describe(Exception ex) => ex switch {
         NbdProtocolException => $"protocol violation: {ex.Message}",
         EndOfStreamException => ex.Message,
         ConnectionLostException => ex.Message,

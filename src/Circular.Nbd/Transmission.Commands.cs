@@ -42,8 +42,7 @@ internal sealed partial class Transmission
         }
     }
 
-    private ValueTask RunCommandAsync(in NbdRequest request, byte[]? payload, CancellationToken ct) => request.Command switch
-    {
+    private ValueTask RunCommandAsync(in NbdRequest request, byte[]? payload, CancellationToken ct) => request.Command switch {
         NbdCommand.Read => ReadAsync(request, ct),
         NbdCommand.Write => WriteAsync(request, payload!, ct),
         NbdCommand.Flush => FlushAsync(request, ct),

@@ -9,8 +9,7 @@ public class ImageRefsTests
     [Fact]
     public void Parse_ofSerialize_roundTrips()
     {
-        var refs = new ImageRefs
-        {
+        var refs = new ImageRefs {
             Image = "os",
             Serial = 4,
             Latest = 2,

@@ -119,8 +119,7 @@ public sealed class CacheTests : IAsyncLifetime
         string victim = ArchiveLayout.ChunkPath(manifest.Blocks[0]);
         string file = Path.Combine(_cache, victim);
         byte[] good = await File.ReadAllBytesAsync(file);
-        byte[] bad = damage switch
-        {
+        byte[] bad = damage switch {
             "flip" => Flip(good),
             "truncate" => good[..(good.Length / 2)],
             "empty" => [],

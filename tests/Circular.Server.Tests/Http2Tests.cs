@@ -11,8 +11,7 @@ public sealed class Http2Tests(ServedArchiveFixture fx) : IClassFixture<ServedAr
     private static HttpRequestMessage H2Get(Uri url) =>
         new(HttpMethod.Get, url) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
 
-    private static HttpClient H2Client() => new()
-    {
+    private static HttpClient H2Client() => new() {
         DefaultRequestVersion = HttpVersion.Version20,
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         Timeout = TimeSpan.FromSeconds(30),

@@ -14,10 +14,12 @@ public sealed class SigningTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static SignedStatement Statement(byte[] data, string path = "images/os/refs.json", long? serial = 1, long? expires = null) => new()
-    {
-        Path = path, Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)), Serial = serial,
-        Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Expires = expires ?? DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds(),
+    private static SignedStatement Statement(byte[] data, string path = "images/os/refs.json", long? serial = 1, long? expires = null) => new() {
+        Path = path,
+        Sha256 = Convert.ToHexStringLower(SHA256.HashData(data)),
+        Serial = serial,
+        Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        Expires = expires ?? DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds(),
     };
 
     [Fact]

@@ -69,8 +69,7 @@ public static class BootRunner
             var report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
             stopServer.Cancel();
             try { await serving.ConfigureAwait(false); } catch (OperationCanceledException) { }
-            return report with
-            {
+            return report with {
                 Version = export,
                 Accel = accel,
                 ImageSize = manifest.ImageSize,

@@ -36,8 +36,7 @@ public static class BootCommand
             string a = pr.GetValue(accel)!;
             if (a is not ("auto" or "kvm" or "tcg")) throw new Core.Errors.UsageException($"--accel '{a}': choose kvm, tcg or auto");
             await using var log = await measure.OpenAsync(pr, ct);
-            var req = new BootRequest(pr.GetValue(source)!, s, client.Read(pr))
-            {
+            var req = new BootRequest(pr.GetValue(source)!, s, client.Read(pr)) {
                 Memory = pr.GetValue(memory)!,
                 Writable = write,
                 OverlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!),

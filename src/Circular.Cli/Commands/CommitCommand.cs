@@ -69,11 +69,17 @@ public static class CommitCommand
                 {
                     var meta = baseManifest.Metadata with { Version = version, Created = DateTimeOffset.UtcNow, Message = msg, Parent = entry.Version };
                     var manifest = new Manifest(meta, baseManifest.ChunkSize, baseManifest.ImageSize, result.Blocks);
-                    return (manifest, new VersionEntry
-                    {
-                        Version = version, ManifestDigest = "", Size = manifest.ImageSize, ChunkSize = manifest.ChunkSize,
-                        Created = meta.Created, Message = msg, Blocks = result.Blocks.LongLength, ZeroBlocks = result.ZeroBlocks,
-                        AddedChunks = writer.NewChunks, AddedBytes = writer.NewBytes,
+                    return (manifest, new VersionEntry {
+                        Version = version,
+                        ManifestDigest = "",
+                        Size = manifest.ImageSize,
+                        ChunkSize = manifest.ChunkSize,
+                        Created = meta.Created,
+                        Message = msg,
+                        Blocks = result.Blocks.LongLength,
+                        ZeroBlocks = result.ZeroBlocks,
+                        AddedChunks = writer.NewChunks,
+                        AddedBytes = writer.NewBytes,
                     });
                 }, tagValue, ct);
                 published = newRefs.Find(newRefs.Latest)!;

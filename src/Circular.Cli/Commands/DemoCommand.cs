@@ -75,8 +75,7 @@ public static class DemoCommand
         foreach (var (title, spec, expect) in runs)
         {
             Say($"boot {spec} from {url} ({title})");
-            var req = new BootRequest(url, ImageSpec.Parse(spec), new ClientSettings([], cache, null, TimeSpan.FromSeconds(10)))
-            {
+            var req = new BootRequest(url, ImageSpec.Parse(spec), new ClientSettings([], cache, null, TimeSpan.FromSeconds(10))) {
                 ReadyMarker = DemoImageBuilder.Marker,
                 Accel = accel,
                 Console = quiet ? Stream.Null : null,

@@ -16,8 +16,7 @@ public static class InitCommand
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string path = pr.GetValue(archive)!;
-            var config = new ArchiveConfig
-            {
+            var config = new ArchiveConfig {
                 ChunkSize = ChunkSizes.ParseChunkSize(pr.GetValue(chunkSize)!),
                 Codec = ChunkCodecNames.Parse(pr.GetValue(codec)!).Name(),
                 Created = DateTimeOffset.UtcNow,

@@ -89,8 +89,7 @@ public static class PushCommand
         BootAssets? bootAssets = null;
         if (s.Boot is not null)
         {
-            bootAssets = new BootAssets
-            {
+            bootAssets = new BootAssets {
                 Kernel = s.Boot.Kernel is null ? null : await chunker.StoreFileAsync(s.Boot.Kernel, ct),
                 Initrd = s.Boot.Initrd is null ? null : await chunker.StoreFileAsync(s.Boot.Initrd, ct),
                 Append = s.Boot.Append,
@@ -98,8 +97,7 @@ public static class PushCommand
         }
         var (_, refs) = await la.PublishAsync(imageName, (version, prev) =>
         {
-            var meta = new ManifestMetadata
-            {
+            var meta = new ManifestMetadata {
                 Image = imageName,
                 Version = version,
                 Created = DateTimeOffset.UtcNow,
@@ -109,8 +107,7 @@ public static class PushCommand
                 Boot = bootAssets,
             };
             var manifest = new Manifest(meta, s.ChunkSize, source.Size, result.Blocks);
-            var entry = new VersionEntry
-            {
+            var entry = new VersionEntry {
                 Version = version,
                 ManifestDigest = "",
                 Size = source.Size,

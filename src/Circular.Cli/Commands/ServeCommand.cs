@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net;
-using Circular.Core.Errors;
 using System.Security.Cryptography.X509Certificates;
+using Circular.Core.Errors;
 using Circular.Server.Hosting;
 
 namespace Circular.Cli.Commands;
@@ -23,8 +23,7 @@ public static class ServeCommand
             var endpoint = ParseEndpoint(pr.GetValue(listen)!);
             string root = pr.GetValue(archive)!;
             if (!Directory.Exists(root)) throw new NotFoundException($"{root} is not a Circular archive (no such directory)");
-            var options = new ServerOptions(endpoint)
-            {
+            var options = new ServerOptions(endpoint) {
                 H2cListen = pr.GetValue(h2c) is { } h ? ParseEndpoint(h) : null,
                 TlsCertificate = pr.GetValue(cert) is { } c ? LoadCertificate(c, pr.GetValue(key)) : null,
             };

@@ -7,8 +7,7 @@ namespace Circular.Cli.Composition;
 /// <summary>--measure, --tpm and --tpm-pcr: the measured-boot options of boot, nbd and mount.</summary>
 public sealed class MeasureOptions
 {
-    public Option<string?> Measure { get; } = new("--measure")
-    {
+    public Option<string?> Measure { get; } = new("--measure") {
         Description = "Write a measurement log to FILE: the manifest digest, then every chunk served in first-access order, hash-chained like a TPM PCR (check it with 'circular attest verify')",
     };
     public Option<bool> Tpm { get; } = new("--tpm") { Description = "Also extend a TPM 2.0 PCR with each measurement (tpm2-tools; /dev/tpmrm0 or TPM2TOOLS_TCTI); needs --measure" };

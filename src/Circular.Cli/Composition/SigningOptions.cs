@@ -10,8 +10,7 @@ namespace Circular.Cli.Composition;
 public sealed class SigningOptions
 {
     public Option<string?> Key { get; } = new("--key") { Description = "Sign the manifests and refs written with this private key (from 'circular key generate')" };
-    public Option<string> Expires { get; } = new("--expires")
-    {
+    public Option<string> Expires { get; } = new("--expires") {
         Description = "How long the signed refs stay valid (e.g. 30d, 12h, 90m); clients refuse them afterwards until 'circular key resign'",
         DefaultValueFactory = _ => "30d",
     };

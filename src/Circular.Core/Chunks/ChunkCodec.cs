@@ -11,16 +11,14 @@ public enum ChunkCodec : byte
 
 public static class ChunkCodecNames
 {
-    public static ChunkCodec Parse(string name) => name.ToLowerInvariant() switch
-    {
+    public static ChunkCodec Parse(string name) => name.ToLowerInvariant() switch {
         "zstd" => ChunkCodec.Zstd,
         "zlib" => ChunkCodec.Zlib,
         "none" => ChunkCodec.None,
         _ => throw new Errors.UsageException($"unknown codec '{name}' (choose zstd, zlib or none)"),
     };
 
-    public static string Name(this ChunkCodec codec) => codec switch
-    {
+    public static string Name(this ChunkCodec codec) => codec switch {
         ChunkCodec.Zstd => "zstd",
         ChunkCodec.Zlib => "zlib",
         ChunkCodec.None => "none",

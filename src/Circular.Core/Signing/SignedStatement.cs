@@ -11,9 +11,9 @@ public sealed record SignedStatement
 {
     [JsonPropertyName("path")] public required string Path { get; init; }
     [JsonPropertyName("sha256")] public required string Sha256 { get; init; }
-    [JsonPropertyName("serial")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Serial { get; init; }
+    [JsonPropertyName("serial")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Serial { get; init; }
     [JsonPropertyName("timestamp")] public long Timestamp { get; init; }
-    [JsonPropertyName("expires")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Expires { get; init; }
+    [JsonPropertyName("expires")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Expires { get; init; }
 
     [JsonIgnore] public DateTimeOffset SignedAt => DateTimeOffset.FromUnixTimeSeconds(Timestamp);
     [JsonIgnore] public DateTimeOffset? ExpiresAt => Expires is { } e ? DateTimeOffset.FromUnixTimeSeconds(e) : null;

@@ -21,8 +21,7 @@ internal static unsafe class FusermountMounter
         Libc.Fcntl(pair[0], Libc.F_SETFD, Libc.FD_CLOEXEC);
         try
         {
-            var start = new ProcessStartInfo(fusermount)
-            {
+            var start = new ProcessStartInfo(fusermount) {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
                 UseShellExecute = false,

@@ -34,8 +34,7 @@ internal static class KernelMounter
         int fd = Libc.Open(MountPointCheck.DevFuse, Libc.O_RDWR | Libc.O_CLOEXEC);
         if (fd >= 0) return fd;
         int errno = Libc.LastError;
-        throw errno switch
-        {
+        throw errno switch {
             Errno.ENOENT or Errno.ENODEV => new FuseMountException($"{MountPointCheck.DevFuse} not found: install fuse3 or load the fuse module"),
             Errno.EACCES or Errno.EPERM => new FuseMountException($"permission denied opening {MountPointCheck.DevFuse}"),
             _ => new FuseMountException($"cannot open {MountPointCheck.DevFuse}: {Libc.Describe(errno)}"),
@@ -45,8 +44,7 @@ internal static class KernelMounter
     /// <summary>Unmounts lazily: the mount leaves the namespace now, the connection ends when its last user closes.</summary>
     public static int Detach(string mountPoint) => Libc.Umount2(mountPoint, Libc.MNT_DETACH) == 0 ? 0 : Libc.LastError;
 
-    private static FuseMountException Failure(string mountPoint, int errno) => errno switch
-    {
+    private static FuseMountException Failure(string mountPoint, int errno) => errno switch {
         Errno.EBUSY => new FuseMountException($"mountpoint {mountPoint} is busy or already mounted (EBUSY)"),
         Errno.EPERM or Errno.EACCES => new FuseMountException($"permission denied mounting {mountPoint}: needs root (CAP_SYS_ADMIN) or fusermount3"),
         Errno.ENOENT => new FuseMountException($"mountpoint {mountPoint} does not exist"),

@@ -31,8 +31,7 @@ internal sealed class UnmountWatchdog
         try
         {
             string? setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
-            var start = new ProcessStartInfo(setsid ?? "/bin/sh")
-            {
+            var start = new ProcessStartInfo(setsid ?? "/bin/sh") {
                 RedirectStandardInput = true,
                 UseShellExecute = false,
                 WorkingDirectory = "/", // never keep a directory of ours busy

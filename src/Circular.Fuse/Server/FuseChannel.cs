@@ -59,8 +59,7 @@ internal sealed unsafe class FuseChannel : IDisposable
             return ReadResult.Request;
         }
         errno = Libc.LastError;
-        return errno switch
-        {
+        return errno switch {
             // EAGAIN: another reader took the request poll woke us for. ENOENT: it was interrupted meanwhile.
             Errno.EINTR or Errno.EAGAIN or Errno.ENOENT => ReadResult.Retry,
             Errno.ENODEV or Errno.ECONNABORTED => ReadResult.Unmounted,

@@ -52,8 +52,7 @@ internal sealed partial class FuseServer
             var record = space.Slice(used, recordLength);
             record.Clear();
             // off is the cookie the kernel hands back to continue after this entry.
-            MemoryMarshal.Write(record, new FuseDirent
-            {
+            MemoryMarshal.Write(record, new FuseDirent {
                 Ino = ino,
                 Off = (ulong)(i + 1),
                 NameLen = (uint)nameLength,

@@ -25,8 +25,7 @@ internal sealed partial class FuseServer
 
         _minor = Math.Min(FuseConstants.OurMinor, init.Minor);
         const uint wanted = FuseConstants.AsyncRead | FuseConstants.BigWrites | FuseConstants.MaxPagesFlag | FuseConstants.ParallelDirops;
-        var reply = new FuseInitOut
-        {
+        var reply = new FuseInitOut {
             Major = FuseConstants.KernelMajor,
             Minor = _minor,
             MaxReadahead = init.MaxReadahead,

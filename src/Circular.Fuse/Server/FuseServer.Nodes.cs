@@ -24,8 +24,7 @@ internal sealed partial class FuseServer
             return;
         }
         var (seconds, nanos) = Split(EntryTimeout);
-        var entry = new FuseEntryOut
-        {
+        var entry = new FuseEntryOut {
             NodeId = child.Id,
             EntryValid = seconds,
             EntryValidNsec = nanos,
@@ -79,8 +78,7 @@ internal sealed partial class FuseServer
 
     private void StatFs(in FuseInHeader header)
     {
-        var reply = new FuseStatFsOut
-        {
+        var reply = new FuseStatFsOut {
             Blocks = (ulong)(_tree.TotalBytes / FuseConstants.PageSize),
             Files = (ulong)_tree.FileCount,
             BSize = FuseConstants.PageSize,

@@ -88,8 +88,7 @@ internal sealed partial class FuseServer
                     Dispatch(request, length, reply);
                     continue;
                 }
-                exit = result switch
-                {
+                exit = result switch {
                     FuseChannel.ReadResult.Unmounted => ServerExit.Unmounted,
                     FuseChannel.ReadResult.Woken => ServerExit.Stopped,
                     _ => ServerExit.Failed,
@@ -170,8 +169,7 @@ internal sealed partial class FuseServer
         }
     }
 
-    private static int ErrnoFor(Exception e) => e switch
-    {
+    private static int ErrnoFor(Exception e) => e switch {
         NotFoundException => Errno.ENOENT,
         ReadOnlyImageException => Errno.EROFS,
         OperationCanceledException => Errno.EINTR,

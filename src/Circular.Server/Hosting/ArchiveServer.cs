@@ -62,8 +62,7 @@ public sealed class ArchiveServer : IAsyncDisposable
             images.ServeAsync(ctx, name, selector, ctx.RequestAborted));
         app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
         app.MapGet("/", (HttpContext ctx) => CatalogPages.HtmlAsync(ctx, images.Reader, ctx.RequestAborted));
-        app.UseStaticFiles(new StaticFileOptions
-        {
+        app.UseStaticFiles(new StaticFileOptions {
             FileProvider = new PhysicalFileProvider(root), // hides dot-files: locks and temporaries are never served
             ServeUnknownFileTypes = true,
             DefaultContentType = "application/octet-stream",

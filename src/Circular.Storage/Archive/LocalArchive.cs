@@ -87,8 +87,7 @@ public sealed class LocalArchive
             await Backend.WriteAsync(ArchiveLayout.ManifestPath(image, version) + SignatureFile.Suffix, Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
         var tags = new Dictionary<string, int>(refs?.Tags ?? new(), StringComparer.Ordinal);
         if (tag is not null) tags[tag] = version;
-        var next = new ImageRefs
-        {
+        var next = new ImageRefs {
             Image = image,
             Serial = (refs?.Serial ?? 0) + 1,
             Updated = DateTimeOffset.UtcNow,

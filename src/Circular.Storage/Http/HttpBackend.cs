@@ -25,8 +25,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         if (_mirrors.Length == 0) throw new ArgumentException("at least one mirror", nameof(mirrors));
         _options = options;
         _ownsClient = true;
-        _client = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true)
-        {
+        _client = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) {
             Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own deadline
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -34,8 +33,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         _client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("circular", "1"));
     }
 
-    public static SocketsHttpHandler CreateHandler(HttpBackendOptions options) => new()
-    {
+    public static SocketsHttpHandler CreateHandler(HttpBackendOptions options) => new() {
         ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(5) ? options.Timeout : TimeSpan.FromSeconds(5),
         MaxConnectionsPerServer = options.MaxConnectionsPerServer,
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),

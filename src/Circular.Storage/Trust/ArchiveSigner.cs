@@ -16,8 +16,7 @@ public sealed class ArchiveSigner(SigningKey key, TimeSpan validity)
     public TimeSpan Validity { get; } = validity;
 
     public byte[] SignManifest(string image, int version, byte[] manifest) =>
-        SignatureFile.Create(new SignedStatement
-        {
+        SignatureFile.Create(new SignedStatement {
             Path = ArchiveLayout.ManifestPath(image, version),
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(manifest)),
             Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
@@ -26,8 +25,7 @@ public sealed class ArchiveSigner(SigningKey key, TimeSpan validity)
     public byte[] SignRefs(string image, byte[] refs, long serial)
     {
         var now = DateTimeOffset.UtcNow;
-        return SignatureFile.Create(new SignedStatement
-        {
+        return SignatureFile.Create(new SignedStatement {
             Path = ArchiveLayout.RefsPath(image),
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(refs)),
             Serial = serial,

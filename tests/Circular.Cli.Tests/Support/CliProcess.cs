@@ -23,8 +23,7 @@ public static class CliProcess
 
     public static ProcessStartInfo StartInfo(params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost)
-        {
+        var psi = new ProcessStartInfo(DotnetHost) {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

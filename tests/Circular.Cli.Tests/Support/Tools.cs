@@ -9,8 +9,7 @@ namespace Circular.Cli.Tests.Support;
 /// </summary>
 public static class Tools
 {
-    private static readonly Dictionary<string, string> s_packages = new()
-    {
+    private static readonly Dictionary<string, string> s_packages = new() {
         ["mkfs.ext4"] = "e2fsprogs",
         ["debugfs"] = "e2fsprogs",
         ["qemu-img"] = "qemu-utils",

@@ -37,9 +37,11 @@ public static class CircularCli
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo("env")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        var psi = new ProcessStartInfo("env") {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
         };
         foreach (var a in (string[])["--default-signal=INT", DotnetHost, Dll, .. args]) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

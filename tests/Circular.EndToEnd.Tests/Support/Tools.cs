@@ -9,12 +9,15 @@ namespace Circular.EndToEnd.Tests.Support;
 /// </summary>
 public static class Tools
 {
-    private static readonly Dictionary<string, string> s_packages = new()
-    {
-        ["mkfs.ext4"] = "e2fsprogs", ["debugfs"] = "e2fsprogs",
-        ["qemu-img"] = "qemu-utils", ["qemu-io"] = "qemu-utils",
-        ["nbdinfo"] = "libnbd-bin", ["nbdcopy"] = "libnbd-bin",
-        ["fusermount3"] = "fuse3", ["qemu-system-x86_64"] = "qemu-system-x86",
+    private static readonly Dictionary<string, string> s_packages = new() {
+        ["mkfs.ext4"] = "e2fsprogs",
+        ["debugfs"] = "e2fsprogs",
+        ["qemu-img"] = "qemu-utils",
+        ["qemu-io"] = "qemu-utils",
+        ["nbdinfo"] = "libnbd-bin",
+        ["nbdcopy"] = "libnbd-bin",
+        ["fusermount3"] = "fuse3",
+        ["qemu-system-x86_64"] = "qemu-system-x86",
     };
 
     /// <summary>Runs a tool and returns its result whatever the exit code.</summary>

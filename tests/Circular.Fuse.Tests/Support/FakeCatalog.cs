@@ -61,8 +61,7 @@ internal sealed class FakeCatalog : IImageCatalog
         (byte[] Bytes, bool Writable) version;
         lock (_gate)
         {
-            int number = exportName switch
-            {
+            int number = exportName switch {
                 "os" => _versions.Keys.Max(),
                 "os@stable" => 1,
                 _ when exportName.StartsWith("os@", StringComparison.Ordinal) && int.TryParse(exportName[3..], out int n) && _versions.ContainsKey(n) => n,

@@ -26,8 +26,7 @@ internal sealed class MountHelper : IDisposable
     public static MountHelper Start(string mountPoint, string? mode = null, string? assembly = null, int? asUid = null)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Shell.Require("dotnet");
-        var start = new ProcessStartInfo(asUid is null ? dotnet : Shell.Require("setpriv"))
-        {
+        var start = new ProcessStartInfo(asUid is null ? dotnet : Shell.Require("setpriv")) {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -66,17 +66,26 @@ public sealed class TestArchive : IDisposable
             var result = await chunker.ChunkAsync(source, CancellationToken.None);
             var (manifest, _) = await Archive.PublishAsync(image, (version, prev) =>
             {
-                var meta = new ManifestMetadata
-                {
-                    Image = image, Version = version, Created = DateTimeOffset.UtcNow, Message = $"test {image} {version}",
-                    Parent = prev?.Latest, Codec = "zstd",
+                var meta = new ManifestMetadata {
+                    Image = image,
+                    Version = version,
+                    Created = DateTimeOffset.UtcNow,
+                    Message = $"test {image} {version}",
+                    Parent = prev?.Latest,
+                    Codec = "zstd",
                 };
                 var m = new Manifest(meta, ChunkSize, source.Size, result.Blocks);
-                var entry = new VersionEntry
-                {
-                    Version = version, ManifestDigest = "", Size = source.Size, ChunkSize = ChunkSize, Created = meta.Created,
-                    Message = meta.Message, Blocks = result.Blocks.LongLength, ZeroBlocks = result.ZeroBlocks,
-                    AddedChunks = writer.NewChunks, AddedBytes = writer.NewBytes,
+                var entry = new VersionEntry {
+                    Version = version,
+                    ManifestDigest = "",
+                    Size = source.Size,
+                    ChunkSize = ChunkSize,
+                    Created = meta.Created,
+                    Message = meta.Message,
+                    Blocks = result.Blocks.LongLength,
+                    ZeroBlocks = result.ZeroBlocks,
+                    AddedChunks = writer.NewChunks,
+                    AddedBytes = writer.NewBytes,
                 };
                 return (m, entry);
             }, tag, CancellationToken.None);

@@ -36,9 +36,11 @@ public sealed class Client(string dataHome)
 
     public ProcessStartInfo StartInfo(params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        var psi = new ProcessStartInfo(DotnetHost) {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
         };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -66,10 +66,12 @@ public sealed class SignedArchive
         using var key = SigningKey.Load(keyFile);
         byte[] refs = File.ReadAllBytes(RefsPath(root));
         var now = DateTimeOffset.UtcNow;
-        var statement = new SignedStatement
-        {
-            Path = ArchiveLayout.RefsPath("os"), Sha256 = Convert.ToHexStringLower(SHA256.HashData(refs)), Serial = serial,
-            Timestamp = now.ToUnixTimeSeconds(), Expires = (now + validity).ToUnixTimeSeconds(),
+        var statement = new SignedStatement {
+            Path = ArchiveLayout.RefsPath("os"),
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(refs)),
+            Serial = serial,
+            Timestamp = now.ToUnixTimeSeconds(),
+            Expires = (now + validity).ToUnixTimeSeconds(),
         };
         string sig = System.Text.Encoding.UTF8.GetString(SignatureFile.Create(statement, key));
         if (claimKeyId is not null) sig = sig.Replace($"\"keyId\":\"{key.Id}\"", $"\"keyId\":\"{claimKeyId}\"", StringComparison.Ordinal);
@@ -80,9 +82,9 @@ public sealed class SignedArchive
     {
         using var key = SigningKey.Load(keyFile);
         byte[] m = File.ReadAllBytes(ManifestPath(root, version));
-        var statement = new SignedStatement
-        {
-            Path = ArchiveLayout.ManifestPath("os", version), Sha256 = Convert.ToHexStringLower(SHA256.HashData(m)),
+        var statement = new SignedStatement {
+            Path = ArchiveLayout.ManifestPath("os", version),
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(m)),
             Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         };
         File.WriteAllBytes(ManifestPath(root, version) + ".sig", SignatureFile.Create(statement, key));
