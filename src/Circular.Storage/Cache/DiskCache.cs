@@ -66,7 +66,9 @@ public sealed class DiskCache
         lock (_lock)
         {
             if (_entries.TryGetValue(relative, out var e)) _entries[relative] = (e.Size, ++_clock);
-            else { _entries[relative] = (data.Length, ++_clock); _total += data.Length; }
+            // Written by another process since we indexed, or evicted by another thread since we read it:
+            // count it only if it is still there, so the total matches the disk.
+            else if (File.Exists(full)) { _entries[relative] = (data.Length, ++_clock); _total += data.Length; }
             firstUse = _touched.Add(relative);
         }
         // The file's mtime carries the LRU order to the next run; once per run is enough.
