@@ -16,35 +16,30 @@ public static class ImportCommand
         var url = new Argument<string>("URL") { Description = "http(s) URL of a plain image or ISO on any web server that accepts byte ranges" };
         var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
-        var tag = new Option<string?>("--tag") { Description = "Tag the new version" };
-        var message = new Option<string?>("--message", "-m") { Description = "Describe the version" };
-        var chunkSize = new Option<string?>("--chunk-size") { Description = "Block size (default: the archive's)" };
-        var codec = new Option<string?>("--codec") { Description = "zstd (default) or zlib" };
+        var publish = new PublishOptions();
         var client = new ClientOptions();
         var cmd = new Command("import", "Publish a remote image as the next version of NAME, reading it with range requests (never stored whole locally)")
         {
-            url, archive, name, tag, message, chunkSize, codec,
+            url, archive, name,
         };
+        publish.AddTo(cmd);
         client.AddTo(cmd);
         var signing = new SigningOptions();
         signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
-            ImageName.Validate(imageName);
-            string? tagValue = pr.GetValue(tag);
-            if (tagValue is not null) ImageName.ValidateTag(tagValue);
+            publish.ValidateNameAndTag(pr, imageName);
             string u = pr.GetValue(url)!;
             if (!ClientStack.IsUrl(u) || !Uri.TryCreate(u, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{u}'");
             var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
-            int cs = pr.GetValue(chunkSize) is { } s ? ChunkSizes.ParseChunkSize(s) : la.Config.ChunkSize;
-            var codecValue = ChunkCodecNames.Parse(pr.GetValue(codec) ?? la.Config.Codec);
+            var pushSettings = publish.Settings(pr, la.Config, null, $"imported from {u}", parallelism: 16);
             var settings = client.Read(pr);
             using var http = new HttpClient(HttpBackend.CreateHandler(new HttpBackendOptions { Timeout = settings.Timeout })) { Timeout = Timeout.InfiniteTimeSpan };
             var cache = ClientStack.OpenCache(settings);
             await using var image = await RangeHttpImage.OpenAsync(uri, http, cache, settings.Timeout, ct);
             var result = await PushCommand.PushAsync(la, imageName, image,
-                new PushCommand.PushSettings(cs, codecValue, 3, tagValue, pr.GetValue(message) ?? $"imported from {u}", null, Parallelism: 16), ct);
+                pushSettings, ct);
             PushCommand.Report(imageName, result);
             return CommandAction.Ok;
         });

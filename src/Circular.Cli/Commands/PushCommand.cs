@@ -22,31 +22,24 @@ public static class PushCommand
         var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
         var name = new Argument<string>("NAME") { Description = "Image name (letters, digits, '.', '_', '-')" };
         var image = new Argument<string>("IMAGE") { Description = "Raw disk image, ISO or block device; qcow2, vmdk, vdi and vhdx are read through qemu-img" };
-        var tag = new Option<string?>("--tag") { Description = "Tag the new version" };
-        var message = new Option<string?>("--message", "-m") { Description = "Describe the version" };
-        var chunkSize = new Option<string?>("--chunk-size") { Description = "Block size, a power of two from 64K to 4M (default: the archive's, 256K)" };
-        var codec = new Option<string?>("--codec") { Description = "zstd (default) or zlib" };
-        var level = new Option<int>("--level") { Description = "Compression level (zstd 1-19, zlib 1-9)", DefaultValueFactory = _ => 3 };
+        var publish = new PublishOptions();
         var boot = BootAssetOptions.Create();
         var cmd = new Command("push", "Publish an image as the next version of NAME; only blocks the archive lacks are stored")
         {
-            archive, name, image, tag, message, chunkSize, codec, level,
+            archive, name, image,
         };
+        publish.AddTo(cmd);
         boot.AddTo(cmd);
         var signing = new SigningOptions();
         signing.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
-            ImageName.Validate(imageName);
-            string? tagValue = pr.GetValue(tag);
-            if (tagValue is not null) ImageName.ValidateTag(tagValue);
+            publish.ValidateNameAndTag(pr, imageName);
             string path = pr.GetValue(image)!;
             if (!File.Exists(path) && !Path.Exists(path)) throw new NotFoundException($"image {path} does not exist");
             var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
-            int cs = pr.GetValue(chunkSize) is { } s ? ChunkSizes.ParseChunkSize(s) : la.Config.ChunkSize;
-            var codecValue = ChunkCodecNames.Parse(pr.GetValue(codec) ?? la.Config.Codec);
-            var assets = boot.Read(pr);
+            var settings = publish.Settings(pr, la.Config, boot.Read(pr));
 
             string? tempRaw = null;
             try
@@ -60,7 +53,7 @@ public static class PushCommand
                     await ImageFormat.ConvertToRawAsync(path, format, tempRaw, ct);
                 }
                 await using var source = LocalImageFile.Open(tempRaw ?? path);
-                var result = await PushAsync(la, imageName, source, new PushSettings(cs, codecValue, pr.GetValue(level), tagValue, pr.GetValue(message), assets), ct);
+                var result = await PushAsync(la, imageName, source, settings, ct);
                 Report(imageName, result);
             }
             finally
