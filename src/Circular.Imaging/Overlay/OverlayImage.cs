@@ -245,14 +245,5 @@ public sealed class OverlayImage : IBlockImage
         }
     }
 
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1))
-        {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
+    private static void WriteAtomic(string path, byte[] bytes) => AtomicFile.Write(path, bytes, durable: true);
 }

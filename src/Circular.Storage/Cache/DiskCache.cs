@@ -99,18 +99,9 @@ public sealed class DiskCache
 
     public static void WriteAtomic(string full, ReadOnlySpan<byte> data)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = $"{full}.tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}";
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1)) fs.Write(data);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (IOException)
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            // A full or read-only cache disk must not fail the read: the data is served uncached.
-        }
+        // A full or read-only cache disk must not fail the read: the data is served uncached.
+        try { Posix.AtomicFile.Write(full, data, durable: false); }
+        catch (IOException) { }
     }
 
     private void Forget(string relative)

@@ -58,13 +58,7 @@ public sealed class TrustState(string root)
 
     private string SerialPath(string keyId, string image) => Path.Combine(Root, "serials", keyId, image);
 
-    private static void WriteAtomic(string path, byte[] data)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string tmp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        File.WriteAllBytes(tmp, data);
-        File.Move(tmp, path, overwrite: true);
-    }
+    private static void WriteAtomic(string path, byte[] data) => Posix.AtomicFile.Write(path, data, durable: false);
 
     private sealed record Pin(string Location, List<string> Keys);
 }
