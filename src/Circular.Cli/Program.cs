@@ -31,6 +31,8 @@ public static class Program
             DemoCommand.Create(),
             KeyCommand.Create(),
             AttestCommand.Create(),
+            ProfileCommand.Create(),
+            OptimizeCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,

@@ -24,6 +24,8 @@ public sealed record BootRequest(string Source, ImageSpec Spec, ClientSettings C
     public Stream? Console { get; init; }
     /// <summary>Measured boot: the manifest and every chunk served (kernel and initrd included) go into this log.</summary>
     public Storage.Trust.MeasurementLog? Measure { get; init; }
+    /// <summary>Profile recording, prefetching and packs (null: defaults).</summary>
+    public Imaging.HotData.HotDataOptions? HotData { get; init; }
 }
 
 /// <summary>How a boot went: timings, what crossed the network, what the cache served.</summary>
@@ -46,7 +48,7 @@ public static class BootRunner
         using var stopServer = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct, req.Measure).ConfigureAwait(false);
+            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct, req.Measure, req.HotData).ConfigureAwait(false);
             var stack = src.Stack ?? throw new UsageException($"{req.Source} is a plain image, not an archive: use 'circular nbd' and your own QEMU command");
             var (_, entry, manifest) = await stack.Reader.OpenVersionAsync(req.Spec, ct).ConfigureAwait(false);
             string export = $"{req.Spec.Name}@{entry.Version}";

@@ -29,6 +29,8 @@ public static class BootCommand
         client.AddTo(cmd);
         var measure = new MeasureOptions();
         measure.AddTo(cmd);
+        var hot = new HotDataCliOptions();
+        hot.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
@@ -47,6 +49,7 @@ public static class BootCommand
                 ExtraArgs = pr.GetValue(extra) ?? [],
                 ReadyMarker = pr.GetValue(marker),
                 Measure = log,
+                HotData = hot.Read(pr),
             };
             var r = await BootRunner.RunAsync(req, ct);
             System.Console.Error.WriteLine();

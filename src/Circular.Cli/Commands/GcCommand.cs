@@ -26,7 +26,8 @@ public static class GcCommand
             string verb = dry ? "would delete" : "deleted";
             if (r.ForgottenVersions.Count > 0) System.Console.WriteLine($"{(dry ? "would forget" : "forgot")} versions: {string.Join(", ", r.ForgottenVersions)}");
             System.Console.WriteLine($"{verb} {r.ChunksDeleted} of {r.Chunks} chunks, freeing {ByteSize.Format(r.BytesFreed)}" +
-                (r.TempFilesDeleted > 0 ? $"; {verb} {r.TempFilesDeleted} leftover temporary files" : ""));
+                (r.TempFilesDeleted > 0 ? $"; {verb} {r.TempFilesDeleted} leftover temporary files" : "") +
+                (r.HotFilesDeleted > 0 ? $"; {verb} {r.HotFilesDeleted} profiles, pack indexes and packs no kept version uses" : ""));
             return CommandAction.Ok;
         });
         return cmd;

@@ -20,12 +20,14 @@ public static class MountCommand
         client.AddTo(cmd);
         var measure = new MeasureOptions();
         measure.AddTo(cmd);
+        var hot = new HotDataCliOptions();
+        hot.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             bool write = pr.GetValue(writable);
             string? overlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
-            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log);
+            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log, hot.Read(pr));
             var options = new FuseMountOptions { Writable = write, AllowOther = pr.GetValue(allowOther), Log = System.Console.Error };
             await using var mount = await FuseMount.MountAsync(src.Catalog, pr.GetValue(mountPoint)!, options, ct);
             System.Console.WriteLine($"mounted on {mount.MountPoint}{(write ? $" (writable; overlays in {overlayRoot})" : " (read-only)")}; Ctrl-C or 'umount {mount.MountPoint}' to end");

@@ -22,6 +22,8 @@ public static class NbdCommand
         client.AddTo(cmd);
         var measure = new MeasureOptions();
         measure.AddTo(cmd);
+        var hot = new HotDataCliOptions();
+        hot.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             if (pr.GetValue(listen) is not null && pr.GetValue(socket) is not null) throw new UsageException("give --listen or --socket, not both");
@@ -30,7 +32,7 @@ public static class NbdCommand
             bool write = pr.GetValue(writable);
             string? overlayRoot = OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
-            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log);
+            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log, hot.Read(pr));
             var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = write, Log = System.Console.Error });
             var serving = server.ServeAsync(endpoint, ct);
             var bound = await Task.WhenAny(server.Listening, serving);

@@ -27,7 +27,7 @@ public static class VerifyCommand
                 problems = await verifier.CheckAsync(plan, ClientStack.IsUrl(location) ? 16 : Environment.ProcessorCount * 2, ct);
             foreach (var p in problems.OrderBy(p => p.Subject, StringComparer.Ordinal))
                 System.Console.WriteLine($"BAD {p.Subject}: {p.Detail}; breaks {string.Join(", ", p.Breaks)}");
-            System.Console.WriteLine($"checked {plan.Versions} versions, {plan.Chunks.Count} chunks: {(problems.Count == 0 ? "all good" : $"{problems.Count} problems")}");
+            System.Console.WriteLine($"checked {plan.Versions} versions, {plan.Chunks.Count} chunks{(plan.Packs.Count > 0 ? $", {plan.Packs.Count} packs" : "")}: {(problems.Count == 0 ? "all good" : $"{problems.Count} problems")}");
             return problems.Count == 0 ? CommandAction.Ok : CommandAction.Failed;
         });
         return cmd;

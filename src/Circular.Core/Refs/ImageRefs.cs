@@ -30,6 +30,8 @@ public sealed record ImageRefs
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
 
+    private static bool IsDigest(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+
     public static ImageRefs Parse(ReadOnlySpan<byte> json, string what)
     {
         ImageRefs? r;
@@ -38,6 +40,10 @@ public sealed record ImageRefs
         if (r is null || r.Format != FormatName) throw new ArchiveFormatException($"refs {what} is not a Circular refs file");
         if (r.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"refs {what} has format version {r.FormatVersion}; this program reads version {CurrentFormatVersion}");
+        // These name files: anything but a digest could point outside the image's directory.
+        foreach (var v in r.Versions)
+            if (v is null || (v.Profile is not null && !IsDigest(v.Profile)) || (v.Packs is not null && !IsDigest(v.Packs)))
+                throw new ArchiveFormatException($"refs {what} lists a bad profile or pack digest");
         return r;
     }
 }
@@ -57,4 +63,12 @@ public sealed record VersionEntry
     [JsonPropertyName("addedChunks")] public long AddedChunks { get; init; }
     /// <summary>Bytes of new chunk files this version wrote to the archive.</summary>
     [JsonPropertyName("addedBytes")] public long AddedBytes { get; init; }
+    /// <summary>SHA-256 of the version's boot profile (images/NAME/profiles/DIGEST), when one was pushed.</summary>
+    [JsonPropertyName("profile")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Profile { get; init; }
+    /// <summary>SHA-256 of the version's pack index (images/NAME/packs/DIGEST), when 'optimize' made one.</summary>
+    [JsonPropertyName("packs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Packs { get; init; }
 }

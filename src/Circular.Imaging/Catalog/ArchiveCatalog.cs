@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Core.Manifests;
+using Circular.Imaging.HotData;
 using Circular.Imaging.Images;
 using Circular.Imaging.Overlay;
 using Circular.Storage.Archive;
@@ -13,7 +14,8 @@ namespace Circular.Imaging.Catalog;
 /// Every version of every image of an archive as exports: NAME (latest), NAME@N and NAME@TAG.
 /// Writable opens put a copy-on-write overlay (one per image, under the overlay root) over the version.
 /// </summary>
-public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, string? overlayRoot) : IImageCatalog, IAsyncDisposable
+/// <param name="hot">Profiles, packs and prefetch for the versions opened (null: none, versions read chunk by chunk).</param>
+public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, string? overlayRoot, HotDataLayer? hot = null) : IImageCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<OverlayImage>>> _overlays = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Manifest> _manifests = new(StringComparer.Ordinal);
@@ -46,7 +48,8 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         var entry = ArchiveReader.Resolve(refs, spec);
         if (!_manifests.TryGetValue(entry.ManifestDigest, out var manifest))
             _manifests[entry.ManifestDigest] = manifest = await reader.GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false);
-        var image = new ChunkedImage(manifest, chunks, $"{spec.Name}@{entry.Version}");
+        var chunked = new ChunkedImage(manifest, chunks, $"{spec.Name}@{entry.Version}");
+        IVersionImage image = hot is null ? chunked : await hot.OpenAsync(spec.Name, entry, chunked).WaitAsync(ct).ConfigureAwait(false);
         if (!writable) return image;
         if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");
         // One overlay per image holds the changes to one version; the image's other versions stay readable, read-only.
@@ -61,7 +64,7 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
     }
 
     /// <summary>The image's one overlay, opened once and shared by every lease.</summary>
-    private async Task<OverlayImage> OpenOverlayAsync(string name, ChunkedImage image, string digest)
+    private async Task<OverlayImage> OpenOverlayAsync(string name, IVersionImage image, string digest)
     {
         var lazy = _overlays.GetOrAdd(name, n => new Lazy<Task<OverlayImage>>(
             () => OverlayImage.OpenAsync(Path.Combine(overlayRoot!, n), image, digest, CancellationToken.None)));
@@ -89,5 +92,6 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         foreach (var lazy in _overlays.Values)
             if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) await lazy.Value.Result.DisposeAsync().ConfigureAwait(false);
         _overlays.Clear();
+        if (hot is not null) await hot.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -9,7 +9,7 @@ namespace Circular.Imaging.Images;
 /// One archive version as a read-only block image: each read maps to the chunks the manifest lists,
 /// zero blocks are synthesised, and chunks come verified from the chunk source (cache, single-flight, backend).
 /// </summary>
-public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string name) : IBlockImage
+public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string name) : IVersionImage
 {
     private static readonly ArrayPool<byte> s_pool = ArrayPool<byte>.Create(ChunkSizes.Max, 64);
 

@@ -6,7 +6,7 @@ namespace Circular.Imaging.Overlay;
 /// A writable view of a version whose overlay is created on the first write, not on open: reading a version
 /// through a writable mount or server must not tie the image's one overlay to it (nor leave an empty overlay).
 /// </summary>
-public sealed class LazyOverlayImage(ChunkedImage baseImage, string baseDigest, Func<Task<OverlayImage>> create) : IBlockImage
+public sealed class LazyOverlayImage(IVersionImage baseImage, string baseDigest, Func<Task<OverlayImage>> create) : IBlockImage
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private OverlayImage? _overlay;

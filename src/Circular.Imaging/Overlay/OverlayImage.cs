@@ -43,7 +43,7 @@ public sealed class OverlayImage : IBlockImage
     /// When another process has the overlay open, open a read-only view of what it last flushed instead of failing
     /// (commit of a running server's overlay); <see cref="IsSnapshot"/> then says so.
     /// </param>
-    public static async Task<OverlayImage> OpenAsync(string dir, ChunkedImage baseImage, string baseDigest, CancellationToken ct, bool snapshotIfBusy = false)
+    public static async Task<OverlayImage> OpenAsync(string dir, IVersionImage baseImage, string baseDigest, CancellationToken ct, bool snapshotIfBusy = false)
     {
         Directory.CreateDirectory(dir);
         FileLock? fileLock = null;

@@ -1,5 +1,6 @@
 using Circular.Core.Archive;
 using Circular.Core.Errors;
+using Circular.Core.HotData;
 using Circular.Core.Manifests;
 using Circular.Core.Refs;
 using Circular.Storage.Backends;
@@ -113,6 +114,41 @@ public sealed class ArchiveReader
         }
     }
 
+    /// <summary>The version's boot profile, checked against the digest its refs entry names; null when it has none.</summary>
+    public async Task<BootProfile?> GetProfileAsync(string image, VersionEntry entry, CancellationToken ct)
+    {
+        if (entry.Profile is null) return null;
+        var data = await GetDigestedAsync(ArchiveLayout.ProfilePath(image, entry.Profile), entry.Profile, $"profile of {image}@{entry.Version}", ct).ConfigureAwait(false);
+        return BootProfile.Parse(data, $"of {image}@{entry.Version}");
+    }
+
+    /// <summary>The version's pack index, checked against the digest its refs entry names; null when it has none.</summary>
+    public async Task<PackIndex?> GetPackIndexAsync(string image, VersionEntry entry, CancellationToken ct)
+    {
+        if (entry.Packs is null) return null;
+        var data = await GetDigestedAsync(ArchiveLayout.PackIndexPath(image, entry.Packs), entry.Packs, $"pack index of {image}@{entry.Version}", ct).ConfigureAwait(false);
+        var index = PackIndex.Parse(data, $"of {image}@{entry.Version}");
+        if (index.Size != entry.Size) throw new ArchiveFormatException($"pack index of {image}@{entry.Version} describes a {index.Size}-byte image, not {entry.Size}");
+        return index;
+    }
+
+    /// <summary>
+    /// A content-addressed object (its name is its SHA-256), fetched once more past caches when a copy does not match:
+    /// the refs that name it are signed, so a match vouches for it as the manifest's signature does for a manifest.
+    /// </summary>
+    private async Task<byte[]> GetDigestedAsync(string path, string digest, string what, CancellationToken ct)
+    {
+        var hints = ReadHints.None;
+        for (int attempt = 0; ; attempt++)
+        {
+            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false)
+                ?? throw new ArchiveFormatException($"{what} is missing from {Backend.Location}");
+            string got = BootProfile.Digest(obj.Data);
+            if (got == digest) return obj.Data;
+            if (attempt > 0) throw new ArchiveFormatException($"{what} from {obj.Source} is corrupt (digest {got[..12]}, expected {digest[..12]})");
+            hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
+        }
+    }
 
     public async Task<(ImageRefs Refs, VersionEntry Entry, Manifest Manifest)> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
     {

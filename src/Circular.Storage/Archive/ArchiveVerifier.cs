@@ -14,12 +14,17 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
 
     public sealed record Problem(string Subject, string Detail, IReadOnlyList<string> Breaks);
 
-    public sealed record Plan(Dictionary<ChunkId, List<string>> Chunks, List<Problem> ManifestProblems, int Versions);
+    /// <param name="Packs">Pack files (docs/format.md, "Packs") and the versions whose pack indexes name them.</param>
+    public sealed record Plan(Dictionary<ChunkId, List<string>> Chunks, List<Problem> ManifestProblems, int Versions)
+    {
+        public Dictionary<ChunkId, List<string>> Packs { get; init; } = [];
+    }
 
     /// <summary>Loads manifests and maps each referenced chunk to the versions that use it.</summary>
     public async Task<Plan> PlanAsync(ImageSpec? only, CancellationToken ct)
     {
         var chunks = new Dictionary<ChunkId, List<string>>();
+        var packs = new Dictionary<ChunkId, List<string>>();
         var problems = new List<Problem>();
         int versions = 0;
         var images = only is { } o ? [o.Name] : await reader.ListImagesAsync(ct).ConfigureAwait(false);
@@ -44,9 +49,22 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
                 {
                     problems.Add(new Problem($"manifest {label}", e.Message, [label]));
                 }
+                // A bad profile or pack index only slows a boot down (clients fall back to chunks), but it is still damage.
+                try { await reader.GetProfileAsync(image, entry, ct).ConfigureAwait(false); }
+                catch (ArchiveFormatException e) { problems.Add(new Problem($"profile of {label}", e.Message, [label])); }
+                try
+                {
+                    if (await reader.GetPackIndexAsync(image, entry, ct).ConfigureAwait(false) is { } index)
+                        foreach (var pack in index.Packs)
+                        {
+                            if (!packs.TryGetValue(pack.ChunkId, out var users)) packs[pack.ChunkId] = users = [];
+                            users.Add(label);
+                        }
+                }
+                catch (ArchiveFormatException e) { problems.Add(new Problem($"pack index of {label}", e.Message, [label])); }
             }
         }
-        return new Plan(chunks, problems, versions);
+        return new Plan(chunks, problems, versions) { Packs = packs };
     }
 
     public async Task<List<Problem>> CheckAsync(Plan plan, int parallelism, CancellationToken ct)
@@ -55,18 +73,25 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
         var opts = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct };
         await Parallel.ForEachAsync(plan.Chunks, opts, async (kv, token) =>
         {
-            string? detail = await CheckChunkAsync(kv.Key, token).ConfigureAwait(false);
+            string? detail = await CheckObjectAsync(ArchiveLayout.ChunkPath(kv.Key), kv.Key, token).ConfigureAwait(false);
             Interlocked.Increment(ref _checked);
             if (detail is not null)
                 lock (problems) problems.Add(new Problem($"chunk {kv.Key.ToHex()}", detail, kv.Value));
         }).ConfigureAwait(false);
+        await Parallel.ForEachAsync(plan.Packs, opts, async (kv, token) =>
+        {
+            string? detail = await CheckObjectAsync(ArchiveLayout.PackPath(kv.Key), kv.Key, token).ConfigureAwait(false);
+            if (detail is not null)
+                lock (problems) problems.Add(new Problem($"pack {kv.Key.ToHex()}", detail, kv.Value));
+        }).ConfigureAwait(false);
         return problems;
     }
 
-    private async Task<string?> CheckChunkAsync(ChunkId id, CancellationToken ct)
+    /// <summary>Chunks and packs share one file format: decode and compare the content's hash with the name.</summary>
+    private async Task<string?> CheckObjectAsync(string path, ChunkId id, CancellationToken ct)
     {
         BackendObject? obj;
-        try { obj = await reader.Backend.TryReadAsync(ArchiveLayout.ChunkPath(id), ReadHints.None, ct).ConfigureAwait(false); }
+        try { obj = await reader.Backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false); }
         catch (BackendUnavailableException e) { return "unreadable: " + e.Message; }
         if (obj is null) return "missing";
         var buf = new byte[ChunkFile.MaxChunkLength];

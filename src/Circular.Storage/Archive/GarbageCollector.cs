@@ -10,7 +10,11 @@ namespace Circular.Storage.Archive;
 /// </summary>
 public sealed class GarbageCollector(LocalArchive archive)
 {
-    public sealed record Report(List<string> ForgottenVersions, long Chunks, long ChunksDeleted, long BytesFreed, long TempFilesDeleted);
+    public sealed record Report(List<string> ForgottenVersions, long Chunks, long ChunksDeleted, long BytesFreed, long TempFilesDeleted)
+    {
+        /// <summary>Profiles, pack indexes and packs no kept version names any more.</summary>
+        public long HotFilesDeleted { get; init; }
+    }
 
     /// <param name="keepLast">Keep only the newest N versions of each image (plus latest and tagged ones); null keeps all.</param>
     public async Task<Report> RunAsync(int? keepLast, bool dryRun, CancellationToken ct)
@@ -18,7 +22,9 @@ public sealed class GarbageCollector(LocalArchive archive)
         using var exclusive = await archive.LockChunksAsync(exclusive: true, ct).ConfigureAwait(false);
         var reader = archive.Reader;
         var referenced = new HashSet<ChunkId>();
+        var referencedPacks = new HashSet<ChunkId>();
         var forgotten = new List<string>();
+        long hotDeleted = 0;
         foreach (var image in await reader.ListImagesAsync(ct).ConfigureAwait(false))
         {
             var refs = await reader.GetRefsAsync(image, ct).ConfigureAwait(false);
@@ -33,7 +39,14 @@ public sealed class GarbageCollector(LocalArchive archive)
                 foreach (var v in drop) await archive.Backend.DeleteAsync(ArchiveLayout.ManifestPath(image, v), ct).ConfigureAwait(false);
             }
             if (!dryRun) await DeleteOrphanManifestsAsync(image, keep, ct).ConfigureAwait(false);
+            var kept = refs.Versions.Where(v => keep.Contains(v.Version)).ToList();
+            foreach (var v in kept)
+                if (await reader.GetPackIndexAsync(image, v, ct).ConfigureAwait(false) is { } index)
+                    referencedPacks.UnionWith(index.Packs.Select(p => p.ChunkId));
+            hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.ImageDir(image) + "/profiles", kept.Select(v => v.Profile), dryRun, ct).ConfigureAwait(false);
+            hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.ImageDir(image) + "/packs", kept.Select(v => v.Packs), dryRun, ct).ConfigureAwait(false);
         }
+        hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.PacksDir, referencedPacks.Select(id => (string?)id.ToHex()), dryRun, ct).ConfigureAwait(false);
 
         long total = 0, deleted = 0, freed = 0, temps = 0;
         await foreach (var e in archive.Backend.ListAsync(ArchiveLayout.ChunksDir, ct).ConfigureAwait(false))
@@ -53,7 +66,7 @@ public sealed class GarbageCollector(LocalArchive archive)
             freed += e.Length;
             if (!dryRun) await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
         }
-        return new Report(forgotten, total, deleted, freed, temps);
+        return new Report(forgotten, total, deleted, freed, temps) { HotFilesDeleted = hotDeleted };
     }
 
     private static HashSet<int> Kept(ImageRefs refs, int? keepLast)
@@ -63,6 +76,18 @@ public sealed class GarbageCollector(LocalArchive archive)
             : refs.Versions.Select(v => v.Version)) { refs.Latest };
         keep.UnionWith(refs.Tags.Values);
         return keep;
+    }
+
+    /// <summary>Deletes the files below <paramref name="dir"/> whose names are not in <paramref name="keep"/> (content-addressed files).</summary>
+    private async Task<long> DeleteUnnamedAsync(string dir, IEnumerable<string?> keep, bool dryRun, CancellationToken ct)
+    {
+        var names = keep.OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var doomed = new List<string>();
+        await foreach (var e in archive.Backend.ListAsync(dir, ct).ConfigureAwait(false))
+            if (!names.Contains(e.Path[(e.Path.LastIndexOf('/') + 1)..])) doomed.Add(e.Path);
+        if (!dryRun)
+            foreach (var path in doomed) await archive.Backend.DeleteAsync(path, ct).ConfigureAwait(false);
+        return doomed.Count;
     }
 
     private async Task DeleteOrphanManifestsAsync(string image, HashSet<int> keep, CancellationToken ct)

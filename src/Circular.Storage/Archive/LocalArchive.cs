@@ -1,5 +1,6 @@
 using Circular.Core.Archive;
 using Circular.Core.Errors;
+using Circular.Core.HotData;
 using Circular.Core.Manifests;
 using Circular.Core.Refs;
 using Circular.Core.Signing;
@@ -99,6 +100,44 @@ public sealed class LocalArchive
         if (refs is null) await AddToIndexAsync(image, ct).ConfigureAwait(false);
         return (manifest, next);
     }
+
+    /// <summary>
+    /// Stores a boot profile (content-addressed) and names it in the version's refs entry, replacing any earlier one.
+    /// The version's packs, if any, stay: they are still correct, only perhaps less complete.
+    /// </summary>
+    public async Task<string> AttachProfileAsync(string image, int version, byte[] profile, CancellationToken ct)
+    {
+        string digest = BootProfile.Digest(profile);
+        using var gcFence = await LockChunksAsync(exclusive: false, ct).ConfigureAwait(false); // gc must not delete it before refs name it
+        await Backend.WriteAsync(ArchiveLayout.ProfilePath(image, digest), profile, ct).ConfigureAwait(false);
+        Backend.SyncFileSystem();
+        await UpdateVersionAsync(image, version, e => e with { Profile = digest }, ct).ConfigureAwait(false);
+        return digest;
+    }
+
+    /// <summary>
+    /// Stores a pack index and names it in the version's refs entry. Its pack files must already be stored, by a
+    /// caller holding <see cref="LockChunksAsync"/> shared from their first write until this returns.
+    /// </summary>
+    public async Task<string> AttachPacksAsync(string image, int version, byte[] index, CancellationToken ct)
+    {
+        string digest = BootProfile.Digest(index);
+        Backend.SyncFileSystem(); // packs durable before the index points at them
+        await Backend.WriteAsync(ArchiveLayout.PackIndexPath(image, digest), index, ct).ConfigureAwait(false);
+        Backend.SyncFileSystem();
+        await UpdateVersionAsync(image, version, e => e with { Packs = digest }, ct).ConfigureAwait(false);
+        return digest;
+    }
+
+    private Task<ImageRefs> UpdateVersionAsync(string image, int version, Func<VersionEntry, VersionEntry> change, CancellationToken ct) =>
+        UpdateRefsAsync(image, r =>
+        {
+            int i = r.Versions.FindIndex(v => v.Version == version);
+            if (i < 0) throw new NotFoundException($"image '{image}' has no version {version}");
+            var versions = new List<VersionEntry>(r.Versions);
+            versions[i] = change(versions[i]);
+            return r with { Versions = versions };
+        }, ct);
 
     /// <summary>Changes an image's refs (tag, rollback, forget versions) under its lock; <paramref name="change"/> may throw to abort.</summary>
     public async Task<ImageRefs> UpdateRefsAsync(string image, Func<ImageRefs, ImageRefs> change, CancellationToken ct)

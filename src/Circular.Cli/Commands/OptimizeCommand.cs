@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Circular.Cli.Composition;
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+using Circular.Core.Errors;
+using Circular.Imaging.HotData;
+using Circular.Imaging.Images;
+using Circular.Storage.Archive;
+using Circular.Storage.Chunks;
+
+namespace Circular.Cli.Commands;
+
+/// <summary>circular optimize: packs the pages a version's profile reads into a few pack files.</summary>
+public static class OptimizeCommand
+{
+    private const long MinPackSize = 64 << 10;
+
+    public static Command Create()
+    {
+        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION with a profile ('circular profile push')" };
+        var packSize = new Option<string>("--pack-size") { Description = "Largest pack (uncompressed), up to 4M", DefaultValueFactory = _ => "4M" };
+        var level = new Option<int>("--level") { Description = "Compression level of the packs (zstd 1-19, zlib 1-9)", DefaultValueFactory = _ => 9 };
+        var cmd = new Command("optimize",
+            "Gather the 4 KiB pages the version's profile read, in the order they were read, into a few pack files, so a cold boot fetches " +
+            "about what it reads instead of whole chunks. Clients that do not know packs read the version as before; run again after a new profile")
+            { archive, spec, packSize, level };
+        var signing = new SigningOptions();
+        signing.AddTo(cmd);
+        CommandAction.Set(cmd, async (pr, ct) =>
+        {
+            var s = ImageSpec.Parse(pr.GetValue(spec)!);
+            long size = ByteSize.Parse(pr.GetValue(packSize)!);
+            if (size < MinPackSize || size > ChunkFile.MaxChunkLength)
+                throw new UsageException($"--pack-size {pr.GetValue(packSize)}: choose from 64K to 4M");
+            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var (_, entry, manifest) = await la.Reader.OpenVersionAsync(s, ct);
+            string name = $"{s.Name}@{entry.Version}";
+            var profile = await la.Reader.GetProfileAsync(s.Name, entry, ct)
+                ?? throw new NotFoundException($"{name} has no profile: record one with 'circular boot ... --record-profile FILE' and store it with 'circular profile push'");
+            if (profile.Size != entry.Size) throw new ArchiveFormatException($"the profile of {name} describes a {profile.Size}-byte image, not {entry.Size}");
+            var codec = ChunkCodecNames.Parse(manifest.Metadata.Codec ?? la.Config.Codec);
+            int lvl = pr.GetValue(level);
+            var image = new ChunkedImage(manifest, new MemoryChunkCache(new BackendChunkSource(la.Backend), ChunkSizes.Max, 64L << 20), name);
+            byte[] scratch = new byte[ChunkFile.MaxEncodedLength(ChunkFile.MaxChunkLength)];
+
+            // Held shared until the index names the packs, so a concurrent gc cannot delete them in between.
+            using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
+            var builder = new PackBuilder(image, (int)size);
+            var index = await builder.BuildAsync(profile, entry.ManifestDigest, entry.Profile!, async (raw, token) =>
+            {
+                var id = ChunkId.Compute(raw.Span);
+                int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
+                string path = ArchiveLayout.PackPath(id);
+                if (!await la.Backend.ExistsAsync(path, token)) await la.Backend.WriteAsync(path, scratch.AsMemory(0, n), token);
+                return (id, n);
+            }, ct);
+            string digest = await la.AttachPacksAsync(s.Name, entry.Version, index.Serialize(), ct);
+
+            long raw = index.Packs.Sum(p => (long)p.Length), stored = index.Packs.Sum(p => p.Stored);
+            long chunkBytes = TouchedChunkBytes(la, profile, manifest);
+            System.Console.WriteLine($"packed {index.Regions.Count} regions ({ByteSize.Format(raw)}) of {name} into {index.Packs.Count} packs, " +
+                $"{ByteSize.Format(stored)} stored (index {digest[..12]})");
+            System.Console.WriteLine($"a cold boot now fetches {ByteSize.Format(stored)} of packs instead of {ByteSize.Format(chunkBytes)} of chunks");
+            return CommandAction.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>Stored bytes of the distinct chunks the profile touches: what a boot fetches without packs.</summary>
+    private static long TouchedChunkBytes(LocalArchive la, Core.HotData.BootProfile profile, Core.Manifests.Manifest manifest)
+    {
+        int cs = manifest.ChunkSize;
+        var seen = new HashSet<ChunkId>();
+        long total = 0;
+        foreach (var r in profile.Entries)
+        {
+            for (long b = r.Offset / cs; b * cs < r.Offset + r.Length; b++)
+            {
+                var id = manifest.Blocks[b];
+                if (id.IsZero || !seen.Add(id)) continue;
+                var file = new FileInfo(la.Backend.FullPath(ArchiveLayout.ChunkPath(id)));
+                if (file.Exists) total += file.Length;
+            }
+        }
+        return total;
+    }
+}

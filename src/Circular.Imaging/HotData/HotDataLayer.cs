@@ -1,0 +1,133 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Circular.Core.Chunks;
+using Circular.Core.Errors;
+using Circular.Core.HotData;
+using Circular.Core.Refs;
+using Circular.Imaging.Images;
+using Circular.Storage.Archive;
+using Circular.Storage.Chunks;
+using Circular.Storage.Prefetch;
+
+namespace Circular.Imaging.HotData;
+
+/// <summary>
+/// Puts a version's hot data to work when a client opens it: packs under the reads, the profile recorder over them,
+/// and a prefetcher that fetches the profiled packs and chunks in profile order. One set of layers per version,
+/// shared by every open of it; this object owns them and ends them (writing the recorded profile) when disposed.
+/// </summary>
+public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotDataOptions options) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<IVersionImage>>> _versions = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<Prefetcher> _prefetchers = [];
+    private readonly ConcurrentBag<PackStore> _packs = [];
+    private ProfileRecorder? _recorder;
+
+    public HotDataOptions Options => options;
+    public IReadOnlyCollection<Prefetcher> Prefetchers => _prefetchers;
+    public IReadOnlyCollection<PackStore> PackStores => _packs;
+    public ProfileRecorder? Recorder => Volatile.Read(ref _recorder);
+
+    /// <summary>The version with its hot-data layers: the same object for every open of one manifest.</summary>
+    public Task<IVersionImage> OpenAsync(string image, VersionEntry entry, ChunkedImage chunked) =>
+        _versions.GetOrAdd(entry.ManifestDigest, _ => new Lazy<Task<IVersionImage>>(() => BuildAsync(image, entry, chunked))).Value;
+
+    private async Task<IVersionImage> BuildAsync(string image, VersionEntry entry, ChunkedImage chunked)
+    {
+        var ct = CancellationToken.None; // shared by every open: one caller's cancellation must not fail the others
+        IVersionImage top = chunked;
+        PackStore? store = null;
+        if (options.Packs && entry.Packs is not null && await TryAsync(() => reader.GetPackIndexAsync(image, entry, ct), $"packs of {chunked.Name}") is { } index)
+        {
+            if (index.ManifestDigest != entry.ManifestDigest)
+            {
+                options.Log?.WriteLine($"circular: warning: ignoring the packs of {chunked.Name}: they were built for another manifest");
+            }
+            else
+            {
+                store = new PackStore(reader.Backend, index);
+                _packs.Add(store);
+                top = new PackedImage(top, store) { Log = options.Log };
+            }
+        }
+        if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
+            top = _recorder!;
+        if (options.Prefetch && entry.Profile is not null && await TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") is { } profile)
+        {
+            var jobs = PlanJobs(profile, chunked, top as PackedImage ?? (top as ProfileRecorder)?.Inner as PackedImage, store);
+            if (jobs.Count > 0)
+            {
+                var gate = new DemandGate();
+                var prefetcher = new Prefetcher(jobs, gate, options.Prefetcher);
+                _prefetchers.Add(prefetcher);
+                top = new DemandTrackingImage(top, gate);
+                prefetcher.Start();
+            }
+        }
+        return top;
+    }
+
+    /// <summary>Hot data only speeds reads up: when it cannot be loaded the version is read as if it had none.</summary>
+    private async Task<T?> TryAsync<T>(Func<Task<T?>> load, string what) where T : class
+    {
+        try { return await load().ConfigureAwait(false); }
+        catch (CircularException e)
+        {
+            options.Log?.WriteLine($"circular: warning: not using the {what}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Packs first (they hold the profile's pages in access order), then profiled chunks the packs do not cover, in first-read order.</summary>
+    private List<PrefetchJob> PlanJobs(BootProfile profile, ChunkedImage chunked, PackedImage? packed, PackStore? store)
+    {
+        var jobs = new List<PrefetchJob>();
+        if (store is not null)
+        {
+            for (int i = 0; i < store.Index.Packs.Count; i++)
+            {
+                int pack = i;
+                jobs.Add(new PrefetchJob($"pack {pack}", store.Index.Packs[pack].Stored, async ct => await store.GetAsync(pack, ct).ConfigureAwait(false)));
+            }
+        }
+        var manifest = chunked.Manifest;
+        if (profile.Size != manifest.ImageSize) return jobs; // recorded on an image of another size: its offsets mean nothing here
+        int cs = manifest.ChunkSize;
+        var seen = new HashSet<ChunkId>();
+        foreach (var read in profile.Entries)
+        {
+            if (packed is not null && packed.Covers(read.Offset, read.Length)) continue;
+            for (long b = read.Offset / cs; b * cs < read.Offset + read.Length; b++)
+            {
+                var id = manifest.Blocks[b];
+                if (id.IsZero || !seen.Add(id)) continue;
+                jobs.Add(new PrefetchJob($"chunk {id.Short}", manifest.BlockLength(b), async ct =>
+                {
+                    byte[] buf = ArrayPool<byte>.Shared.Rent(cs);
+                    try { await chunks.ReadAsync(id, buf.AsMemory(0, cs), ct).ConfigureAwait(false); }
+                    finally { ArrayPool<byte>.Shared.Return(buf); }
+                }));
+            }
+        }
+        return jobs;
+    }
+
+    /// <summary>Stops prefetching, writes the recorded profile and reports what the hot data did.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _prefetchers)
+        {
+            await p.DisposeAsync().ConfigureAwait(false);
+            options.Log?.WriteLine($"circular: prefetched {p.Done} of {p.Total} objects ({ByteSize.Format(p.Bytes)}) in {p.Elapsed.TotalSeconds:F1} s, up to {p.PeakConcurrency} at once" +
+                (p.Failed > 0 ? $"; {p.Failed} failed" : ""));
+        }
+        foreach (var s in _packs)
+            options.Log?.WriteLine($"circular: packs: {s.Loaded} of {s.Index.Packs.Count} loaded ({ByteSize.Format(s.LoadedBytes)})");
+        if (Recorder is { } rec && options.RecordProfile is { } path)
+        {
+            var profile = rec.ToProfile();
+            Storage.Posix.AtomicFile.Write(path, profile.Serialize(), durable: true);
+            options.Log?.WriteLine($"circular: recorded a profile of {rec.Name}: {profile.Reads.Count} reads, {ByteSize.Format(profile.ReadBytes)} → {path}");
+        }
+    }
+}
