@@ -30,10 +30,10 @@ public sealed record BootProfile
     /// <summary>Each entry is [milliseconds since start, offset, length]: pages not read before, page-aligned.</summary>
     [JsonPropertyName("reads")] public List<long[]> Reads { get; init; } = [];
 
-    public IEnumerable<ProfileRead> Entries => Reads.Select(r => new ProfileRead(r[0], r[1], r[2]));
+    [JsonIgnore] public IEnumerable<ProfileRead> Entries => Reads.Select(r => new ProfileRead(r[0], r[1], r[2]));
 
     /// <summary>Bytes the run read (each page once).</summary>
-    public long ReadBytes => Reads.Sum(r => r[2]);
+    [JsonIgnore] public long ReadBytes => Reads.Sum(r => r[2]);
 
     private static readonly JsonSerializerOptions s_options = new() { WriteIndented = false };
 

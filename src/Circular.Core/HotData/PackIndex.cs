@@ -26,7 +26,7 @@ public sealed record PackIndex
     /// <summary>Each entry is [image offset, length, pack number, offset in pack], in access order.</summary>
     [JsonPropertyName("regions")] public List<long[]> Regions { get; init; } = [];
 
-    public IEnumerable<PackRegion> Entries => Regions.Select(r => new PackRegion(r[0], r[1], (int)r[2], (int)r[3]));
+    [JsonIgnore] public IEnumerable<PackRegion> Entries => Regions.Select(r => new PackRegion(r[0], r[1], (int)r[2], (int)r[3]));
 
     private static readonly JsonSerializerOptions s_options = new() { WriteIndented = false };
 
