@@ -55,6 +55,11 @@ public static class OptimizeCommand
                 if (!await la.Backend.ExistsAsync(path, token)) await la.Backend.WriteAsync(path, scratch.AsMemory(0, n), token);
                 return (id, n);
             }, ct);
+            if (index.Packs.Count == 0)
+            {
+                System.Console.WriteLine($"nothing to pack: every page the profile of {name} read is in a zero block (zero blocks cost nothing to read)");
+                return CommandAction.Ok;
+            }
             string digest = await la.AttachPacksAsync(s.Name, entry.Version, index.Serialize(), ct);
 
             long raw = index.Packs.Sum(p => (long)p.Length), stored = index.Packs.Sum(p => p.Stored);

@@ -46,7 +46,7 @@ public sealed record BootProfile
     {
         BootProfile? p;
         try { p = JsonSerializer.Deserialize<BootProfile>(json); }
-        catch (JsonException e) { throw new ArchiveFormatException($"profile {what} is corrupt: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular boot profile: {e.Message}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular boot profile");
         if (p.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"profile {what} has format version {p.FormatVersion}; this program reads version {CurrentFormatVersion}");

@@ -37,7 +37,7 @@ public sealed record PackIndex
     {
         PackIndex? p;
         try { p = JsonSerializer.Deserialize<PackIndex>(json); }
-        catch (JsonException e) { throw new ArchiveFormatException($"pack index {what} is corrupt: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular pack index: {e.Message}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular pack index");
         if (p.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"pack index {what} has format version {p.FormatVersion}; this program reads version {CurrentFormatVersion}");
