@@ -10,7 +10,12 @@ public class HotDataFormatTests
     private static readonly string Digest = new('a', 64);
 
     private static BootProfile Profile(params long[][] reads) => new() {
-        Image = "os", Version = 1, ManifestDigest = Digest, Size = 1 << 20, ChunkSize = 256 << 10, Reads = reads.ToList(),
+        Image = "os",
+        Version = 1,
+        ManifestDigest = Digest,
+        Size = 1 << 20,
+        ChunkSize = 256 << 10,
+        Reads = reads.ToList(),
     };
 
     [Fact]
@@ -45,7 +50,11 @@ public class HotDataFormatTests
     }
 
     private static PackIndex Index(params long[][] regions) => new() {
-        Image = "os", Version = 1, ManifestDigest = Digest, ProfileDigest = Digest, Size = 1 << 20,
+        Image = "os",
+        Version = 1,
+        ManifestDigest = Digest,
+        ProfileDigest = Digest,
+        Size = 1 << 20,
         Packs = [new PackInfo { Id = new string('b', 64), Length = 16384, Stored = 100 }],
         Regions = regions.ToList(),
     };
@@ -74,7 +83,8 @@ public class HotDataFormatTests
     public void Refs_profileAndPacks_roundTrip_andAreOmittedWhenUnset()
     {
         var refs = new ImageRefs {
-            Image = "os", Latest = 1,
+            Image = "os",
+            Latest = 1,
             Versions = [new VersionEntry { Version = 1, ManifestDigest = Digest, Profile = Digest, Packs = Digest }, new VersionEntry { Version = 2, ManifestDigest = Digest }],
         };
         var back = ImageRefs.Parse(refs.Serialize(), "t");

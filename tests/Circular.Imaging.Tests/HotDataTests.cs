@@ -54,7 +54,11 @@ public class HotDataTests
     }
 
     private static BootProfile ScatteredProfile(long size) => new() {
-        Image = "os", Version = 1, ManifestDigest = "d", Size = size, ChunkSize = Cs,
+        Image = "os",
+        Version = 1,
+        ManifestDigest = "d",
+        Size = size,
+        ChunkSize = Cs,
         // Out of offset order on purpose, one run crossing a chunk boundary, one inside the zero block.
         Reads = [[0, 9 * Cs, 3 * Page], [1, Cs - Page, 2 * Page], [2, 3 * Cs + Page, Page], [3, 0, Page], [4, 15 * Cs, Cs]],
     };
