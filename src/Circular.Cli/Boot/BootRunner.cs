@@ -54,6 +54,9 @@ public static class BootRunner
             string export = $"{req.Spec.Name}@{entry.Version}";
             req.Measure?.MeasureManifest(entry.ManifestDigest, export); // before the kernel and initrd chunks it vouches for
 
+            // Open the export now rather than when QEMU connects: prefetching starts while QEMU and the guest's kernel start.
+            await (await src.Catalog.OpenAsync(export, writable: false, ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+
             string sock = Path.Combine(work, "nbd.sock");
             var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = req.Writable, Log = null });
             var serving = server.ServeAsync(NbdEndPoints.Unix(sock), stopServer.Token);

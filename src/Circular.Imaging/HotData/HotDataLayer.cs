@@ -36,8 +36,13 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
     {
         var ct = CancellationToken.None; // shared by every open: one caller's cancellation must not fail the others
         IVersionImage top = chunked;
+        // Both small files at once: on a WAN each is a round trip before prefetching can start.
+        var indexLoad = options.Packs && entry.Packs is not null
+            ? TryAsync(() => reader.GetPackIndexAsync(image, entry, ct), $"packs of {chunked.Name}") : Task.FromResult<PackIndex?>(null);
+        var profileLoad = options.Prefetch && entry.Profile is not null
+            ? TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") : Task.FromResult<BootProfile?>(null);
         PackStore? store = null;
-        if (options.Packs && entry.Packs is not null && await TryAsync(() => reader.GetPackIndexAsync(image, entry, ct), $"packs of {chunked.Name}") is { } index)
+        if (await indexLoad.ConfigureAwait(false) is { } index)
         {
             if (index.ManifestDigest != entry.ManifestDigest)
             {
@@ -52,7 +57,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         }
         if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
             top = _recorder!;
-        if (options.Prefetch && entry.Profile is not null && await TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") is { } profile)
+        if (await profileLoad.ConfigureAwait(false) is { } profile)
         {
             var jobs = PlanJobs(profile, chunked, top as PackedImage ?? (top as ProfileRecorder)?.Inner as PackedImage, store);
             if (jobs.Count > 0)
