@@ -35,7 +35,8 @@ public sealed class CachingBackend : IArchiveBackend
 
     public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
     {
-        bool chunk = path.StartsWith("chunks/", StringComparison.Ordinal);
+        // Packs are chunk files too: shared by every archive and counted against the quota like chunks.
+        bool chunk = path.StartsWith("chunks/", StringComparison.Ordinal) || path.StartsWith("packs/", StringComparison.Ordinal);
         string local = chunk ? _cache.ChunkFile(path) : Path.Combine(_metaDir, path);
         bool cachedIsSuspect = hints.Avoid is not null && hints.Avoid.StartsWith(CacheSourcePrefix, StringComparison.Ordinal);
         if (cachedIsSuspect && chunk) _cache.Drop(path);

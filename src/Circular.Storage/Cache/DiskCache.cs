@@ -127,7 +127,7 @@ public sealed class DiskCache
     private void Load()
     {
         var found = new List<(string Path, long Size, DateTime Time)>();
-        var files = new[] { "chunks", "ranges" }.Select(d => new DirectoryInfo(Path.Combine(Root, d))).Where(d => d.Exists)
+        var files = new[] { "chunks", "packs", "ranges" }.Select(d => new DirectoryInfo(Path.Combine(Root, d))).Where(d => d.Exists)
             .SelectMany(d => d.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }));
         foreach (var f in files)
         {
