@@ -42,7 +42,11 @@ public class HotDataLayerTests
     }
 
     private static BootProfile Profile(params (long Offset, long Length)[] reads) => new() {
-        Image = "os", Version = 1, ManifestDigest = "", Size = 12 * Cs, ChunkSize = Cs,
+        Image = "os",
+        Version = 1,
+        ManifestDigest = "",
+        Size = 12 * Cs,
+        ChunkSize = Cs,
         Reads = reads.Select((r, i) => new long[] { i, r.Offset, r.Length }).ToList(),
     };
 
