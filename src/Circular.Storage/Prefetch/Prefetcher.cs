@@ -60,6 +60,7 @@ public sealed class Prefetcher : IAsyncDisposable
             {
                 while (Volatile.Read(ref _inFlight) >= CurrentLimit())
                     await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested(); // a slot freed by cancelled fetches is no reason to start more
                 int now = Interlocked.Increment(ref _inFlight);
                 InterlockedMax(ref _peak, now);
                 running.Add(RunOneAsync(job, ct));
