@@ -29,7 +29,7 @@ packed = reads["zstdOfRead4KiBPages"]
 print(f"boot reads (local, through nbdkit's log filter): {reads['reads']} reads, {reads['readBytes'] / MiB:.1f} MiB, "
       f"{reads['distinct256KiBBlocks']} distinct 256 KiB blocks, {reads['distinct4KiBBytes'] / MiB:.1f} MiB distinct 4 KiB pages; "
       f"zstd -3 of the pages read {packed / MiB:.1f} MiB, of the touched 256 KiB blocks {reads['zstdOfTouched256KiBBlocks'] / MiB:.1f} MiB")
-print(f"image: 2048 MiB raw, {zst / MiB:.1f} MiB .zst (-19), archive {archive / MiB:.1f} MiB on disk")
+print(f"image: 2048 MiB raw, {zst / MiB:.1f} MiB .zst (-9), archive {archive / MiB:.1f} MiB on disk")
 print()
 print(f"{'configuration':32} {'RTT':>6} {'marker s':>9} {'added s':>8} {'MiB down':>9} {'MiB up':>7} {'conns':>6} {'x packed':>9}")
 for rtt in order:

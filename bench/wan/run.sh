@@ -45,8 +45,8 @@ OUT=$IMGDIR bash "$ROOT/bench/wan/make-debian-image.sh" >&2
 IMG=$IMGDIR/debian.img KERNEL=$IMGDIR/vmlinuz INITRD=$IMGDIR/initrd.img
 APPEND=$(cat "$IMGDIR/append") MARKER=$(cat "$IMGDIR/marker")
 if [ ! -s "$IMGDIR/debian.img.zst" ]; then
-  log "compressing the image for (f) (zstd -19, once)"
-  zstd -q -19 -T0 -f "$IMG" -o "$IMGDIR/debian.img.zst.tmp" && mv "$IMGDIR/debian.img.zst.tmp" "$IMGDIR/debian.img.zst"
+  log "compressing the image for (f) (zstd -9, once)"
+  zstd -q -9 -T0 -f "$IMG" -o "$IMGDIR/debian.img.zst.tmp" && mv "$IMGDIR/debian.img.zst.tmp" "$IMGDIR/debian.img.zst"
 fi
 
 # --- tools --------------------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ ln "$IMG" "$W/www/debian.img" 2>/dev/null || cp --sparse=always "$IMG" "$W/www/d
 ln "$IMGDIR/debian.img.zst" "$W/www/debian.img.zst" 2>/dev/null || cp "$IMGDIR/debian.img.zst" "$W/www/debian.img.zst"
 ARCHIVE=$W/www/archive
 log "circular push"
-"$C" push "$ARCHIVE" debian "$IMG" >"$W/push.log" 2>&1 || { cat "$W/push.log" >&2; exit 1; }
+"$C" init "$ARCHIVE" >"$W/push.log" 2>&1 && "$C" push "$ARCHIVE" debian "$IMG" >>"$W/push.log" 2>&1 || { cat "$W/push.log" >&2; exit 1; }
 SETUP_B=ok SETUP_C=ok
 if has b || has c; then
   if grep -q -- --record-profile <<<"$BOOT_HELP"; then
@@ -143,7 +143,7 @@ run() {
   t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$W/console-$name-$rtt.log" "$MARKER" "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
   echo "$name $rtt $t $(cat "$stats")" >>"$W/results"
-  log "($name) rtt ${rtt} ms: ${t} s, $(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print(f"{d[\"serverToClientBytes\"]/2**20:.1f} MiB in {d[\"connections\"]} connections")' "$stats")"
+  log "($name) rtt ${rtt} ms: ${t} s, $(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("%.1f MiB in %d connections" % (d["serverToClientBytes"]/2**20, d["connections"]))' "$stats")"
 }
 
 PPORT=$(free_port)
