@@ -16,14 +16,14 @@ zst, archive = int(sys.argv[3]), int(sys.argv[4])
 rows = {}
 order = []
 for line in open(results):
-    parts = line.split(maxsplit=3)
+    parts = line.split(maxsplit=4)
     name, rtt = parts[0], int(parts[1])
     if rtt not in order:
         order.append(rtt)
     if parts[2] == "skip":
         rows[name, rtt] = None
         continue
-    rows[name, rtt] = (float(parts[2]), json.loads(parts[3]))
+    rows[name, rtt] = (float(parts[2]), json.loads(parts[4]), float(parts[3]))
 MiB = 2 ** 20
 packed = reads["zstdOfRead4KiBPages"]
 print(f"boot reads (local, through nbdkit's log filter): {reads['reads']} reads, {reads['readBytes'] / MiB:.1f} MiB, "
@@ -31,7 +31,7 @@ print(f"boot reads (local, through nbdkit's log filter): {reads['reads']} reads,
       f"zstd -3 of the pages read {packed / MiB:.1f} MiB, of the touched 256 KiB blocks {reads['zstdOfTouched256KiBBlocks'] / MiB:.1f} MiB")
 print(f"image: 2048 MiB raw, {zst / MiB:.1f} MiB .zst (-9), archive {archive / MiB:.1f} MiB on disk")
 print()
-print(f"{'configuration':32} {'RTT':>6} {'marker s':>9} {'added s':>8} {'MiB down':>9} {'MiB up':>7} {'conns':>6} {'x packed':>9}")
+print(f"{'configuration':32} {'RTT':>6} {'marker s':>9} {'added s':>8} {'MiB down':>9} {'MiB up':>7} {'conns':>6} {'x packed':>9} {'load':>5}")
 for rtt in order:
     base = rows.get(("g", rtt))
     for name in "abcdefg":
@@ -41,12 +41,14 @@ for rtt in order:
         if r is None:
             print(f"{NAMES[name]:32} {rtt:>4}ms {'skipped (needs the profile/optimize commands)':>40}")
             continue
-        t, s = r
+        t, s, load = r
         added = t - base[0] if base and not math.isnan(t) and not math.isnan(base[0]) else math.nan
         down, up = s["serverToClientBytes"], s["clientToServerBytes"]
         net = name != "g"
         print(f"{NAMES[name]:32} {rtt:>4}ms {t:9.1f} "
-              + (f"{added:8.1f} {down / MiB:9.1f} {up / MiB:7.2f} {s['connections']:6d} {down / packed:9.2f}" if net else f"{'-':>8} {'-':>9} {'-':>7} {'-':>6} {'-':>9}"))
+              + (f"{added:8.1f} {down / MiB:9.1f} {up / MiB:7.2f} {s['connections']:6d} {down / packed:9.2f}" if net else f"{'-':>8} {'-':>9} {'-':>7} {'-':>6} {'-':>9}")
+              + f" {load:5.1f}")
 print()
 print("added = marker time - (g) at the same RTT; MiB down = server->client bytes through the proxy until the marker;")
-print("x packed = MiB down / zstd -3 of the distinct 4 KiB pages the boot reads (issue 6 goal for (c): <= 1.3)")
+print("x packed = MiB down / zstd -3 of the distinct 4 KiB pages the boot reads (issue 6 goal for (c): <= 1.3);")
+print("load = 1-minute load average when the run started (2 cores: above 2, other jobs slow the guest down)")

@@ -101,7 +101,8 @@ pid $W/nginx.pid;
 error_log $W/nginx-error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  log_format wan '\$msec \$connection \$request_method \$uri range=\$http_range status=\$status sent=\$bytes_sent';
+  access_log $W/access.log wan;
   sendfile on;
   tcp_nopush on;
   keepalive_requests 100000;
@@ -140,10 +141,12 @@ run() {
   PIDS+=("$proxy")
   for _ in $(seq 100); do [ -s "$stats" ] && break; sleep 0.05; done
   cat "$IMG" "$IMGDIR/debian.img.zst" >/dev/null   # the server side is warm for every run alike
+  local load; load=$(cut -d' ' -f1 /proc/loadavg)
   t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$W/console-$name-$rtt.log" "$MARKER" "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
-  echo "$name $rtt $t $(cat "$stats")" >>"$W/results"
-  log "($name) rtt ${rtt} ms: ${t} s, $(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("%.1f MiB in %d connections" % (d["serverToClientBytes"]/2**20, d["connections"]))' "$stats")"
+  echo "== $name $rtt" >>"$W/access.log"
+  echo "$name $rtt $t $load $(cat "$stats")" >>"$W/results"
+  log "($name) rtt ${rtt} ms: ${t} s (load $load), $(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("%.1f MiB in %d connections" % (d["serverToClientBytes"]/2**20, d["connections"]))' "$stats")"
 }
 
 PPORT=$(free_port)
