@@ -18,11 +18,14 @@
 #   CONFIGS="a d e f g"   run only these (default: all; b and c need the profile/optimize commands)
 #   BANDWIDTH=100mbit  MEMORY=1G  CIRCULAR=/path/to/prebuilt/circular  ARTIFACTS=DIR (dotnet --artifacts-path)
 #   KEEP=1 keeps the work directory (console logs, proxy stats, archive)
+#   NICE=-10 runs nginx, the proxy and every measured command at that nice level (same for all configurations),
+#   so that other jobs on a shared machine disturb the figures less
 set -euo pipefail
 RTTS=("$@"); [ ${#RTTS[@]} -gt 0 ] || RTTS=(50 150)
 CONFIGS=${CONFIGS:-a b c d e f g}
 BANDWIDTH=${BANDWIDTH:-100mbit}
 MEMORY=${MEMORY:-1G}
+PRIO=(); [ -n "${NICE:-}" ] && PRIO=(nice -n "$NICE")
 TIMEOUT=${TIMEOUT:-900}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /var/tmp/circ-bench-wan.XXXX)
@@ -116,7 +119,7 @@ http {
   server { listen 127.0.0.1:$NPORT; root $W/www; }
 }
 NGINX
-nginx -c "$W/nginx.conf" -e "$W/nginx-error.log"
+${PRIO[@]+"${PRIO[@]}"} nginx -c "$W/nginx.conf" -e "$W/nginx-error.log"
 for _ in $(seq 50); do curl -sfo /dev/null "http://127.0.0.1:$NPORT/debian.img.zst" -r 0-0 && break; sleep 0.1; done
 cat "$IMG" "$IMGDIR/debian.img.zst" >/dev/null   # server side warm for every run alike
 
@@ -136,13 +139,14 @@ fi
 run() {
   local name=$1 rtt=$2; shift 2
   local stats=$W/stats-$name-$rtt.json t
-  "$W/proxy/WanProxy" --listen "127.0.0.1:$PPORT" --target "127.0.0.1:$NPORT" --rtt "${rtt}ms" \
+  ${PRIO[@]+"${PRIO[@]}"} "$W/proxy/WanProxy" --listen "127.0.0.1:$PPORT" --target "127.0.0.1:$NPORT" --rtt "${rtt}ms" \
     --bandwidth "$BANDWIDTH" --stats "$stats" 2>>"$W/proxy.log" & local proxy=$!
   PIDS+=("$proxy")
   for _ in $(seq 100); do [ -s "$stats" ] && break; sleep 0.05; done
   cat "$IMG" "$IMGDIR/debian.img.zst" >/dev/null   # the server side is warm for every run alike
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
-  t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$W/console-$name-$rtt.log" "$MARKER" "$@" || true)
+  t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$W/console-$name-$rtt.log" "$MARKER" \
+        ${PRIO[@]+"${PRIO[@]}"} "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
   echo "== $name $rtt" >>"$W/access.log"
   echo "$name $rtt $t $load $(cat "$stats")" >>"$W/results"
@@ -180,5 +184,5 @@ done
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG, -m $MEMORY"
 echo "guest: Debian bookworm minbase + systemd + python3, 2 GiB ext4 raw, kernel $(basename "$(readlink -f "$KERNEL")") via -kernel/-initrd"
-echo "link: WanProxy, $BANDWIDTH per direction, RTT as listed; server: nginx (HTTP/1.1, static files); one run each, cold caches"
+echo "link: WanProxy, $BANDWIDTH per direction, RTT as listed; server: nginx (HTTP/1.1, static files); one run each, cold caches${NICE:+, nice $NICE}"
 python3 "$ROOT/bench/wan/report.py" "$W/results" "$IMGDIR/reads.json" "$(stat -c %s "$IMGDIR/debian.img.zst")" "$(du -sb "$ARCHIVE" | cut -f1)"
