@@ -39,7 +39,7 @@ for rtt in order:
             continue
         r = rows[name, rtt]
         if r is None:
-            print(f"{NAMES[name]:32} {rtt:>4}ms {'skipped (needs the profile/optimize commands)':>40}")
+            print(f"{NAMES[name]:32} {rtt:>4}ms  skipped: its setup failed or this circular lacks the commands")
             continue
         t, s, load = r
         added = t - base[0] if base and not math.isnan(t) and not math.isnan(base[0]) else math.nan

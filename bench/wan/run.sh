@@ -83,8 +83,11 @@ if has b || has c; then
   if grep -q -- --record-profile <<<"$BOOT_HELP"; then
     log "recording the boot profile (local archive boot)"
     python3 "$ROOT/bench/wan/until-marker.py" --wait-exit --timeout "$TIMEOUT" --log "$W/record.console" "$MARKER" \
-      "$C" boot "$ARCHIVE" debian@1 --record-profile "$W/boot.profile" --cache "$W/cache-record" "${BOOT_ARGS[@]}" >/dev/null
-    "$C" profile push "$ARCHIVE" debian@1 "$W/boot.profile" >&2 || SETUP_B="profile push failed"
+      "$C" boot "$ARCHIVE" debian@1 --record-profile "$W/boot.profile" --cache "$W/cache-record" "${BOOT_ARGS[@]}" \
+      >/dev/null || SETUP_B="the profile-recording boot did not reach the marker (see $W/record.console)"
+    if [ "$SETUP_B" = ok ]; then
+      "$C" profile push "$ARCHIVE" debian@1 "$W/boot.profile" >&2 || SETUP_B="profile push failed"
+    fi
   else
     SETUP_B="this circular has no --record-profile"
   fi
@@ -183,6 +186,6 @@ done
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG, -m $MEMORY"
-echo "guest: Debian bookworm minbase + systemd + python3, 2 GiB ext4 raw, kernel $(basename "$(readlink -f "$KERNEL")") via -kernel/-initrd"
+echo "guest: Debian bookworm minbase + systemd + python3, 2 GiB ext4 raw, kernel $(file -bL "$KERNEL" | grep -o "version [^ ]*" | cut -d" " -f2) via -kernel/-initrd"
 echo "link: WanProxy, $BANDWIDTH per direction, RTT as listed; server: nginx (HTTP/1.1, static files); one run each, cold caches${NICE:+, nice $NICE}"
 python3 "$ROOT/bench/wan/report.py" "$W/results" "$IMGDIR/reads.json" "$(stat -c %s "$IMGDIR/debian.img.zst")" "$(du -sb "$ARCHIVE" | cut -f1)"
