@@ -28,6 +28,7 @@ build() {
   [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
 
   local root=$OUT/rootfs
+  rm -f "$OUT/reads.json" "$OUT/debian.img.zst"   # derived from the old image by run.sh
   rm -rf "$root"
   echo "debootstrap bookworm minbase (a few minutes)..."
   debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,python3,initramfs-tools,zstd \
