@@ -3,7 +3,9 @@
 set -euo pipefail
 packages=(
   qemu-system-x86 qemu-utils      # boot, qemu-img, qemu-io
-  nbdkit libnbd-bin               # peer NBD server; nbdinfo, nbdcopy
+  qemu-block-extra                # QEMU's curl block driver (WAN benchmark peer)
+  nbdkit libnbd-bin               # peer NBD server (its curl plugin and cache filter too); nbdinfo, nbdcopy
+  debootstrap                     # the WAN benchmark's Debian guest
   nginx curl                      # a plain static web server; HTTP client
   fuse3 e2fsprogs busybox-static  # FUSE mounts; mkfs.ext4/debugfs; guest userland
   linux-image-amd64               # guest kernel and initramfs
