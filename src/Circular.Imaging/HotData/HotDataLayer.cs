@@ -42,6 +42,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         var profileLoad = options.Prefetch && entry.Profile is not null
             ? TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") : Task.FromResult<BootProfile?>(null);
         PackStore? store = null;
+        PackedImage? packed = null;
         if (await indexLoad.ConfigureAwait(false) is { } index)
         {
             if (index.ManifestDigest != entry.ManifestDigest)
@@ -52,14 +53,14 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 store = new PackStore(reader.Backend, index);
                 _packs.Add(store);
-                top = new PackedImage(top, store) { Log = options.Log };
+                top = packed = new PackedImage(top, store) { Log = options.Log };
             }
         }
         if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
             top = _recorder!;
         if (await profileLoad.ConfigureAwait(false) is { } profile)
         {
-            var jobs = PlanJobs(profile, chunked, top as PackedImage ?? (top as ProfileRecorder)?.Inner as PackedImage, store);
+            var jobs = PlanJobs(profile, chunked, packed, store);
             if (jobs.Count > 0)
             {
                 var gate = new DemandGate();

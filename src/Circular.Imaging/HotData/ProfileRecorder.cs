@@ -30,7 +30,6 @@ public sealed class ProfileRecorder : IVersionImage
         _seen = new ulong[(pages + 63) / 64];
     }
 
-    public IVersionImage Inner => _inner;
     public string Name => _inner.Name;
     public Manifest Manifest => _inner.Manifest;
     public long Size => _inner.Size;
