@@ -185,7 +185,12 @@ public sealed class DiskCache
         string tmp = $"{full}.tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}";
         try
         {
-            if (_knownDirs.TryAdd(dir, true)) Directory.CreateDirectory(dir);
+            // Marked known only once created, so a concurrent writer never skips a mkdir still in progress.
+            if (!_knownDirs.ContainsKey(dir))
+            {
+                Directory.CreateDirectory(dir);
+                _knownDirs.TryAdd(dir, true);
+            }
             using (var h = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 RandomAccess.Write(h, data, 0);
             File.Move(tmp, full, overwrite: true);
