@@ -86,6 +86,45 @@ public sealed class ServeStaticFilesTests(ServedArchiveFixture fx) : IClassFixtu
     }
 
     [Fact]
+    public async Task Chunk_fast_path_gives_the_static_file_middlewares_headers_and_bytes()
+    {
+        string chunk = await fx.Served.Archive.ChunkPathAsync("os", 1, 0);
+        byte[] file = await File.ReadAllBytesAsync(Path.Combine(fx.Served.Archive.Root, chunk));
+        using var fast = await fx.Client.GetAsync(Url(chunk)); // plain GET: ChunkFileResponder
+        // A condition that holds sends the same request through the static-file middleware instead.
+        using var req = new HttpRequestMessage(HttpMethod.Get, Url(chunk));
+        req.Headers.IfModifiedSince = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        using var slow = await fx.Client.SendAsync(req);
+        Assert.Equal(HttpStatusCode.OK, fast.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
+        Assert.Equal(file, await fast.Content.ReadAsByteArrayAsync());
+        Assert.Equal(file, await slow.Content.ReadAsByteArrayAsync());
+        Assert.Equal(slow.Headers.ETag, fast.Headers.ETag);
+        Assert.Equal(slow.Content.Headers.LastModified, fast.Content.Headers.LastModified);
+        Assert.Equal(slow.Content.Headers.ContentType, fast.Content.Headers.ContentType);
+        Assert.Equal(slow.Content.Headers.ContentLength, fast.Content.Headers.ContentLength);
+        Assert.Equal(slow.Headers.AcceptRanges, fast.Headers.AcceptRanges);
+        Assert.Equal(slow.Headers.CacheControl, fast.Headers.CacheControl);
+
+        using var head = await fx.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, Url(chunk)));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(file.Length, head.Content.Headers.ContentLength);
+        Assert.Equal(fast.Headers.ETag, head.Headers.ETag);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData("/chunks/ab/ab00000000000000000000000000000000000000000000000000000000000000", true)]
+    [InlineData("/chunks/ac/ab00000000000000000000000000000000000000000000000000000000000000", false)] // wrong directory
+    [InlineData("/chunks/AB/AB00000000000000000000000000000000000000000000000000000000000000", false)] // not lowercase
+    [InlineData("/chunks/ab/ab0000000000000000000000000000000000000000000000000000000000000", false)]  // 63 digits
+    [InlineData("/chunks/ab/ab0000000000000000000000000000000000000000000000000000000000000g", false)]
+    [InlineData("/chunks/ab/../../../../../../../../../../../../../../../../../../../etc/passwd", false)]
+    [InlineData("/packs/ab/ab00000000000000000000000000000000000000000000000000000000000000", false)]
+    public void Only_exact_chunk_paths_take_the_fast_path(string path, bool expected) =>
+        Assert.Equal(expected, Hosting.ChunkFileResponder.IsChunkPath(path));
+
+    [Fact]
     public async Task Missing_chunk_is_404()
     {
         using var resp = await fx.Client.GetAsync(Url("chunks/00/" + new string('0', 64)));

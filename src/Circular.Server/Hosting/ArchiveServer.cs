@@ -36,7 +36,9 @@ public sealed class ArchiveServer : IAsyncDisposable
     {
         string root = Path.GetFullPath(archiveRoot);
         var images = await VirtualImages.OpenAsync(root, ct).ConfigureAwait(false);
-        var builder = WebApplication.CreateSlimBuilder();
+        // No reloading of appsettings.json: watching for it put an inotify watch on every directory under the
+        // working directory (19,000 in a busy one), and its thread woke for every file written below it.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {
@@ -57,6 +59,11 @@ public sealed class ArchiveServer : IAsyncDisposable
             if (!HasDotSegment(ctx.Request.Path.Value)) return next(ctx);
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             return Task.CompletedTask;
+        });
+        string chunkRoot = Path.TrimEndingDirectorySeparator(root);
+        app.Use(async (ctx, next) =>
+        {
+            if (ctx.GetEndpoint() is not null || !await ChunkFileResponder.TryServeAsync(ctx, chunkRoot).ConfigureAwait(false)) await next(ctx).ConfigureAwait(false);
         });
         app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx, string name, string selector) =>
             images.ServeAsync(ctx, name, selector, ctx.RequestAborted));

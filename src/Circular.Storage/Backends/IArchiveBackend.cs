@@ -19,6 +19,14 @@ public interface IArchiveBackend
     /// <summary>Reads a whole object. <paramref name="hints"/> lets a caller that found bad data ask for another copy.</summary>
     Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct);
 
+    /// <summary>
+    /// Like <see cref="TryReadAsync"/>, but the bytes may live in a buffer rented from a pool: the caller disposes the
+    /// result as soon as it is done with <see cref="PooledObject.Data"/>. For bulk reads (chunks), where a new array
+    /// per object is mostly garbage collection. Backends without a pooled path keep this default.
+    /// </summary>
+    async Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
+        await TryReadAsync(path, hints, ct).ConfigureAwait(false) is { } obj ? PooledObject.Wrap(obj) : null;
+
     /// <summary>Creates or atomically replaces an object.</summary>
     Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct);
 
@@ -32,6 +40,52 @@ public interface IArchiveBackend
 
 /// <summary>An object's bytes and the mirror or file they came from.</summary>
 public sealed record BackendObject(byte[] Data, string Source);
+
+/// <summary>
+/// An object's bytes in a buffer that may be rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/>; disposing
+/// returns it, after which <see cref="Data"/> must not be used (it throws). Not thread-safe: one owner at a time.
+/// </summary>
+public sealed class PooledObject : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly int _length;
+    private readonly bool _rented;
+
+    private PooledObject(byte[] buffer, int length, string source, bool rented)
+    {
+        _buffer = buffer;
+        _length = length;
+        _rented = rented;
+        Source = source;
+    }
+
+    public string Source { get; }
+    public int Length => _length;
+    public ReadOnlyMemory<byte> Data => (_buffer ?? throw new ObjectDisposedException(nameof(PooledObject))).AsMemory(0, _length);
+
+    /// <summary>Takes ownership of <paramref name="buffer"/>, which came from ArrayPool&lt;byte&gt;.Shared.</summary>
+    public static PooledObject FromRented(byte[] buffer, int length, string source)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Length);
+        return new PooledObject(buffer, length, source, rented: true);
+    }
+
+    /// <summary>An ordinary array, not returned anywhere.</summary>
+    public static PooledObject Wrap(BackendObject obj) => new(obj.Data, obj.Data.Length, obj.Source, rented: false);
+
+    /// <summary>An exact-size array (the wrapped one itself when there is one, else a copy), for callers of the array API.</summary>
+    public BackendObject ToBackendObject()
+    {
+        var buf = _buffer ?? throw new ObjectDisposedException(nameof(PooledObject));
+        return new BackendObject(!_rented && buf.Length == _length ? buf : buf.AsSpan(0, _length).ToArray(), Source);
+    }
+
+    public void Dispose()
+    {
+        var buf = Interlocked.Exchange(ref _buffer, null);
+        if (buf is not null && _rented) System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+    }
+}
 
 public sealed record BackendEntry(string Path, long Length, DateTime LastWriteUtc);
 

@@ -35,6 +35,15 @@ public sealed class CachingBackend : IArchiveBackend
 
     public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
     {
+        using var obj = await ReadAsync(path, hints, pooled: false, ct).ConfigureAwait(false);
+        return obj?.ToBackendObject(); // not rented: the array read or fetched itself
+    }
+
+    public Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
+        ReadAsync(path, hints, pooled: true, ct);
+
+    private async Task<PooledObject?> ReadAsync(string path, ReadHints hints, bool pooled, CancellationToken ct)
+    {
         // Packs are chunk files too: shared by every archive and counted against the quota like chunks.
         bool chunk = path.StartsWith("chunks/", StringComparison.Ordinal) || path.StartsWith("packs/", StringComparison.Ordinal);
         string local = chunk ? _cache.ChunkFile(path) : Path.Combine(_metaDir, path);
@@ -46,24 +55,40 @@ public sealed class CachingBackend : IArchiveBackend
         // copy instead of asking another mirror.
         if (ArchiveLayout.IsImmutable(path) && !cachedIsSuspect && !hints.BypassCaches)
         {
-            byte[]? hit = chunk ? _cache.TryReadChunk(path) : TryReadFile(local);
-            if (hit is not null) return new BackendObject(hit, CacheSourcePrefix + local);
+            if (chunk && pooled)
+            {
+                if (_cache.TryReadChunkPooled(path, CacheSourcePrefix + local) is { } pooledHit) return pooledHit;
+            }
+            else if ((chunk ? _cache.TryReadChunk(path) : TryReadFile(local)) is { } hit)
+            {
+                return PooledObject.Wrap(new BackendObject(hit, CacheSourcePrefix + local));
+            }
         }
 
-        BackendObject? obj;
+        PooledObject? obj;
         try
         {
-            obj = await _inner.TryReadAsync(path, hints, ct).ConfigureAwait(false);
+            obj = pooled
+                ? await _inner.TryReadPooledAsync(path, hints, ct).ConfigureAwait(false)
+                : await _inner.TryReadAsync(path, hints, ct).ConfigureAwait(false) is { } plain ? PooledObject.Wrap(plain) : null;
         }
         catch (BackendUnavailableException) when (!ArchiveLayout.IsImmutable(path) && TryReadFile(local) is { } stale)
         {
             if (Interlocked.Exchange(ref _warnedOffline, 1) == 0)
                 _log?.WriteLine($"circular: warning: {_inner.Location} is unreachable; working offline from the cache ({File.GetLastWriteTimeUtc(local):u})");
-            return new BackendObject(stale, CacheSourcePrefix + local);
+            return PooledObject.Wrap(new BackendObject(stale, CacheSourcePrefix + local));
         }
         if (obj is null) return null;
-        if (chunk) _cache.StoreChunk(path, obj.Data);
-        else DiskCache.WriteAtomic(local, obj.Data);
+        try
+        {
+            if (chunk) _cache.StoreChunk(path, obj.Data.Span);
+            else DiskCache.WriteAtomic(local, obj.Data.Span);
+        }
+        catch
+        {
+            obj.Dispose();
+            throw;
+        }
         return obj;
     }
 

@@ -53,34 +53,109 @@ public sealed class DiskCache
     public byte[]? TryReadChunk(string relative)
     {
         string full = ChunkFile(relative);
+        if (!Indexed(relative) && !File.Exists(full))
+        {
+            Missed(relative);
+            return null;
+        }
         byte[] data;
         try { data = File.ReadAllBytes(full); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            Interlocked.Increment(ref _misses);
-            lock (_lock) Forget(relative);
+            Missed(relative);
             return null;
         }
+        if (Hit(relative, full, data.Length)) TouchLastUse(full);
+        return data;
+    }
+
+    /// <summary>
+    /// Like <see cref="TryReadChunk"/>, into a buffer rented from ArrayPool&lt;byte&gt;.Shared (the caller disposes
+    /// the result). Warm reads go through here: a new array per cached chunk was most of their garbage collection.
+    /// </summary>
+    public Backends.PooledObject? TryReadChunkPooled(string relative, string source)
+    {
+        string full = ChunkFile(relative);
+        // A cold read misses on every chunk: answering from the index (or a stat for chunks another process may have
+        // added) avoids a FileNotFoundException per chunk, which cost more CPU than writing the chunk to the cache.
+        if (!Indexed(relative) && !File.Exists(full))
+        {
+            Missed(relative);
+            return null;
+        }
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try { handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            Missed(relative);
+            return null;
+        }
+        using (handle)
+        {
+            long length = RandomAccess.GetLength(handle);
+            // Nothing this large is ever stored (chunk files are about 4 MiB at most): read it the plain way.
+            if (length > MaxPooledChunk) return TryReadChunk(relative) is { } big ? Backends.PooledObject.Wrap(new(big, source)) : null;
+            byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
+            try
+            {
+                int n = 0;
+                while (n < length)
+                {
+                    int r = RandomAccess.Read(handle, buf.AsSpan(n, (int)length - n), n);
+                    if (r == 0) break;
+                    n += r;
+                }
+                // A short read (the file shrank under us) is caught by verification like any other bad copy.
+                if (Hit(relative, full, n))
+                    try { File.SetLastWriteTimeUtc(handle, DateTime.UtcNow); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                return Backends.PooledObject.FromRented(buf, n, source);
+            }
+            catch
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+                throw;
+            }
+        }
+    }
+
+    private const int MaxPooledChunk = 16 << 20;
+
+    private bool Indexed(string relative)
+    {
+        lock (_lock) return _entries.ContainsKey(relative);
+    }
+
+    private void Missed(string relative)
+    {
+        Interlocked.Increment(ref _misses);
+        lock (_lock) Forget(relative);
+    }
+
+    /// <summary>Counts a hit and moves the chunk to the front of the LRU order; true on its first use in this run.</summary>
+    private bool Hit(string relative, string full, long size)
+    {
         Interlocked.Increment(ref _hits);
-        bool firstUse;
         lock (_lock)
         {
             if (_entries.TryGetValue(relative, out var e)) _entries[relative] = (e.Size, ++_clock);
             // Written by another process since we indexed, or evicted by another thread since we read it:
             // count it only if it is still there, so the total matches the disk.
-            else if (File.Exists(full)) { _entries[relative] = (data.Length, ++_clock); _total += data.Length; }
-            firstUse = _touched.Add(relative);
+            else if (File.Exists(full)) { _entries[relative] = (size, ++_clock); _total += size; }
+            return _touched.Add(relative);
         }
-        // The file's mtime carries the LRU order to the next run; once per run is enough.
-        if (firstUse) try { File.SetLastWriteTimeUtc(full, DateTime.UtcNow); } catch (IOException) { }
-        return data;
+    }
+
+    /// <summary>The file's mtime carries the LRU order to the next run; once per run is enough.</summary>
+    private static void TouchLastUse(string full)
+    {
+        try { File.SetLastWriteTimeUtc(full, DateTime.UtcNow); } catch (IOException) { }
     }
 
     public void StoreChunk(string relative, ReadOnlySpan<byte> data)
     {
         if (data.Length > Quota) return;
         string full = ChunkFile(relative);
-        WriteAtomic(full, data);
+        if (!WriteChunkFile(full, data)) return;
         lock (_lock)
         {
             if (_entries.TryGetValue(relative, out var old)) _total -= old.Size;
@@ -95,6 +170,39 @@ public sealed class DiskCache
     {
         try { File.Delete(ChunkFile(relative)); } catch (IOException) { }
         lock (_lock) Forget(relative);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownDirs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A chunk file under a temporary name, then renamed (docs/cache.md), through a bare handle: no FileStream and
+    /// no directory creation per chunk once its directory is known. Not fsynced: a chunk file torn by a crash fails
+    /// verification on its next read and is fetched again. False when it could not be written (full disk).
+    /// </summary>
+    private bool WriteChunkFile(string full, ReadOnlySpan<byte> data)
+    {
+        string dir = Path.GetDirectoryName(full)!;
+        string tmp = $"{full}.tmp-{Environment.ProcessId}-{Random.Shared.Next():x8}";
+        try
+        {
+            // Marked known only once created, so a concurrent writer never skips a mkdir still in progress.
+            if (!_knownDirs.ContainsKey(dir))
+            {
+                Directory.CreateDirectory(dir);
+                _knownDirs.TryAdd(dir, true);
+            }
+            using (var h = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                RandomAccess.Write(h, data, 0);
+            File.Move(tmp, full, overwrite: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full or read-only cache disk must not fail the read: the data is served uncached.
+            _knownDirs.TryRemove(dir, out _); // it may have been deleted under us (cache cleared): create it again next time
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            return false;
+        }
     }
 
     public static void WriteAtomic(string full, ReadOnlySpan<byte> data)

@@ -27,8 +27,8 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
     {
         if (backend is FileBackend local) return await ReadLocalAsync(local, id, destination, ct).ConfigureAwait(false);
-        var (file, _) = await FetchVerifiedAsync(id, destination, ct).ConfigureAwait(false);
-        return file;
+        var (n, _) = await FetchAsync(id, destination, keepEncoded: false, ct).ConfigureAwait(false);
+        return n;
     }
 
     /// <summary>
@@ -91,24 +91,34 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// <summary>Fetches, verifies and decodes; also returns the encoded file so a cache can keep it.</summary>
     public async ValueTask<(int Length, byte[] Encoded)> FetchVerifiedAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
     {
+        var (n, encoded) = await FetchAsync(id, destination, keepEncoded: true, ct).ConfigureAwait(false);
+        return (n, encoded!);
+    }
+
+    /// <summary>
+    /// Fetches through the backend's pooled read: the encoded file lives in a rented buffer only until it is decoded,
+    /// instead of a new array per chunk (cache files and HTTP bodies alike), unless the caller keeps it.
+    /// </summary>
+    private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkId id, Memory<byte> destination, bool keepEncoded, CancellationToken ct)
+    {
         string path = ArchiveLayout.ChunkPath(id);
         var hints = ReadHints.None;
         ChunkIntegrityException? last = null;
         var tried = new List<string>();
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            var obj = await backend.TryReadAsync(path, hints, ct).ConfigureAwait(false);
+            using var obj = await backend.TryReadPooledAsync(path, hints, ct).ConfigureAwait(false);
             if (obj is null)
             {
                 if (last is not null) throw last;
                 throw new ChunkMissingException(id, $"not found in {backend.Location}");
             }
             Interlocked.Increment(ref _fetched);
-            Interlocked.Add(ref _fetchedBytes, obj.Data.Length);
+            Interlocked.Add(ref _fetchedBytes, obj.Length);
             try
             {
-                int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data, destination.Span);
-                return (n, obj.Data);
+                int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data.Span, destination.Span);
+                return (n, keepEncoded ? obj.ToBackendObject().Data : null);
             }
             catch (ChunkIntegrityException e)
             {

@@ -52,6 +52,16 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
 
     public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
     {
+        using var obj = await ReadAsync(path, hints, pooled: false, ct).ConfigureAwait(false);
+        return obj?.ToBackendObject(); // not rented: the body array itself
+    }
+
+    /// <summary>Chunk bodies go into rented buffers: a new array per body was most of a cold read's garbage.</summary>
+    public Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
+        ReadAsync(path, hints, pooled: true, ct);
+
+    private async Task<PooledObject?> ReadAsync(string path, ReadHints hints, bool pooled, CancellationToken ct)
+    {
         await EnsureProbedAsync(ct).ConfigureAwait(false);
         ReprobeStaleMirrors();
         Exception? lastError = null;
@@ -62,7 +72,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             foreach (var mirror in Order(hints.Avoid))
             {
                 tried++;
-                var result = await TryMirrorAsync(mirror, path, hints, ct).ConfigureAwait(false);
+                var result = await TryMirrorAsync(mirror, path, hints, pooled, ct).ConfigureAwait(false);
                 switch (result.Outcome)
                 {
                     case Outcome.Ok: return result.Object;
@@ -78,9 +88,9 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     }
 
     private enum Outcome { Ok, NotFound, Failed }
-    private readonly record struct Attempt(Outcome Outcome, BackendObject? Object, Exception? Error);
+    private readonly record struct Attempt(Outcome Outcome, PooledObject? Object, Exception? Error);
 
-    private async Task<Attempt> TryMirrorAsync(Mirror mirror, string path, ReadHints hints, CancellationToken ct)
+    private async Task<Attempt> TryMirrorAsync(Mirror mirror, string path, ReadHints hints, bool pooled, CancellationToken ct)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.Timeout);
@@ -104,12 +114,10 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
                 mirror.RecordFailure();
                 return new Attempt(Outcome.Failed, null, new HttpRequestException($"{mirror.Name}: HTTP {(int)resp.StatusCode} for {path}"));
             }
-            byte[] body = await resp.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
-            if (resp.Content.Headers.ContentLength is long declared && declared != body.Length)
-                throw new IOException($"body of {path} truncated ({body.Length} of {declared} bytes)");
+            var body = await ReadBodyAsync(resp.Content, mirror.Name + "/" + path, path, pooled, deadline.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytes, body.Length);
             mirror.RecordSuccess(headersMs);
-            return new Attempt(Outcome.Ok, new BackendObject(body, mirror.Name + "/" + path), null);
+            return new Attempt(Outcome.Ok, body, null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -120,6 +128,47 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         {
             mirror.RecordFailure();
             return new Attempt(Outcome.Failed, null, new IOException($"{mirror.Name}: {e.Message}", e));
+        }
+    }
+
+    /// <summary>Bodies larger than this are never pooled (chunk files are at most about 4 MiB).</summary>
+    private const int MaxPooledBody = 16 << 20;
+
+    /// <summary>
+    /// Reads a whole body: into an exact new array, or, when <paramref name="pooled"/> and the length is declared,
+    /// into a buffer rented from the shared pool. A body shorter than its Content-Length is an error either way.
+    /// </summary>
+    private static async Task<PooledObject> ReadBodyAsync(HttpContent content, string source, string path, bool pooled, CancellationToken ct)
+    {
+        long? declared = content.Headers.ContentLength;
+        if (!pooled || declared is not long length || length > MaxPooledBody)
+        {
+            byte[] body = await content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            if (declared is long d && d != body.Length)
+                throw new IOException($"body of {path} truncated ({body.Length} of {d} bytes)");
+            return PooledObject.Wrap(new BackendObject(body, source));
+        }
+        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            int n = 0;
+            var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                while (n < length)
+                {
+                    int r = await stream.ReadAsync(buf.AsMemory(n, (int)length - n), ct).ConfigureAwait(false);
+                    if (r == 0) break;
+                    n += r;
+                }
+            }
+            if (n != length) throw new IOException($"body of {path} truncated ({n} of {length} bytes)");
+            return PooledObject.FromRented(buf, n, source);
+        }
+        catch
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
+            throw;
         }
     }
 

@@ -1,0 +1,139 @@
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+using Circular.Server.Tests.Support;
+using Circular.Storage.Backends;
+using Circular.Storage.Cache;
+
+namespace Circular.Server.Tests;
+
+/// <summary>
+/// The pooled read path (IArchiveBackend.TryReadPooledAsync) gives the same bytes as the array path, from a mirror
+/// and from the disk cache, and the cache's chunk writes stay safe: temporaries never count, a cleared cache keeps
+/// working, a miss costs no exception.
+/// </summary>
+public sealed class PooledReadTests : IAsyncLifetime
+{
+    private TestArchive _archive = null!;
+    private FaultServer _server = null!;
+    private readonly string _cache = Scratch.NewDir("circ-pooled-");
+
+    public async Task InitializeAsync()
+    {
+        _archive = await TestArchive.CreateStandardAsync();
+        _server = await FaultServer.StartAsync(_archive.Root);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _archive.Dispose();
+        Scratch.Delete(_cache);
+    }
+
+    private async Task<string[]> ChunkPathsAsync() =>
+        (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ArchiveLayout.ChunkPath).ToArray();
+
+    [Fact]
+    public async Task Pooled_reads_give_the_files_bytes_from_the_mirror_and_from_the_cache()
+    {
+        await using var client = await TestClient.OpenAsync(_server.Url, _cache);
+        foreach (string path in (await ChunkPathsAsync()).Take(8))
+        {
+            byte[] file = await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path));
+            using (var remote = await client.Http.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None))
+                Assert.Equal(file, remote!.Data.ToArray());
+            using (var fetched = await client.Caching.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None)) // miss: fetched, stored
+            {
+                Assert.Equal(file, fetched!.Data.ToArray());
+                Assert.DoesNotContain(CachingBackend.CacheSourcePrefix, fetched.Source, StringComparison.Ordinal);
+            }
+            using (var cached = await client.Caching.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None)) // hit
+            {
+                Assert.Equal(file, cached!.Data.ToArray());
+                Assert.StartsWith(CachingBackend.CacheSourcePrefix, cached.Source, StringComparison.Ordinal);
+            }
+            Assert.Equal(file, (await client.Caching.TryReadAsync(path, ReadHints.None, CancellationToken.None))!.Data);
+        }
+        Assert.Null(await client.Caching.TryReadPooledAsync("chunks/00/" + new string('0', 64), ReadHints.None, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_backend_without_a_pooled_path_gets_the_default_one()
+    {
+        IArchiveBackend local = new FileBackend(_archive.Root);
+        string path = (await ChunkPathsAsync())[0];
+        using var obj = await local.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None);
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path)), obj!.Data.ToArray());
+        Assert.Null(await local.TryReadPooledAsync("chunks/00/" + new string('0', 64), ReadHints.None, CancellationToken.None));
+    }
+
+    [Fact]
+    public void A_disposed_pooled_object_cannot_be_read_and_disposing_twice_is_harmless()
+    {
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(100);
+        var obj = PooledObject.FromRented(rented, 10, "test");
+        Assert.Equal(10, obj.Data.Length);
+        Assert.Equal(10, obj.ToBackendObject().Data.Length); // an exact copy, not the rented array
+        obj.Dispose();
+        obj.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => obj.Data);
+        byte[] plain = [1, 2, 3];
+        using var wrapped = PooledObject.Wrap(new BackendObject(plain, "test"));
+        Assert.Same(plain, wrapped.ToBackendObject().Data); // not pooled and exact: no copy
+    }
+
+    [Fact]
+    public void A_chunk_write_interrupted_by_a_crash_leaves_only_a_temporary_that_is_never_read_and_is_cleaned_up()
+    {
+        string path = ArchiveLayout.ChunkPath(ChunkId.Compute([42]));
+        string full = Path.Combine(_cache, path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        // What a crash between creating the temporary and renaming it leaves behind.
+        File.WriteAllBytes($"{full}.tmp-12345-0badf00d", [1, 2, 3]);
+        var cache = new DiskCache(_cache, quota: 1 << 20);
+        Assert.Null(cache.TryReadChunkPooled(path, "test"));
+        Assert.Equal(0, cache.Total);
+        Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(full)!)); // the next run's index removed it
+        cache.StoreChunk(path, new byte[] { 9, 8, 7 });
+        using var hit = cache.TryReadChunkPooled(path, "test");
+        Assert.Equal(new byte[] { 9, 8, 7 }, hit!.Data.ToArray());
+        Assert.Equal([Path.GetFileName(full)], Directory.EnumerateFiles(Path.GetDirectoryName(full)!).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Chunks_are_still_cached_after_the_cache_directory_is_cleared_under_a_running_client()
+    {
+        var cache = new DiskCache(_cache, quota: 1 << 20);
+        string a = ArchiveLayout.ChunkPath(ChunkId.Compute([1]));
+        cache.StoreChunk(a, new byte[] { 1 });
+        Directory.Delete(Path.Combine(_cache, "chunks"), recursive: true); // e.g. rm -rf by the user
+        cache.StoreChunk(a, new byte[] { 2 }); // its directory is gone: not stored, no exception
+        cache.StoreChunk(a, new byte[] { 3 }); // created again
+        using var hit = cache.TryReadChunkPooled(a, "test");
+        Assert.Equal(new byte[] { 3 }, hit!.Data.ToArray());
+        Assert.Equal(1, cache.Total);
+    }
+
+    [Fact]
+    public void A_cache_miss_throws_nothing()
+    {
+        var cache = new DiskCache(_cache, quota: 1 << 20);
+        int thrown = 0, me = Environment.CurrentManagedThreadId; // tests in other classes run in parallel
+        void Count(object? s, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+        {
+            if (Environment.CurrentManagedThreadId == me && e.Exception is IOException) Interlocked.Increment(ref thrown);
+        }
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        try
+        {
+            for (int i = 0; i < 20; i++)
+                Assert.Null(cache.TryReadChunkPooled(ArchiveLayout.ChunkPath(ChunkId.Compute([(byte)i, 7])), "test"));
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+        }
+        Assert.Equal(0, thrown);
+        Assert.Equal(20, cache.Misses);
+    }
+}
