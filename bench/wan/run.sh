@@ -16,6 +16,7 @@
 # command is then stopped, so bytes are those needed to reach the marker.
 # Usage: bench/wan/run.sh [RTT_MS...]   (default 50 150; from the repository, as root)
 #   CONFIGS="a d e f g"   run only these (default: all; b and c need the profile/optimize commands)
+#   REPEAT=3 REPEAT_CONFIGS="g a b c"   run those configurations 3 times per RTT; the table shows medians
 #   BANDWIDTH=100mbit  MEMORY=1G  CIRCULAR=/path/to/prebuilt/circular  ARTIFACTS=DIR (dotnet --artifacts-path)
 #   KEEP=1 keeps the work directory (console logs, proxy stats, archive)
 #   NICE=-10 runs nginx, the proxy and every measured command at that nice level (same for all configurations),
@@ -160,15 +161,18 @@ PPORT=$(free_port)
 URL=http://127.0.0.1:$PPORT
 : >"$W/results"
 for rtt in "${RTTS[@]}"; do
+  for rep in $(seq "${REPEAT:-1}"); do
   for cfg in g a b c d e f; do
     has "$cfg" || continue
+    # REPEAT=N repeats the configurations in REPEAT_CONFIGS (default: all) N times; report.py takes medians.
+    [ "$rep" -gt 1 ] && [[ " ${REPEAT_CONFIGS:-$CONFIGS} " != *" $cfg "* ]] && continue
     case $cfg in
       a) rm -rf "$W/cache"; run a "$rtt" "$C" boot "$URL/archive" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}" "${ONDEMAND_FLAGS[@]}" ;;
       b) if [ "$SETUP_B" != ok ]; then log "(b) skipped: $SETUP_B"; echo "b $rtt skip" >>"$W/results"; continue; fi
          rm -rf "$W/cache"; run b "$rtt" "$C" boot "$URL/archive" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}" "${NOPACKS_FLAGS[@]}" ;;
       c) if [ "$SETUP_C" != ok ]; then log "(c) skipped: $SETUP_C"; echo "c $rtt skip" >>"$W/results"; continue; fi
          rm -rf "$W/cache"; run c "$rtt" "$C" boot "$URL/archive" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}" ;;
-      d) rm -rf "$W/nbdkit-cache"; mkdir -p "$W/nbdkit-cache"
+      d) rm -rf "$W/nbdkit-cache" "$W/nbdkit.sock"; mkdir -p "$W/nbdkit-cache"
          run d "$rtt" env TMPDIR="$W/nbdkit-cache" bash -c '
            sock=$1; shift; url=$1; shift
            nbdkit -f --exit-with-parent -U "$sock" --filter=cache curl "url=$url" cache-on-read=true & 
@@ -181,6 +185,7 @@ for rtt in "${RTTS[@]}"; do
          rm -f "$W/f.img" ;;
       g) run g "$rtt" "${QEMU[@]}" -drive "file=$IMG,$DRIVE_OPTS" ;;
     esac
+  done
   done
 done
 
