@@ -26,7 +26,7 @@ public static class AccelProbe
         sector[511] = 0xAA;
         await File.WriteAllBytesAsync(disk, sector, ct).ConfigureAwait(false);
         var psi = new ProcessStartInfo(qemu) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "-accel", "kvm", "-display", "none", "-nodefaults", "-no-reboot", "-m", "16",
+        foreach (var a in new[] { "-accel", "kvm", "-cpu", "host", "-display", "none", "-nodefaults", "-no-reboot", "-m", "16",
                      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", $"file={disk},format=raw,if=ide" })
             psi.ArgumentList.Add(a);
         try

@@ -72,6 +72,16 @@ public static class BootRunner
             args.AddRange(req.ExtraArgs);
 
             var report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
+            // A host whose KVM passed the probe can still fail the real guest at once (seen: an MSR QEMU cannot set);
+            // with --accel auto that is a reason to use TCG, not to fail the boot.
+            if (accel == "kvm" && req.Accel == "auto" && report.ExitCode != 0 && report.Ready is null && report.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                System.Console.Error.WriteLine($"circular: warning: QEMU failed under KVM at once (exit {report.ExitCode}); booting with TCG");
+                int at = args.IndexOf("-accel");
+                args[at + 1] = accel = "tcg";
+                if (args[at + 2] == "-cpu") args.RemoveRange(at + 2, 2);
+                report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
+            }
             stopServer.Cancel();
             try { await serving.ConfigureAwait(false); } catch (OperationCanceledException) { }
             return report with {
