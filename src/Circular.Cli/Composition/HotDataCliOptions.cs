@@ -7,6 +7,7 @@ namespace Circular.Cli.Composition;
 public sealed class HotDataCliOptions
 {
     public Option<string?> RecordProfile { get; } = new("--record-profile") {
+        HelpName = "FILE",
         Description = "Record which blocks this run reads, in first-read order, into FILE (store it with 'circular profile push')",
     };
     public Option<bool> NoPrefetch { get; } = new("--no-prefetch") { Description = "Do not prefetch a version's profiled data in the background" };
