@@ -10,9 +10,8 @@ namespace Circular.Imaging.HotData;
 /// fetches a few packs holding what it reads instead of every 256 KiB chunk it touches. Packs hold the version's own
 /// bytes (checked when they were built and verified by id when fetched), so reads return the same data either way.
 /// </summary>
-public sealed class PackedImage : IVersionImage
+public sealed class PackedImage : VersionImageDecorator
 {
-    private readonly IVersionImage _inner;
     private readonly PackStore _packs;
     // Regions sorted by image offset, as parallel arrays for a binary search on the read path.
     private readonly long[] _starts;
@@ -21,9 +20,8 @@ public sealed class PackedImage : IVersionImage
     private readonly int[] _packOffset;
     private readonly bool[] _broken;
 
-    public PackedImage(IVersionImage inner, PackStore packs)
+    public PackedImage(IVersionImage inner, PackStore packs) : base(inner)
     {
-        _inner = inner;
         _packs = packs;
         var regions = packs.Index.Entries.OrderBy(r => r.Offset).ToArray();
         _starts = regions.Select(r => r.Offset).ToArray();
@@ -36,13 +34,9 @@ public sealed class PackedImage : IVersionImage
     /// <summary>Where a warning about a bad pack goes.</summary>
     public TextWriter? Log { get; init; }
 
-    public string Name => _inner.Name;
-    public Manifest Manifest => _inner.Manifest;
-    public long Size => _inner.Size;
-    public bool IsWritable => false;
     public PackStore Packs => _packs;
 
-    public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    public override async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         while (buffer.Length > 0)
         {
@@ -54,13 +48,13 @@ public sealed class PackedImage : IVersionImage
                 if (await TryGetPackAsync(_pack[i], ct).ConfigureAwait(false) is { } pack)
                     pack.AsSpan(_packOffset[i] + (int)(offset - _starts[i]), take).CopyTo(buffer.Span);
                 else
-                    await _inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
+                    await Inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
             }
             else
             {
                 long stop = i < _starts.Length ? _starts[i] : long.MaxValue;
                 take = (int)Math.Min(buffer.Length, stop - offset);
-                await _inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
+                await Inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
             }
             buffer = buffer[take..];
             offset += take;
@@ -108,13 +102,4 @@ public sealed class PackedImage : IVersionImage
         }
         return lo;
     }
-
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(offset, data, ct);
-    public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct) => _inner.WriteZeroesAsync(offset, length, ct);
-    public ValueTask FlushAsync(CancellationToken ct) => _inner.FlushAsync(ct);
-    public ValueTask<IReadOnlyList<Extent>> GetExtentsAsync(long offset, long length, CancellationToken ct) => _inner.GetExtentsAsync(offset, length, ct);
-    public ValueTask PrefetchAsync(long offset, long length, CancellationToken ct) => _inner.PrefetchAsync(offset, length, ct);
-
-    /// <summary>Shared by every open of the version; <see cref="HotDataLayer"/> owns it.</summary>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

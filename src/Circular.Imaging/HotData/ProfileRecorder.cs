@@ -10,10 +10,9 @@ namespace Circular.Imaging.HotData;
 /// profile that prefetching and packing follow. Sits directly over the version (below any overlay), so the guest's
 /// reads of its own writes are not recorded.
 /// </summary>
-public sealed class ProfileRecorder : IVersionImage
+public sealed class ProfileRecorder : VersionImageDecorator
 {
     private const int Page = BootProfile.PageSize;
-    private readonly IVersionImage _inner;
     private readonly string _manifestDigest;
     private readonly Stopwatch _clock;
     private readonly ulong[] _seen;
@@ -21,29 +20,23 @@ public sealed class ProfileRecorder : IVersionImage
     private readonly Lock _lock = new();
 
     /// <param name="clock">Started when the run started (so times include start-up).</param>
-    public ProfileRecorder(IVersionImage inner, string manifestDigest, Stopwatch clock)
+    public ProfileRecorder(IVersionImage inner, string manifestDigest, Stopwatch clock) : base(inner)
     {
-        _inner = inner;
         _manifestDigest = manifestDigest;
         _clock = clock;
         long pages = (inner.Size + Page - 1) / Page;
         _seen = new ulong[(pages + 63) / 64];
     }
 
-    public string Name => _inner.Name;
-    public Manifest Manifest => _inner.Manifest;
-    public long Size => _inner.Size;
-    public bool IsWritable => _inner.IsWritable;
-
     public int Entries
     {
         get { lock (_lock) return _reads.Count; }
     }
 
-    public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+    public override async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
         Record(offset, buffer.Length);
-        await _inner.ReadAsync(offset, buffer, ct).ConfigureAwait(false);
+        await Inner.ReadAsync(offset, buffer, ct).ConfigureAwait(false);
     }
 
     /// <summary>Adds the pages of [offset, offset+length) not seen before, as runs, merging a run that continues the last entry.</summary>
@@ -99,13 +92,4 @@ public sealed class ProfileRecorder : IVersionImage
             };
         }
     }
-
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(offset, data, ct);
-    public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct) => _inner.WriteZeroesAsync(offset, length, ct);
-    public ValueTask FlushAsync(CancellationToken ct) => _inner.FlushAsync(ct);
-    public ValueTask<IReadOnlyList<Extent>> GetExtentsAsync(long offset, long length, CancellationToken ct) => _inner.GetExtentsAsync(offset, length, ct);
-    public ValueTask PrefetchAsync(long offset, long length, CancellationToken ct) => _inner.PrefetchAsync(offset, length, ct);
-
-    /// <summary>Shared by every open of the version; <see cref="HotDataLayer"/> owns it and writes the profile.</summary>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
