@@ -3,6 +3,7 @@ using Circular.Cli.Composition;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
+using Circular.Core.HotData;
 using Circular.Imaging.HotData;
 using Circular.Imaging.Images;
 using Circular.Storage.Archive;
@@ -75,18 +76,11 @@ public static class OptimizeCommand
     /// <summary>Stored bytes of the distinct chunks the profile touches: what a boot fetches without packs.</summary>
     private static long TouchedChunkBytes(LocalArchive la, Core.HotData.BootProfile profile, Core.Manifests.Manifest manifest)
     {
-        int cs = manifest.ChunkSize;
-        var seen = new HashSet<ChunkId>();
         long total = 0;
-        foreach (var r in profile.Entries)
+        foreach (var id in profile.TouchedBlocks(manifest).Select(b => manifest.Blocks[b]).Distinct())
         {
-            for (long b = r.Offset / cs; b * cs < r.Offset + r.Length; b++)
-            {
-                var id = manifest.Blocks[b];
-                if (id.IsZero || !seen.Add(id)) continue;
-                var file = new FileInfo(la.Backend.FullPath(ArchiveLayout.ChunkPath(id)));
-                if (file.Exists) total += file.Length;
-            }
+            var file = new FileInfo(la.Backend.FullPath(ArchiveLayout.ChunkPath(id)));
+            if (file.Exists) total += file.Length;
         }
         return total;
     }

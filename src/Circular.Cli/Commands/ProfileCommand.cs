@@ -88,12 +88,9 @@ public static class ProfileCommand
     public static string Summary(BootProfile profile, Manifest manifest)
     {
         int cs = manifest.ChunkSize;
-        var chunks = new HashSet<long>();
-        foreach (var r in profile.Entries)
-            for (long b = r.Offset / cs; b * cs < r.Offset + r.Length; b++)
-                if (b < manifest.Blocks.LongLength && !manifest.Blocks[b].IsZero) chunks.Add(b);
+        int chunks = profile.TouchedBlocks(manifest).Count();
         long last = profile.Reads.Count == 0 ? 0 : profile.Reads.Max(r => r[0]);
-        return $"{profile.Reads.Count} reads, {ByteSize.Format(profile.ReadBytes)} read from {chunks.Count} chunks " +
-            $"({ByteSize.Format((long)chunks.Count * cs)}) over {last / 1000.0:0.0} s";
+        return $"{profile.Reads.Count} reads, {ByteSize.Format(profile.ReadBytes)} read from {chunks} chunks " +
+            $"({ByteSize.Format((long)chunks * cs)}) over {last / 1000.0:0.0} s";
     }
 }
