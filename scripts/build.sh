@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the circular command into ./out (run it as out/circular).
+# Builds the circular command into ./out, or into DIR (run it as out/circular): a native executable compiled ahead
+# of time (the C toolchain it links with comes from scripts/install-deps.sh). Usage: scripts/build.sh [DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# ReadyToRun: precompiled code starts faster (boot and demo times include starting circular).
-dotnet publish src/Circular.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o out --nologo -v quiet
-echo "built $(pwd)/out/circular"
+out=${1:-out}
+dotnet publish src/Circular.Cli -c Release -r linux-x64 -o "$out" --nologo -v quiet ${ARTIFACTS:+--artifacts-path "$ARTIFACTS"}
+echo "built $(cd "$out" && pwd)/circular"

@@ -2,6 +2,7 @@
 # Installs every Debian package Circular's tests, benchmarks and demo use. Idempotent; needs root.
 set -euo pipefail
 packages=(
+  clang zlib1g-dev                # the C toolchain the native (AOT) build of circular links with
   qemu-system-x86 qemu-utils      # boot, qemu-img, qemu-io
   qemu-block-extra                # QEMU's curl block driver (WAN benchmark peer)
   nbdkit libnbd-bin               # peer NBD server (its curl plugin and cache filter too); nbdinfo, nbdcopy

@@ -4,12 +4,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh || { echo "dependency installation failed"; exit 1; }
 log=$(mktemp)
-dotnet test Circular.slnx -c Release --nologo 2>&1 | tee "$log"
+# The tests that run the `circular` command run the native build users get (scripts/build.sh), not the JIT build.
+bin=$(mktemp -d)
+bash scripts/build.sh "$bin" || { echo "building circular failed"; exit 1; }
+CIRCULAR=$bin/circular dotnet test Circular.slnx -c Release --nologo 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | awk '
   { for (i = 1; i <= NF; i++) { k = $i; v = $(i + 1); gsub(/[^0-9]/, "", v);
       if (k == "Passed:") p += v; if (k == "Failed:") f += v; if (k == "Skipped:") s += v } }
   END { print p + 0, f + 0, s + 0 }')
-rm -f "$log"
+rm -rf "$log" "$bin"
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 [ "$rc" -eq 0 ] && [ "${passed:-0}" -gt 0 ] || exit 1

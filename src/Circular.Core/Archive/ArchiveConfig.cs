@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.Archive;
 
@@ -17,13 +18,12 @@ public sealed record ArchiveConfig
     [JsonPropertyName("hash")] public string Hash { get; init; } = "sha256";
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = true };
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ArchiveConfig);
 
     public static ArchiveConfig Parse(ReadOnlySpan<byte> json, string where)
     {
         ArchiveConfig? c;
-        try { c = JsonSerializer.Deserialize<ArchiveConfig>(json); }
+        try { c = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ArchiveConfig); }
         catch (JsonException) { c = null; }
         if (c is null || c.Format != FormatName) throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json is not valid)");
         if (c.FormatVersion != CurrentFormatVersion)
@@ -41,12 +41,12 @@ public sealed record ImageIndex
     [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = 1;
     [JsonPropertyName("images")] public List<string> Images { get; init; } = [];
 
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true });
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ImageIndex);
 
     public static ImageIndex Parse(ReadOnlySpan<byte> json, string where)
     {
         ImageIndex? i;
-        try { i = JsonSerializer.Deserialize<ImageIndex>(json); }
+        try { i = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ImageIndex); }
         catch (JsonException) { i = null; }
         if (i is null || i.Format != FormatName || i.FormatVersion != 1) throw new ArchiveFormatException($"{where}: images.json is corrupt or of an unknown version");
         return i;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.HotData;
 
@@ -35,9 +36,7 @@ public sealed record BootProfile
     /// <summary>Bytes the run read (each page once).</summary>
     [JsonIgnore] public long ReadBytes => Reads.Sum(r => r[2]);
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = false };
-
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, CompactFormatJson.Default.BootProfile);
 
     public static string Digest(ReadOnlySpan<byte> serialized) => Convert.ToHexStringLower(SHA256.HashData(serialized));
 
@@ -45,7 +44,7 @@ public sealed record BootProfile
     public static BootProfile Parse(ReadOnlySpan<byte> json, string what)
     {
         BootProfile? p;
-        try { p = JsonSerializer.Deserialize<BootProfile>(json); }
+        try { p = JsonSerializer.Deserialize(json, CompactFormatJson.Default.BootProfile); }
         catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular boot profile: {e.Message}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular boot profile");
         if (p.FormatVersion != CurrentFormatVersion)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.HotData;
 
@@ -28,15 +29,13 @@ public sealed record PackIndex
 
     [JsonIgnore] public IEnumerable<PackRegion> Entries => Regions.Select(r => new PackRegion(r[0], r[1], (int)r[2], (int)r[3]));
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = false };
-
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, CompactFormatJson.Default.PackIndex);
 
     /// <summary>Parses and checks an index: every region inside the image and inside its pack, none overlapping.</summary>
     public static PackIndex Parse(ReadOnlySpan<byte> json, string what)
     {
         PackIndex? p;
-        try { p = JsonSerializer.Deserialize<PackIndex>(json); }
+        try { p = JsonSerializer.Deserialize(json, CompactFormatJson.Default.PackIndex); }
         catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular pack index: {e.Message}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular pack index");
         if (p.FormatVersion != CurrentFormatVersion)

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.Manifests;
 
@@ -52,7 +53,7 @@ public sealed class Manifest
 
     public byte[] Serialize()
     {
-        byte[] meta = JsonSerializer.SerializeToUtf8Bytes(Metadata);
+        byte[] meta = JsonSerializer.SerializeToUtf8Bytes(Metadata, CompactFormatJson.Default.ManifestMetadata);
         long total = FixedHeader + meta.Length + (long)Blocks.Length * ChunkId.Size + 32;
         var buf = new byte[total];
         var s = buf.AsSpan();
@@ -95,7 +96,7 @@ public sealed class Manifest
         SHA256.HashData(data[..body], sum);
         if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
         ManifestMetadata? meta;
-        try { meta = JsonSerializer.Deserialize<ManifestMetadata>(data.Slice(FixedHeader, metaLen)); }
+        try { meta = JsonSerializer.Deserialize(data.Slice(FixedHeader, metaLen), CompactFormatJson.Default.ManifestMetadata); }
         catch (JsonException e) { throw Bad("metadata: " + e.Message); }
         if (meta is null) throw Bad("no metadata");
         var ids = new ChunkId[blocks];

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.Refs;
 
@@ -26,16 +27,14 @@ public sealed record ImageRefs
 
     public int NextVersion => Versions.Count == 0 ? 1 : Versions.Max(v => v.Version) + 1;
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = true };
-
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ImageRefs);
 
     private static bool IsDigest(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
     public static ImageRefs Parse(ReadOnlySpan<byte> json, string what)
     {
         ImageRefs? r;
-        try { r = JsonSerializer.Deserialize<ImageRefs>(json); }
+        try { r = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ImageRefs); }
         catch (JsonException e) { throw new ArchiveFormatException($"refs {what} is corrupt: {e.Message}"); }
         if (r is null || r.Format != FormatName) throw new ArchiveFormatException($"refs {what} is not a Circular refs file");
         if (r.FormatVersion != CurrentFormatVersion)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.Signing;
 
@@ -21,13 +22,12 @@ public sealed record ArchiveKeys
 
     public static string KeyPath(string keyId) => $"keys/{keyId}.pub";
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = true };
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, s_options);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ArchiveKeys);
 
     public static ArchiveKeys Parse(ReadOnlySpan<byte> json, string where)
     {
         ArchiveKeys? k;
-        try { k = JsonSerializer.Deserialize<ArchiveKeys>(json); }
+        try { k = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ArchiveKeys); }
         catch (JsonException e) { throw new ArchiveFormatException($"keys.json of {where} is corrupt: {e.Message}"); }
         if (k is null || k.Format != FormatName) throw new ArchiveFormatException($"keys.json of {where} is not a Circular key list");
         if (k.FormatVersion != CurrentFormatVersion)

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Circular.Core.Errors;
+using Circular.Core.Json;
 
 namespace Circular.Core.Signing;
 
@@ -34,7 +35,7 @@ public sealed class SignatureFile
 
     public static byte[] Create(SignedStatement statement, SigningKey key)
     {
-        byte[] signed = JsonSerializer.SerializeToUtf8Bytes(statement);
+        byte[] signed = JsonSerializer.SerializeToUtf8Bytes(statement, CompactFormatJson.Default.SignedStatement);
         byte[] sig = key.Sign(signed);
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -71,7 +72,7 @@ public sealed class SignatureFile
             if (!root.TryGetProperty("signed", out var signed) || signed.ValueKind != JsonValueKind.Object)
                 throw new TrustException($"{what} has no signed statement");
             byte[] signedBytes = Encoding.UTF8.GetBytes(signed.GetRawText());
-            var statement = signed.Deserialize<SignedStatement>() ?? throw new TrustException($"{what} has no signed statement");
+            var statement = signed.Deserialize(CompactFormatJson.Default.SignedStatement) ?? throw new TrustException($"{what} has no signed statement");
             byte[] sig = Convert.FromBase64String(Str(root, "signature") ?? throw new TrustException($"{what} has no signature"));
             return new SignatureFile(keyId, alg, statement, signedBytes, sig);
         }

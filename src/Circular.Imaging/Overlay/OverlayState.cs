@@ -23,12 +23,12 @@ public sealed record OverlayState
     [JsonPropertyName("blockSize")] public int BlockSize { get; init; } = OverlayImage.BlockSize;
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
 
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, new JsonSerializerOptions { WriteIndented = true });
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, OverlayJson.Default.OverlayState);
 
     public static OverlayState Parse(byte[] json, string where)
     {
         OverlayState? s;
-        try { s = JsonSerializer.Deserialize<OverlayState>(json); }
+        try { s = JsonSerializer.Deserialize(json, OverlayJson.Default.OverlayState); }
         catch (JsonException) { s = null; }
         if (s is null || s.Format != FormatName) throw new ArchiveFormatException($"{where} is not a Circular overlay");
         if (s.FormatVersion != CurrentFormatVersion) throw new ArchiveFormatException($"{where}: overlay format version {s.FormatVersion} is not supported");
@@ -36,3 +36,8 @@ public sealed record OverlayState
         return s;
     }
 }
+
+/// <summary>Source-generated serializer for overlay.json (no reflection in the native build).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(OverlayState))]
+internal sealed partial class OverlayJson : JsonSerializerContext;

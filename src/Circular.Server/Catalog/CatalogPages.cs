@@ -32,7 +32,7 @@ public static class CatalogPages
         ctx.Response.Headers.CacheControl = "public, max-age=10";
         ctx.Response.ContentType = "application/json";
         var list = await ListAsync(reader, ct).ConfigureAwait(false);
-        await JsonSerializer.SerializeAsync(ctx.Response.Body, list, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true }, ct).ConfigureAwait(false);
+        await JsonSerializer.SerializeAsync(ctx.Response.Body, list, CatalogJson.Default.ListImageInfo, ct).ConfigureAwait(false);
     }
 
     public static async Task HtmlAsync(HttpContext ctx, ArchiveReader reader, CancellationToken ct)
@@ -61,3 +61,8 @@ public static class CatalogPages
         await ctx.Response.WriteAsync(sb.ToString(), ct).ConfigureAwait(false);
     }
 }
+
+/// <summary>Source-generated serializer for /api/images (no reflection in the native build).</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<CatalogPages.ImageInfo>))]
+internal sealed partial class CatalogJson : System.Text.Json.Serialization.JsonSerializerContext;

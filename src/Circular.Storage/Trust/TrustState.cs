@@ -31,14 +31,14 @@ public sealed class TrustState(string root)
     {
         string path = PinPath(location);
         if (!File.Exists(path)) return null;
-        var pin = JsonSerializer.Deserialize<Pin>(File.ReadAllBytes(path));
+        var pin = JsonSerializer.Deserialize(File.ReadAllBytes(path), TrustJson.Default.Pin);
         return pin?.Keys.Select(pem => VerifyingKey.FromPem(pem, path)).ToList();
     }
 
     public string SavePin(string location, IEnumerable<VerifyingKey> keys)
     {
         string path = PinPath(location);
-        WriteAtomic(path, JsonSerializer.SerializeToUtf8Bytes(new Pin(location, keys.Select(k => k.ToPem()).ToList()), new JsonSerializerOptions { WriteIndented = true }));
+        WriteAtomic(path, JsonSerializer.SerializeToUtf8Bytes(new Pin(location, keys.Select(k => k.ToPem()).ToList()), TrustJson.Default.Pin));
         return path;
     }
 
@@ -60,5 +60,10 @@ public sealed class TrustState(string root)
 
     private static void WriteAtomic(string path, byte[] data) => Posix.AtomicFile.Write(path, data, durable: false);
 
-    private sealed record Pin(string Location, List<string> Keys);
+    internal sealed record Pin(string Location, List<string> Keys);
 }
+
+/// <summary>Source-generated serializer for pin files (no reflection in the native build).</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(TrustState.Pin))]
+internal sealed partial class TrustJson : System.Text.Json.Serialization.JsonSerializerContext;

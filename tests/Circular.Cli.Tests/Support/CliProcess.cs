@@ -21,15 +21,21 @@ public static class CliProcess
 
     private static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
 
+    /// <summary>
+    /// What runs: $CIRCULAR when set (scripts/test.sh points it at the native build users get), else
+    /// `dotnet circular.dll` from beside this assembly.
+    /// </summary>
+    public static string[] Command => Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Dll];
+
     public static ProcessStartInfo StartInfo(params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost) {
+        var psi = new ProcessStartInfo(Command[0]) {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Dll);
+        foreach (var c in Command[1..]) psi.ArgumentList.Add(c);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         return psi;

@@ -32,7 +32,13 @@ public static class CircularCli
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
 
     /// <summary>
-    /// The command line: `env --default-signal=INT dotnet circular.dll ARGS`. env execs dotnet (same pid) with
+    /// What runs: $CIRCULAR when set (scripts/test.sh points it at the native build users get), else
+    /// `dotnet circular.dll` from beside this assembly.
+    /// </summary>
+    public static string[] Command => Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Dll];
+
+    /// <summary>
+    /// The command line: `env --default-signal=INT dotnet circular.dll ARGS` (or $CIRCULAR ARGS). env execs dotnet (same pid) with
     /// SIGINT at its default disposition, as at a terminal, even when the test runner was started with it ignored.
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
@@ -43,7 +49,7 @@ public static class CircularCli
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])["--default-signal=INT", DotnetHost, Dll, .. args]) psi.ArgumentList.Add(a);
+        foreach (var a in (string[])["--default-signal=INT", .. Command, .. args]) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         return psi;
     }
