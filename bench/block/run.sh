@@ -8,7 +8,7 @@ W=$(mktemp -d /var/tmp/circ-bench-block.XXXX)
 BIN=$W/bin
 cleanup() { set +e; [ -n "${CPID:-}" ] && kill "$CPID"; [ -n "${MPID:-}" ] && kill "$MPID"; sleep 2; [ -n "${KPID:-}" ] && kill "$KPID"; rm -rf "$W"; }
 trap cleanup EXIT
-dotnet publish "$ROOT/src/Circular.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" --nologo -v quiet >/dev/null
+bash "$ROOT/scripts/build.sh" "$BIN" >/dev/null
 C=$BIN/circular
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /var/tmp/circ-bench-boot.XXXX)
 cleanup() { set +e; [ -n "${SPID:-}" ] && kill "$SPID"; rm -rf "$W"; }
 trap cleanup EXIT
-dotnet publish "$ROOT/src/Circular.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$W/bin" --nologo -v quiet >/dev/null
+bash "$ROOT/scripts/build.sh" "$W/bin" >/dev/null
 C=$W/bin/circular
 $C demo --dir "$W/demo" --keep -q >/dev/null   # builds images, miniroot and the archive
 KERNEL=$(ls /boot/vmlinuz-* | tail -1)

@@ -5,7 +5,7 @@
 #   (c) nbdkit curl plugin + nbdcopy from nginx              (d) circular cat again, warm cache
 #   (e) circular cat to stdout (sequential stream), cold     (f) curl of serve's virtual /images/os/1.img
 # Usage: bench/http/run.sh [WORKDIR]   (WORKDIR default /tmp/circ-bench-http; kept for reruns)
-# Env: CIRC=path/to/circular.dll to skip the publish step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img.
+# Env: CIRC=path/to/circular (a build from scripts/build.sh) to skip the build step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=${1:-/tmp/circ-bench-http}
@@ -14,10 +14,10 @@ need() { command -v "$1" >/dev/null || { echo "missing $1 (scripts/install-deps.
 for t in nginx curl nbdkit nbdcopy mkfs.ext4 dotnet; do need "$t"; done
 
 if [[ -z "${CIRC:-}" ]]; then
-  dotnet publish src/Circular.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$W/cli" --artifacts-path "$W/art" >/dev/null
-  CIRC=$W/cli/circular.dll
+  ARTIFACTS=$W/art bash scripts/build.sh "$W/cli" >/dev/null
+  CIRC=$W/cli/circular
 fi
-circ() { dotnet "$CIRC" "$@"; }
+circ() { "$CIRC" "$@"; }
 
 if [[ ! -f "$W/raw.img" || -z "${KEEP_IMAGE:-}" ]]; then
   rm -rf "$W/tree" "$W/raw.img"; mkdir -p "$W/tree"
@@ -52,7 +52,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "$SOCK"; }
 trap cleanup EXIT
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" & PIDS+=($!)
-dotnet "$CIRC" serve "$W/archive" --listen 127.0.0.1:$SP >"$W/serve.log" 2>&1 & PIDS+=($!)
+"$CIRC" serve "$W/archive" --listen 127.0.0.1:$SP >"$W/serve.log" 2>&1 & PIDS+=($!)
 wait_port "$NP" && wait_port "$SP" || { echo "servers did not start" >&2; exit 1; }
 
 # Wall and CPU seconds (user+sys) of one client command; the servers' page caches are warm (read once before).
@@ -67,17 +67,17 @@ rm -rf "$W/cache" "$W/cache2"
 # delete meanwhile can still cause it: `perf` of a slow cold run then shows recently_deleted and find_inode_bit.
 sync; sleep 36
 R_CURL=$(run curl -sf -o /dev/null "http://127.0.0.1:$NP/raw.img")
-R_COLD=$(run dotnet "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
-R_WARM=$(run dotnet "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
-R_STREAM=$(run sh -c "dotnet '$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
-R_WSTREAM=$(run sh -c "dotnet '$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
+R_COLD=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
+R_WARM=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
+R_STREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
+R_WSTREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
 R_VIRT=$(run curl -sf -o /dev/null "http://127.0.0.1:$SP/images/os/1.img")
 rm -f "$SOCK"
 nbdkit -f -U "$SOCK" curl url="http://127.0.0.1:$NP/raw.img" & PIDS+=($!)
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
 R_NBD=$(run nbdcopy "nbd+unix:///?socket=$SOCK" null:)
 # Byte-exactness of what the benchmark read: the same cat to a file, compared with the raw image.
-dotnet "$CIRC" cat "http://127.0.0.1:$SP" os -o "$W/check.img" --cache "$W/cache" >/dev/null 2>&1
+"$CIRC" cat "http://127.0.0.1:$SP" os -o "$W/check.img" --cache "$W/cache" >/dev/null 2>&1
 cmp "$W/check.img" "$W/raw.img" || { echo "circular cat output differs from the image" >&2; exit 1; }
 rm -f "$W/check.img"
 

@@ -16,7 +16,7 @@ need mkfs.ext4 e2fsprogs
 
 rm -rf "$W"; mkdir -p "$W"
 if [ -z "${CIRCULAR:-}" ]; then
-  dotnet publish "$repo/src/Circular.Cli" -c Release -o "$W/bin" --artifacts-path "$W/art" -v quiet -nologo >/dev/null
+  ARTIFACTS=$W/art bash "$repo/scripts/build.sh" "$W/bin" >/dev/null
   CIRCULAR=$W/bin/circular
 fi
 

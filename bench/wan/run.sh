@@ -56,8 +56,7 @@ fi
 # --- tools --------------------------------------------------------------------------------------------------
 if [ -n "${CIRCULAR:-}" ]; then C=$CIRCULAR; else
   log "building circular"
-  dotnet publish "$ROOT/src/Circular.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-    -o "$W/bin" --artifacts-path "$ARTIFACTS" --nologo -v quiet >"$W/build.log" 2>&1 || { cat "$W/build.log" >&2; exit 1; }
+  ARTIFACTS=$ARTIFACTS bash "$ROOT/scripts/build.sh" "$W/bin" >"$W/build.log" 2>&1 || { cat "$W/build.log" >&2; exit 1; }
   C=$W/bin/circular
 fi
 log "building WanProxy"
