@@ -65,8 +65,10 @@ public sealed class ArchiveServer : IAsyncDisposable
         {
             if (ctx.GetEndpoint() is not null || !await ChunkFileResponder.TryServeAsync(ctx, chunkRoot).ConfigureAwait(false)) await next(ctx).ConfigureAwait(false);
         });
-        app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx, string name, string selector) =>
-            images.ServeAsync(ctx, name, selector, ctx.RequestAborted));
+        // RequestDelegate handlers only: a delegate with bound parameters is compiled by reflection at start-up,
+        // which the native build does not have.
+        app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx) =>
+            images.ServeAsync(ctx, (string)ctx.Request.RouteValues["name"]!, (string)ctx.Request.RouteValues["selector"]!, ctx.RequestAborted));
         app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
         app.MapGet("/", (HttpContext ctx) => CatalogPages.HtmlAsync(ctx, images.Reader, ctx.RequestAborted));
         app.UseStaticFiles(new StaticFileOptions {
