@@ -42,13 +42,16 @@ public sealed class Client(string dataHome)
 
     public ProcessStartInfo StartInfo(params string[] args)
     {
-        var psi = new ProcessStartInfo(Command[0]) {
+        // Through env --default-signal=INT: a runner started in the background has SIGINT ignored, and children
+        // inherit that, so the SIGINT that stops `circular nbd` (NbdProcess) would never arrive.
+        var psi = new ProcessStartInfo("env") {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var c in Command[1..]) psi.ArgumentList.Add(c);
+        psi.ArgumentList.Add("--default-signal=INT");
+        foreach (var c in Command) psi.ArgumentList.Add(c);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["XDG_DATA_HOME"] = DataHome;
