@@ -20,7 +20,10 @@ public static class ImageCopy
                     // Align pieces to Piece boundaries so they map onto whole chunks.
                     int len = (int)Math.Min(Piece - next % Piece, end - next);
                     byte[] buf = ArrayPool<byte>.Shared.Rent(Piece);
-                    queue.Enqueue((image.ReadAsync(next, buf.AsMemory(0, len), ct).AsTask(), buf, len));
+                    // On the thread pool: a read answered without waiting (warm cache, zero blocks) would otherwise run
+                    // to completion right here, one after another, and the window would never hold two reads at once.
+                    long at = next;
+                    queue.Enqueue((Task.Run(() => image.ReadAsync(at, buf.AsMemory(0, len), ct).AsTask(), ct), buf, len));
                     next += len;
                 }
                 var (read, buffer, count) = queue.Dequeue();
