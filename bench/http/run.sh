@@ -4,7 +4,7 @@
 #   (a) circular cat from `circular serve`, cold cache      (b) curl of the raw image from nginx
 #   (c) nbdkit curl plugin + nbdcopy from nginx              (d) circular cat again, warm cache
 #   (e) circular cat to stdout (sequential stream), cold     (f) curl of serve's virtual /images/os/1.img
-# Usage: bench/http/run.sh [WORKDIR]   (WORKDIR default /tmp/circ-bench-http; kept for reruns)
+# Usage: bench/http/run.sh [WORKDIR]   (WORKDIR default /tmp/circ-bench-http; kept for reruns). Needs root (loop mount).
 # Env: CIRC=path/to/circular (a build from scripts/build.sh) to skip the build step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,15 +29,23 @@ fi
 SIZE=$(stat -c %s "$W/raw.img")
 DATA=$(( $(stat -c %b "$W/raw.img") * 512 ))
 
-# Every file this script deletes is deleted here, well before the cold read (see the wait below).
-rm -rf "$W/cache" "$W/cache2" "$W/check.img"
+rm -f "$W/check.img"
 if [[ ! -d "$W/archive" || -z "${KEEP_IMAGE:-}" ]]; then
   rm -rf "$W/archive" "$W/www"; mkdir -p "$W/www"; chmod 755 "$W/www"
   circ init "$W/archive" >/dev/null
   circ push "$W/archive" os "$W/raw.img" | sed 's/^/  /'
   cp --sparse=always "$W/raw.img" "$W/www/raw.img"; chmod 644 "$W/www/raw.img"
 fi
-DELETED_AT=$(date +%s)
+
+# The client's caches live on a fresh journaled ext4 of their own (a loop-mounted image), the usual file system for a
+# home directory. This machine's root file system has no journal, and there ext4 looks up every free inode it
+# considers for a new file to skip those deleted recently (60 s, 6 min once their inode-table block is dirty again,
+# which creating files makes it): after any large deletion on it (earlier runs' caches) a cold read spent up to twice
+# its CPU in recently_deleted and find_get_block_common (perf), even two minutes later.
+CFS=$W/cachefs
+mountpoint -q "$CFS" && umount "$CFS"
+rm -f "$W/cachefs.img"; truncate -s 2G "$W/cachefs.img"; mkfs.ext4 -q -F "$W/cachefs.img"
+mkdir -p "$CFS"; mount -o loop "$W/cachefs.img" "$CFS"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
@@ -52,7 +60,7 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
 CONF
 PIDS=()
 # Servers are started directly (not through a shell function) so $! is the server itself; TERM, then KILL.
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+cleanup() { mountpoint -q "$CFS" && umount "$CFS"; rm -f "$W/cachefs.img"; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for _ in $(seq 50); do alive=0; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done; (( alive )) || break; sleep 0.1; done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "$SOCK"; }
 trap cleanup EXIT
@@ -65,24 +73,19 @@ run() { /usr/bin/time -f "%e %U %S" -o "$W/time.out" "$@" >/dev/null 2>"$W/run.e
         read -r wall u s <"$W/time.out"; echo "$wall $(echo "$u + $s" | bc -l)"; }
 curl -s -o /dev/null "http://127.0.0.1:$NP/raw.img"; cat "$W"/archive/chunks/*/* >/dev/null
 
-# Let ext4 forget the inodes freed above (old caches and archive). On a file system without a journal (this machine's)
-# creating a file scans past every inode of its group freed recently (35 s by the kernel's rule; 36 s after a sync
-# measured not enough: a cold read then spent 1.8 s of system time instead of 0.4), so the cold run's 1,600 cache
-# files paid for this script's own clean-up; it waits two minutes instead. Files other processes delete meanwhile can
-# still cause it: `perf` of a slow cold run then shows recently_deleted and find_inode_bit.
-sync; wait_s=$(( 120 - ($(date +%s) - DELETED_AT) )); (( wait_s > 0 )) && sleep "$wait_s"
+sync
 R_CURL=$(run curl -sf -o /dev/null "http://127.0.0.1:$NP/raw.img")
-R_COLD=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
-R_WARM=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$W/cache")
-R_STREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
-R_WSTREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$W/cache2' >/dev/null")
+R_COLD=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$CFS/cache")
+R_WARM=$(run "$CIRC" cat "http://127.0.0.1:$SP" os -o /dev/null --cache "$CFS/cache")
+R_STREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$CFS/cache2' >/dev/null")
+R_WSTREAM=$(run sh -c "'$CIRC' cat http://127.0.0.1:$SP os --cache '$CFS/cache2' >/dev/null")
 R_VIRT=$(run curl -sf -o /dev/null "http://127.0.0.1:$SP/images/os/1.img")
 rm -f "$SOCK"
 nbdkit -f -U "$SOCK" curl url="http://127.0.0.1:$NP/raw.img" & PIDS+=($!)
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
 R_NBD=$(run nbdcopy "nbd+unix:///?socket=$SOCK" null:)
 # Byte-exactness of what the benchmark read: the same cat to a file, compared with the raw image.
-"$CIRC" cat "http://127.0.0.1:$SP" os -o "$W/check.img" --cache "$W/cache" >/dev/null 2>&1
+"$CIRC" cat "http://127.0.0.1:$SP" os -o "$W/check.img" --cache "$CFS/cache" >/dev/null 2>&1
 cmp "$W/check.img" "$W/raw.img" || { echo "circular cat output differs from the image" >&2; exit 1; }
 rm -f "$W/check.img"
 
