@@ -32,6 +32,9 @@ public sealed class ClientStack : IAsyncDisposable
     public DiskCache? Cache { get; }
 
     public ArchiveReader Reader { get; }
+
+    /// <summary>How long refs and the image index, once read, answer later lookups of the same command.</summary>
+    public static readonly TimeSpan MetadataMaxAge = TimeSpan.FromSeconds(5);
     public BackendChunkSource Fetcher { get; }
     public MemoryChunkCache Memory { get; }
     /// <summary>Top of the chunk stack: what images read from.</summary>
@@ -57,7 +60,9 @@ public sealed class ClientStack : IAsyncDisposable
         var reader = await ArchiveReader.OpenAsync(backend, ct).ConfigureAwait(false);
         var trust = await TrustSetup.ResolveAsync(backend, TrustSetup.NormalizeLocation(location), settings.TrustKeys,
             new TrustState(settings.TrustStateDir ?? TrustState.DefaultRoot()), System.Console.Error, ct).ConfigureAwait(false);
-        reader = reader.WithTrust(trust);
+        // One command is one view of the archive: refs and images.json read once serve its later lookups for a few seconds
+        // (nbd and mount looked them up again for every connection; a version pushed meanwhile shows within that time).
+        reader = reader.WithTrust(trust).WithMetadataMaxAge(MetadataMaxAge);
         var fetcher = new BackendChunkSource(backend);
         var memory = new MemoryChunkCache(fetcher, Core.Chunks.ChunkSizes.Max, 64L << 20);
         return new ClientStack(reader, fetcher, memory, memory, http, cache);

@@ -23,7 +23,26 @@ public sealed class ArchiveReader
     public TrustPolicy? Trust { get; private init; }
 
     /// <summary>The same reader, checking every refs file and manifest against <paramref name="trust"/> (null: none).</summary>
-    public ArchiveReader WithTrust(TrustPolicy? trust) => new(Backend, Config) { Trust = trust };
+    public ArchiveReader WithTrust(TrustPolicy? trust) => new(Backend, Config) { Trust = trust, MetadataMaxAge = MetadataMaxAge, _clock = _clock };
+
+    /// <summary>How long refs and the image index, once read, answer later reads (zero: every read asks the backend).</summary>
+    public TimeSpan MetadataMaxAge { get; private init; }
+    private TimeProvider _clock = TimeProvider.System;
+    private MetadataMemo<(string Image, bool Explicit), ImageRefs?>? _refsMemo;
+    private MetadataMemo<int, IReadOnlyList<string>>? _indexMemo;
+
+    /// <summary>
+    /// The same reader, answering refs and the image index from what it read within <paramref name="maxAge"/>: for
+    /// clients, where each NBD connection looked up images.json and refs (twice) again, three more round trips before
+    /// QEMU's first read over a WAN. Never for writers: they read refs to replace them.
+    /// </summary>
+    public ArchiveReader WithMetadataMaxAge(TimeSpan maxAge, TimeProvider? clock = null) =>
+        new(Backend, Config) { Trust = Trust, MetadataMaxAge = maxAge, _clock = clock ?? TimeProvider.System };
+
+    private MetadataMemo<(string Image, bool Explicit), ImageRefs?> RefsMemo =>
+        LazyInitializer.EnsureInitialized(ref _refsMemo, () => new(MetadataMaxAge, _clock));
+    private MetadataMemo<int, IReadOnlyList<string>> IndexMemo =>
+        LazyInitializer.EnsureInitialized(ref _indexMemo, () => new(MetadataMaxAge, _clock));
 
     public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct)
     {
@@ -32,7 +51,10 @@ public sealed class ArchiveReader
         return new ArchiveReader(backend, ArchiveConfig.Parse(obj.Data, backend.Location));
     }
 
-    public async Task<IReadOnlyList<string>> ListImagesAsync(CancellationToken ct)
+    public Task<IReadOnlyList<string>> ListImagesAsync(CancellationToken ct) =>
+        MetadataMaxAge <= TimeSpan.Zero ? FetchImagesAsync(ct) : IndexMemo.GetAsync(0, _ => FetchImagesAsync(CancellationToken.None)).WaitAsync(ct);
+
+    private async Task<IReadOnlyList<string>> FetchImagesAsync(CancellationToken ct)
     {
         var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
         if (obj is null) return [];
@@ -41,9 +63,17 @@ public sealed class ArchiveReader
 
     /// <param name="explicitVersion">The caller wants a version by number: with a trust policy, refs older than the
     /// newest seen are then accepted (the manifest's own signature vouches for that version).</param>
-    public async Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false)
+    public Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false)
     {
         ImageName.Validate(image);
+        // Shared fetches run to completion whoever asked first: one caller giving up must not fail the others.
+        return MetadataMaxAge <= TimeSpan.Zero
+            ? FetchRefsAsync(image, explicitVersion, ct)
+            : RefsMemo.GetAsync((image, explicitVersion), k => FetchRefsAsync(k.Image, k.Explicit, CancellationToken.None)).WaitAsync(ct);
+    }
+
+    private async Task<ImageRefs?> FetchRefsAsync(string image, bool explicitVersion, CancellationToken ct)
+    {
         string path = ArchiveLayout.RefsPath(image);
         var hints = ReadHints.None;
         for (int attempt = 0; ; attempt++)
