@@ -6,7 +6,7 @@ bash scripts/install-deps.sh || { echo "dependency installation failed"; exit 1;
 log=$(mktemp)
 # The tests that run the `circular` command run the native build users get (scripts/build.sh), not the JIT build.
 bin=$(mktemp -d)
-bash scripts/build.sh "$bin" || { echo "building circular failed"; exit 1; }
+bash scripts/build.sh "$bin" || { echo "building circular failed"; rm -rf "$bin" "$log"; exit 1; }
 CIRCULAR=$bin/circular dotnet test Circular.slnx -c Release --nologo 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | awk '

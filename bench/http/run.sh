@@ -37,15 +37,7 @@ if [[ ! -d "$W/archive" || -z "${KEEP_IMAGE:-}" ]]; then
   cp --sparse=always "$W/raw.img" "$W/www/raw.img"; chmod 644 "$W/www/raw.img"
 fi
 
-# The client's caches live on a fresh journaled ext4 of their own (a loop-mounted image), the usual file system for a
-# home directory. This machine's root file system has no journal, and there ext4 looks up every free inode it
-# considers for a new file to skip those deleted recently (60 s, 6 min once their inode-table block is dirty again,
-# which creating files makes it): after any large deletion on it (earlier runs' caches) a cold read spent up to twice
-# its CPU in recently_deleted and find_get_block_common (perf), even two minutes later.
 CFS=$W/cachefs
-mountpoint -q "$CFS" && umount "$CFS"
-rm -f "$W/cachefs.img"; truncate -s 2G "$W/cachefs.img"; mkfs.ext4 -q -F "$W/cachefs.img"
-mkdir -p "$CFS"; mount -o loop "$W/cachefs.img" "$CFS"
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
@@ -64,6 +56,14 @@ cleanup() { mountpoint -q "$CFS" && umount "$CFS"; rm -f "$W/cachefs.img"; for p
   for _ in $(seq 50); do alive=0; for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done; (( alive )) || break; sleep 0.1; done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -f "$SOCK"; }
 trap cleanup EXIT
+# The client's caches live on a fresh journaled ext4 of their own (a loop-mounted image), the usual file system for a
+# home directory. This machine's root file system has no journal, and there ext4 looks up every free inode it
+# considers for a new file to skip those deleted recently (60 s, 6 min once their inode-table block is dirty again,
+# which creating files makes it): after any large deletion on it (earlier runs' caches) a cold read spent up to twice
+# its CPU in recently_deleted and find_get_block_common (perf), even two minutes later.
+mountpoint -q "$CFS" && umount "$CFS"
+rm -f "$W/cachefs.img"; truncate -s 2G "$W/cachefs.img"; mkfs.ext4 -q -F "$W/cachefs.img"
+mkdir -p "$CFS"; mount -o loop "$W/cachefs.img" "$CFS"
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" & PIDS+=($!)
 "$CIRC" serve "$W/archive" --listen 127.0.0.1:$SP >"$W/serve.log" 2>&1 & PIDS+=($!)
 wait_port "$NP" && wait_port "$SP" || { echo "servers did not start" >&2; exit 1; }

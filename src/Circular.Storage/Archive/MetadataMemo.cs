@@ -21,10 +21,17 @@ internal sealed class MetadataMemo<TKey, TValue>(TimeSpan maxAge, TimeProvider c
         while (true)
         {
             if (_entries.TryGetValue(key, out var old) && Usable(old)) return old.Value.Value;
-            var fresh = new Entry(clock.GetTimestamp(), new Lazy<Task<TValue>>(() => fetch(key)));
+            var fresh = new Entry(clock.GetTimestamp(), new Lazy<Task<TValue>>(() => Start(fetch, key)));
             bool stored = old is null ? _entries.TryAdd(key, fresh) : _entries.TryUpdate(key, fresh, old);
             if (stored) return fresh.Value.Value;
         }
+    }
+
+    /// <summary>A fetch that throws before returning its task fails like one that faults, so it is forgotten too (Lazy would keep the exception).</summary>
+    private static Task<TValue> Start(Func<TKey, Task<TValue>> fetch, TKey key)
+    {
+        try { return fetch(key); }
+        catch (Exception e) { return Task.FromException<TValue>(e); }
     }
 
     private bool Usable(Entry e)

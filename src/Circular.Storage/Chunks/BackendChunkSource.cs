@@ -28,6 +28,9 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     {
         if (backend is FileBackend local)
         {
+            // Off the caller's thread first: an NBD connection's receive loop calls in here inline, and a blocking read
+            // of a file not in the page cache must not hold up the connection's next requests.
+            await Task.Yield();
             ct.ThrowIfCancellationRequested();
             return ReadLocal(local, id, destination.Span);
         }
