@@ -121,9 +121,15 @@ public static class ChunkFile
         int len;
         try { len = Decode(file, destination); }
         catch (InvalidDataException e) { throw new ChunkIntegrityException(id, source, e.Message); }
-        var got = ChunkId.Compute(destination[..len]);
-        if (got != id) throw new ChunkIntegrityException(id, source, $"content hashes to {got.Short}");
+        CheckContent(id, source, destination[..len]);
         return len;
+    }
+
+    /// <summary>Throws unless <paramref name="content"/> (a decoded chunk) hashes to <paramref name="id"/>.</summary>
+    public static void CheckContent(ChunkId id, string source, ReadOnlySpan<byte> content)
+    {
+        var got = ChunkId.Compute(content);
+        if (got != id) throw new ChunkIntegrityException(id, source, $"content hashes to {got.Short}");
     }
 
     private static unsafe int ZlibCompress(ReadOnlySpan<byte> raw, Span<byte> payload, int level)

@@ -53,14 +53,9 @@ public static class ChunkFileResponder
             await resp.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
             var writer = resp.BodyWriter;
             var memory = writer.GetMemory((int)length)[..(int)length];
-            int done = 0;
-            while (done < length)
-            {
-                int n = RandomAccess.Read(handle, memory.Span[done..], done);
-                if (n == 0) throw new IOException($"{path} shrank while it was being served"); // aborts the response
-                done += n;
-            }
-            writer.Advance(done);
+            if (Storage.Posix.PositionalRead.Fully(handle, memory.Span, 0) != length)
+                throw new IOException($"{path} shrank while it was being served"); // aborts the response
+            writer.Advance((int)length);
             await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             return true;
         }

@@ -98,13 +98,7 @@ public sealed class DiskCache
             byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
             try
             {
-                int n = 0;
-                while (n < length)
-                {
-                    int r = RandomAccess.Read(handle, buf.AsSpan(n, (int)length - n), n);
-                    if (r == 0) break;
-                    n += r;
-                }
+                int n = Posix.PositionalRead.Fully(handle, buf.AsSpan(0, (int)length), 0);
                 // A short read (the file shrank under us) is caught by verification like any other bad copy.
                 if (Hit(relative, full, n))
                     try { File.SetLastWriteTimeUtc(handle, DateTime.UtcNow); } catch (IOException) { } catch (UnauthorizedAccessException) { }

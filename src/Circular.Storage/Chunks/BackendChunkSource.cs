@@ -62,11 +62,11 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
                 // A local chunk file is hashed the first time this process reads it; after that, while its size and
                 // modification time are unchanged, it is only decoded (hashing was a third of a warm NBD read's CPU).
                 long stamp = File.GetLastWriteTimeUtc(handle).Ticks ^ (length << 40);
-                int done = ReadFully(handle, buf.AsSpan(0, (int)Math.Min(length, ChunkFile.HeaderSize)), 0);
+                int done = Posix.PositionalRead.Fully(handle, buf.AsSpan(0, (int)Math.Min(length, ChunkFile.HeaderSize)), 0);
                 if (done == ChunkFile.HeaderSize && buf[5] == (byte)ChunkCodec.None && length - ChunkFile.HeaderSize <= destination.Length)
                     return ReadStored(handle, id, full, (int)length - ChunkFile.HeaderSize, buf, destination, stamp);
                 if (done == ChunkFile.HeaderSize)
-                    done += ReadFully(handle, buf.AsSpan(done, (int)length - done), done);
+                    done += Posix.PositionalRead.Fully(handle, buf.AsSpan(done, (int)length - done), done);
                 Interlocked.Increment(ref _fetched);
                 Interlocked.Add(ref _fetchedBytes, done);
                 if (_verifiedLocal.TryGetValue(id, out long seen) && seen == stamp)
@@ -107,13 +107,12 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             try { declared = ChunkFile.DeclaredLength(header.AsSpan(0, ChunkFile.HeaderSize)); }
             catch (InvalidDataException e) { throw new ChunkIntegrityException(id, full, e.Message); }
             if (declared != payload) throw new ChunkIntegrityException(id, full, "stored payload length differs from the declared length");
-            int got = ReadFully(handle, destination[..payload], ChunkFile.HeaderSize);
+            int got = Posix.PositionalRead.Fully(handle, destination[..payload], ChunkFile.HeaderSize);
             Interlocked.Increment(ref _fetched);
             Interlocked.Add(ref _fetchedBytes, ChunkFile.HeaderSize + got);
             if (got != payload) throw new ChunkIntegrityException(id, full, $"file shrank while it was read ({got} of {payload} bytes)");
             if (_verifiedLocal.TryGetValue(id, out long seen) && seen == stamp) return payload;
-            var actual = ChunkId.Compute(destination[..payload]);
-            if (actual != id) throw new ChunkIntegrityException(id, full, $"content hashes to {actual.Short}");
+            ChunkFile.CheckContent(id, full, destination[..payload]);
             _verifiedLocal[id] = stamp;
             return payload;
         }
@@ -122,22 +121,6 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             Interlocked.Increment(ref _corrupt);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Plain pread: chunk files are small and nearly always in the page cache, and RandomAccess.ReadAsync on a handle
-    /// not opened for async I/O only moves the same blocking read to another pool thread.
-    /// </summary>
-    private static int ReadFully(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> into, long offset)
-    {
-        int done = 0;
-        while (done < into.Length)
-        {
-            int n = RandomAccess.Read(handle, into[done..], offset + done);
-            if (n == 0) break;
-            done += n;
-        }
-        return done;
     }
 
     /// <summary>Fetches, verifies and decodes; also returns the encoded file so a cache can keep it.</summary>

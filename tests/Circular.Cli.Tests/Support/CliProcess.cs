@@ -17,15 +17,8 @@ public sealed record CliResult(int Code, string Out, string Err)
 /// <summary>Runs the real `circular` command (the circular.dll copied next to this test assembly) as a child process.</summary>
 public static class CliProcess
 {
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "circular.dll");
-
-    private static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
-
-    /// <summary>
-    /// What runs: $CIRCULAR when set (scripts/test.sh points it at the native build users get), else
-    /// `dotnet circular.dll` from beside this assembly.
-    /// </summary>
-    public static string[] Command => Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Dll];
+    /// <summary>What runs: see <see cref="Circular.Tests.Shared.CircularCommand"/>.</summary>
+    public static string[] Command => Circular.Tests.Shared.CircularCommand.Argv;
 
     public static ProcessStartInfo StartInfo(params string[] args)
     {

@@ -26,16 +26,8 @@ public sealed record RunResult(string Command, int Code, string Out, string Err)
 /// <summary>Runs the real `circular` command (circular.dll next to this assembly) the way a user would.</summary>
 public static class CircularCli
 {
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "circular.dll");
-
-    private static string DotnetHost =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
-
-    /// <summary>
-    /// What runs: $CIRCULAR when set (scripts/test.sh points it at the native build users get), else
-    /// `dotnet circular.dll` from beside this assembly.
-    /// </summary>
-    public static string[] Command => Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Dll];
+    /// <summary>What runs: see <see cref="Circular.Tests.Shared.CircularCommand"/>.</summary>
+    public static string[] Command => Circular.Tests.Shared.CircularCommand.Argv;
 
     /// <summary>
     /// The command line: `env --default-signal=INT dotnet circular.dll ARGS` (or $CIRCULAR ARGS). env execs dotnet (same pid) with

@@ -29,16 +29,8 @@ public sealed class Client(string dataHome)
     public string DataHome { get; } = dataHome;
     public Dictionary<string, string> Environment { get; } = [];
 
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "circular.dll");
-
-    private static string DotnetHost =>
-        System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
-
-    /// <summary>
-    /// What runs: $CIRCULAR when set (scripts/test.sh points it at the native build users get), else
-    /// `dotnet circular.dll` from beside this assembly.
-    /// </summary>
-    public static string[] Command => System.Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Dll];
+    /// <summary>What runs: see <see cref="Circular.Tests.Shared.CircularCommand"/>.</summary>
+    public static string[] Command => Circular.Tests.Shared.CircularCommand.Argv;
 
     public ProcessStartInfo StartInfo(params string[] args)
     {
