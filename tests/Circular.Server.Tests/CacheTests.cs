@@ -6,25 +6,8 @@ using Circular.Storage.Cache;
 namespace Circular.Server.Tests;
 
 /// <summary>The persistent disk cache under the HTTP client: quota, LRU, sharing across images, repair.</summary>
-public sealed class CacheTests : IAsyncLifetime
+public sealed class CacheTests() : FaultServedCacheTest("circ-cache-")
 {
-    private TestArchive _archive = null!;
-    private FaultServer _server = null!;
-    private readonly string _cache = Scratch.NewDir("circ-cache-");
-
-    public async Task InitializeAsync()
-    {
-        _archive = await TestArchive.CreateStandardAsync();
-        _server = await FaultServer.StartAsync(_archive.Root);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _archive.Dispose();
-        Scratch.Delete(_cache);
-    }
-
     private long ChunkBytesOnDisk() =>
         Directory.EnumerateFiles(Path.Combine(_cache, "chunks"), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 

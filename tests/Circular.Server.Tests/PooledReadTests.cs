@@ -11,25 +11,8 @@ namespace Circular.Server.Tests;
 /// and from the disk cache, and the cache's chunk writes stay safe: temporaries never count, a cleared cache keeps
 /// working, a miss costs no exception.
 /// </summary>
-public sealed class PooledReadTests : IAsyncLifetime
+public sealed class PooledReadTests() : FaultServedCacheTest("circ-pooled-")
 {
-    private TestArchive _archive = null!;
-    private FaultServer _server = null!;
-    private readonly string _cache = Scratch.NewDir("circ-pooled-");
-
-    public async Task InitializeAsync()
-    {
-        _archive = await TestArchive.CreateStandardAsync();
-        _server = await FaultServer.StartAsync(_archive.Root);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _archive.Dispose();
-        Scratch.Delete(_cache);
-    }
-
     private async Task<string[]> ChunkPathsAsync() =>
         (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ArchiveLayout.ChunkPath).ToArray();
 
