@@ -85,7 +85,7 @@ public class HotDataFormatTests
         var refs = new ImageRefs {
             Image = "os",
             Latest = 1,
-            Versions = [new VersionEntry { Version = 1, ManifestDigest = Digest, Profile = Digest, Packs = Digest }, new VersionEntry { Version = 2, ManifestDigest = Digest }],
+            Versions = [new VersionEntry { Version = 1, ManifestDigest = Digest, ChunkSize = 65536, Profile = Digest, Packs = Digest }, new VersionEntry { Version = 2, ManifestDigest = Digest, ChunkSize = 65536 }],
         };
         var back = ImageRefs.Parse(refs.Serialize(), "t");
         Assert.Equal(Digest, back.Versions[0].Profile);
@@ -100,7 +100,7 @@ public class HotDataFormatTests
     [InlineData("ABCDEF")]
     public void Refs_profileThatIsNotADigest_isRefused(string bad)
     {
-        var refs = new ImageRefs { Image = "os", Versions = [new VersionEntry { Version = 1, ManifestDigest = Digest, Profile = bad }] };
+        var refs = new ImageRefs { Image = "os", Versions = [new VersionEntry { Version = 1, ManifestDigest = Digest, ChunkSize = 65536, Profile = bad }] };
         Assert.Throws<ArchiveFormatException>(() => ImageRefs.Parse(refs.Serialize(), "t"));
     }
 }

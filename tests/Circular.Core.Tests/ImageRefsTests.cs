@@ -14,7 +14,7 @@ public class ImageRefsTests
             Serial = 4,
             Latest = 2,
             Tags = new(StringComparer.Ordinal) { ["stable"] = 1 },
-            Versions = [new VersionEntry { Version = 1, ManifestDigest = "ab" }, new VersionEntry { Version = 2, ManifestDigest = "cd", AddedChunks = 5 }],
+            Versions = [new VersionEntry { Version = 1, ManifestDigest = new string('a', 64), ChunkSize = 65536 }, new VersionEntry { Version = 2, ManifestDigest = new string('c', 64), ChunkSize = 65536, AddedChunks = 5 }],
         };
         var back = ImageRefs.Parse(refs.Serialize(), "t");
         Assert.Equal("os", back.Image);

@@ -30,7 +30,7 @@ public class HotDataLayerTests
         byte[] m = manifest.Serialize();
         await backend.WriteAsync(ArchiveLayout.ConfigPath, new ArchiveConfig { ChunkSize = Cs }.Serialize(), default);
         await backend.WriteAsync(ArchiveLayout.ManifestPath("os", 1), m, default);
-        var entry = new VersionEntry { Version = 1, ManifestDigest = Manifest.Digest(m), Size = content.Length, ChunkSize = Cs };
+        var entry = new VersionEntry { Version = 1, ManifestDigest = Manifest.Digest(m), Size = content.Length, ChunkSize = Cs, Blocks = (content.Length + Cs - 1) / Cs };
         if (profile is not null)
         {
             byte[] p = (profile with { ManifestDigest = entry.ManifestDigest }).Serialize();

@@ -161,16 +161,17 @@ public class HotDataTests
         public string Location => inner.Location;
         public bool IsWritable => false;
 
-        public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+        public async Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
         {
+            string path = handle.Path;
             _reads.Add(path);
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay, ct);
-            return await inner.TryReadAsync(path, hints, ct);
+            return await inner.TryReadAsync(handle, hints, ct);
         }
 
-        public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException();
-        public Task<bool> ExistsAsync(string path, CancellationToken ct) => inner.ExistsAsync(path, ct);
-        public IAsyncEnumerable<BackendEntry> ListAsync(string directory, CancellationToken ct) => inner.ListAsync(directory, ct);
+        public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException();
+        public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => inner.ExistsAsync(handle, ct);
+        public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => inner.ListAsync(kind, image, ct);
         public Task DeleteAsync(string path, CancellationToken ct) => throw new NotSupportedException();
     }
 }

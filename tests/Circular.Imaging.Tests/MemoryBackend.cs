@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Circular.Core.Archive;
 using Circular.Storage.Backends;
 
 namespace Circular.Imaging.Tests;
@@ -13,8 +14,10 @@ public sealed class MemoryBackend : IArchiveBackend
     public string Location => "memory";
     public bool IsWritable => true;
 
-    public Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct) =>
-        Task.FromResult(Files.TryGetValue(path, out var d) ? new BackendObject(d, "memory:" + path) : null);
+    public Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct) =>
+        Task.FromResult(Files.TryGetValue(handle.Path, out var d) ? new BackendObject(d, "memory:" + handle.Path) : null);
+
+    public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => WriteAsync(handle.Path, data, ct);
 
     public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
@@ -23,10 +26,11 @@ public sealed class MemoryBackend : IArchiveBackend
         return Task.CompletedTask;
     }
 
-    public Task<bool> ExistsAsync(string path, CancellationToken ct) => Task.FromResult(Files.ContainsKey(path));
+    public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => Task.FromResult(Files.ContainsKey(handle.Path));
 
-    public async IAsyncEnumerable<BackendEntry> ListAsync(string directory, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, [EnumeratorCancellation] CancellationToken ct)
     {
+        string directory = ArchiveLayout.DirectoryOf(kind, image);
         foreach (var kv in Files.Where(f => f.Key.StartsWith(directory + "/", StringComparison.Ordinal)))
             yield return new BackendEntry(kv.Key, kv.Value.Length, DateTime.UtcNow);
         await Task.CompletedTask;

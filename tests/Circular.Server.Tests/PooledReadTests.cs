@@ -13,16 +13,16 @@ namespace Circular.Server.Tests;
 /// </summary>
 public sealed class PooledReadTests() : FaultServedCacheTest("circ-pooled-")
 {
-    private async Task<string[]> ChunkPathsAsync() =>
-        (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ArchiveLayout.ChunkPath).ToArray();
+    private async Task<ObjectHandle[]> ChunkPathsAsync() =>
+        (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ObjectHandle.Chunk).ToArray();
 
     [Fact]
     public async Task Pooled_reads_give_the_files_bytes_from_the_mirror_and_from_the_cache()
     {
         await using var client = await TestClient.OpenAsync(_server.Url, _cache);
-        foreach (string path in (await ChunkPathsAsync()).Take(8))
+        foreach (var path in (await ChunkPathsAsync()).Take(8))
         {
-            byte[] file = await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path));
+            byte[] file = await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path.Path));
             using (var remote = await client.Http.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None))
                 Assert.Equal(file, remote!.Data.ToArray());
             using (var fetched = await client.Caching.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None)) // miss: fetched, stored
@@ -37,17 +37,17 @@ public sealed class PooledReadTests() : FaultServedCacheTest("circ-pooled-")
             }
             Assert.Equal(file, (await client.Caching.TryReadAsync(path, ReadHints.None, CancellationToken.None))!.Data);
         }
-        Assert.Null(await client.Caching.TryReadPooledAsync("chunks/00/" + new string('0', 64), ReadHints.None, CancellationToken.None));
+        Assert.Null(await client.Caching.TryReadPooledAsync(ObjectHandle.Chunk(default), ReadHints.None, CancellationToken.None));
     }
 
     [Fact]
     public async Task A_backend_without_a_pooled_path_gets_the_default_one()
     {
         IArchiveBackend local = new FileBackend(_archive.Root);
-        string path = (await ChunkPathsAsync())[0];
+        var path = (await ChunkPathsAsync())[0];
         using var obj = await local.TryReadPooledAsync(path, ReadHints.None, CancellationToken.None);
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path)), obj!.Data.ToArray());
-        Assert.Null(await local.TryReadPooledAsync("chunks/00/" + new string('0', 64), ReadHints.None, CancellationToken.None));
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_archive.Root, path.Path)), obj!.Data.ToArray());
+        Assert.Null(await local.TryReadPooledAsync(ObjectHandle.Chunk(default), ReadHints.None, CancellationToken.None));
     }
 
     [Fact]

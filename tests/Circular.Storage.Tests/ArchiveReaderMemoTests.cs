@@ -1,3 +1,4 @@
+using Circular.Core.Archive;
 using Circular.Storage.Archive;
 using Circular.Storage.Backends;
 
@@ -70,16 +71,17 @@ public class ArchiveReaderMemoTests
         public string Location => inner.Location;
         public bool IsWritable => false;
 
-        public Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+        public Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
         {
+            string path = handle.Path;
             _reads.AddOrUpdate(path, 1, (_, n) => n + 1);
             if (path != "circular.json" && Interlocked.Decrement(ref FailNext) >= 0) throw new BackendUnavailableException($"{path}: unreachable", new IOException());
-            return inner.TryReadAsync(path, hints, ct);
+            return inner.TryReadAsync(handle, hints, ct);
         }
 
-        public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException();
-        public Task<bool> ExistsAsync(string path, CancellationToken ct) => inner.ExistsAsync(path, ct);
-        public IAsyncEnumerable<BackendEntry> ListAsync(string directory, CancellationToken ct) => inner.ListAsync(directory, ct);
+        public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException();
+        public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => inner.ExistsAsync(handle, ct);
+        public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => inner.ListAsync(kind, image, ct);
         public Task DeleteAsync(string path, CancellationToken ct) => throw new NotSupportedException();
     }
 }

@@ -47,7 +47,7 @@ public sealed class TempArchive : IDisposable
         {
             var meta = new ManifestMetadata { Image = image, Version = v, Created = DateTimeOffset.UtcNow, Parent = prev?.Latest };
             var manifest = new Manifest(meta, Cs, (long)blocks.Length * Cs, ids);
-            return (manifest, new VersionEntry { Version = v, ManifestDigest = "", Size = manifest.ImageSize, ChunkSize = Cs, AddedChunks = writer.NewChunks });
+            return (manifest, new VersionEntry { Version = v, ManifestDigest = "", Size = manifest.ImageSize, ChunkSize = Cs, Blocks = manifest.Blocks.LongLength, AddedChunks = writer.NewChunks });
         }, tag, CancellationToken.None);
         return m.Metadata.Version;
     }

@@ -29,7 +29,7 @@ public static class LogCommand
             }
             System.Console.WriteLine($"(* = latest: version {refs.Latest})");
             if (stack.Reader.Trust is not null &&
-                await stack.Reader.Backend.TryReadAsync(ArchiveLayout.RefsPath(image) + Core.Signing.SignatureFile.Suffix, Storage.Backends.ReadHints.None, ct) is { } sig)
+                await stack.Reader.Backend.TryReadAsync(ObjectHandle.Refs(image).Signature(), Storage.Backends.ReadHints.None, ct) is { } sig)
             {
                 // Already verified by GetRefsAsync; shown so publishers see when 'circular key resign' is due.
                 var st = Core.Signing.SignatureFile.Parse(sig.Data, "refs signature");

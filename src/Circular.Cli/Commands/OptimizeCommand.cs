@@ -52,8 +52,8 @@ public static class OptimizeCommand
             {
                 var id = ChunkId.Compute(raw.Span);
                 int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
-                string path = ArchiveLayout.PackPath(id);
-                if (!await la.Backend.ExistsAsync(path, token)) await la.Backend.WriteAsync(path, scratch.AsMemory(0, n), token);
+                var pack = ObjectHandle.Pack(id);
+                if (!await la.Backend.ExistsAsync(pack, token)) await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
                 return (id, n);
             }, ct);
             if (index.Packs.Count == 0)

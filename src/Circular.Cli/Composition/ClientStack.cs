@@ -58,11 +58,16 @@ public sealed class ClientStack : IAsyncDisposable
             backend = new FileBackend(location);
         }
         var reader = await ArchiveReader.OpenAsync(backend, ct).ConfigureAwait(false);
+        // The image list, read alongside the trust set-up while online, is then in the cache for offline listings
+        // (mount and nbd list images at start). Its failure is not this command's: whoever needs the list reads it again.
+        var index = cache is null ? Task.CompletedTask : reader.ListImagesAsync(ct);
         var trust = await TrustSetup.ResolveAsync(backend, TrustSetup.NormalizeLocation(location), settings.TrustKeys,
             new TrustState(settings.TrustStateDir ?? TrustState.DefaultRoot()), System.Console.Error, ct).ConfigureAwait(false);
         // One command is one view of the archive: refs and images.json read once serve its later lookups for a few seconds
         // (nbd and mount looked them up again for every connection; a version pushed meanwhile shows within that time).
         reader = reader.WithTrust(trust).WithMetadataMaxAge(MetadataMaxAge);
+        try { await index.ConfigureAwait(false); }
+        catch (CircularException) { }
         var fetcher = new BackendChunkSource(backend);
         var memory = new MemoryChunkCache(fetcher, Core.Chunks.ChunkSizes.Max, 64L << 20);
         return new ClientStack(reader, fetcher, memory, memory, http, cache);
@@ -80,7 +85,7 @@ public sealed class ClientStack : IAsyncDisposable
     {
         if (settings.CacheDir is "none") return null;
         long quota = settings.CacheSize is { } q ? Core.Chunks.ByteSize.Parse(q) : DiskCache.DefaultQuota;
-        return new DiskCache(settings.CacheDir ?? DiskCache.DefaultRoot(), quota);
+        return new DiskCache(settings.CacheDir ?? DiskCache.DefaultRoot(), quota) { Log = System.Console.Error };
     }
 
     public static bool IsUrl(string location) =>

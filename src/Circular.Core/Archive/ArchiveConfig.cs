@@ -24,11 +24,15 @@ public sealed record ArchiveConfig
     {
         ArchiveConfig? c;
         try { c = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ArchiveConfig); }
-        catch (JsonException) { c = null; }
+        catch (JsonException e) { throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json: {JsonErrors.Describe(e)})"); }
         if (c is null || c.Format != FormatName) throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json is not valid)");
+        if (c.FormatVersion > CurrentFormatVersion)
+            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}, too new for this program (it reads version {CurrentFormatVersion}): upgrade circular");
         if (c.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}; this program reads version {CurrentFormatVersion}");
         if (c.Hash != "sha256") throw new ArchiveFormatException($"{where} uses hash '{c.Hash}'; only sha256 is supported");
+        if (!Chunks.ChunkSizes.IsValid(c.ChunkSize)) throw new ArchiveFormatException($"{where}: circular.json names chunk size {c.ChunkSize}, not a power of two from 64 KiB to 4 MiB");
+        if (c.Codec is not ("zstd" or "zlib" or "none")) throw new ArchiveFormatException($"{where}: circular.json names an unknown codec '{c.Codec}'");
         return c;
     }
 }
@@ -47,8 +51,14 @@ public sealed record ImageIndex
     {
         ImageIndex? i;
         try { i = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ImageIndex); }
-        catch (JsonException) { i = null; }
-        if (i is null || i.Format != FormatName || i.FormatVersion != 1) throw new ArchiveFormatException($"{where}: images.json is corrupt or of an unknown version");
+        catch (JsonException e) { throw new ArchiveFormatException($"images.json of {where} is corrupt: {JsonErrors.Describe(e)}"); }
+        if (i is null || i.Format != FormatName) throw new ArchiveFormatException($"images.json of {where} is not a Circular image index");
+        if (i.FormatVersion != 1)
+            throw new ArchiveFormatException($"images.json of {where} has format version {i.FormatVersion}; this program reads version 1");
+        if (i.Images is null) throw new ArchiveFormatException($"images.json of {where} is corrupt: \"images\" is missing or null");
+        foreach (var name in i.Images)
+            if (ImageName.Problem(name) is { } why) throw new ArchiveFormatException($"images.json of {where} is corrupt: {why}");
+        if (i.Images.Distinct(StringComparer.Ordinal).Count() != i.Images.Count) throw new ArchiveFormatException($"images.json of {where} is corrupt: an image is listed twice");
         return i;
     }
 }

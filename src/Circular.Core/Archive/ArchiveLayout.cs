@@ -31,9 +31,23 @@ public static class ArchiveLayout
         return $"packs/{hex[..2]}/{hex}";
     }
 
-    /// <summary>True for paths whose content never changes once written (served as immutable).</summary>
-    public static bool IsImmutable(string path) =>
-        path.StartsWith("chunks/", StringComparison.Ordinal) || path.StartsWith("packs/", StringComparison.Ordinal) ||
-        path.Contains("/versions/", StringComparison.Ordinal) || path.Contains("/profiles/", StringComparison.Ordinal) ||
-        path.Contains("/packs/", StringComparison.Ordinal);
+    /// <summary>The directory holding every object of a listable kind (per image for manifests, profiles and pack indexes).</summary>
+    public static string DirectoryOf(ObjectKind kind, string? image) => kind switch {
+        ObjectKind.Chunk => ChunksDir,
+        ObjectKind.Pack => PacksDir,
+        ObjectKind.Manifest => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/versions",
+        ObjectKind.Profile => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/profiles",
+        ObjectKind.PackIndex => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/packs",
+        _ => throw new ArgumentException($"{kind} objects are not listed", nameof(kind)),
+    };
+
+    /// <summary>keys.json: the public keys a signed archive announces.</summary>
+    public const string KeyListPath = "keys.json";
+    public static string PublicKeyPath(string keyId) => $"keys/{keyId}.pub";
+
+    /// <summary>A detached signature sits beside its subject under the subject's name plus this suffix.</summary>
+    public const string SignatureSuffix = ".sig";
+
+    /// <summary>A lowercase hex SHA-256: what names profiles and pack indexes.</summary>
+    public static bool IsDigest(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 }

@@ -7,24 +7,38 @@ public static class ImageName
 {
     public static void Validate(string name)
     {
-        if (string.IsNullOrEmpty(name)) throw new UsageException("an image name must not be empty");
-        if (name.Length > 100) throw new UsageException($"image name too long ({name.Length} characters, at most 100)");
+        if (Problem(name) is { } why) throw new UsageException(why);
+    }
+
+    /// <summary>Why <paramref name="name"/> is not a valid image name, or null when it is one.</summary>
+    public static string? Problem(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return "an image name must not be empty";
+        if (name.Length > 100) return $"image name too long ({name.Length} characters, at most 100)";
         foreach (char c in name)
         {
-            if (char.IsControl(c)) throw new UsageException("image name contains a control character");
-            if (c == '/' || c == '\\') throw new UsageException($"image name '{name}' must not contain '{c}'");
+            if (char.IsControl(c)) return "image name contains a control character";
+            if (c == '/' || c == '\\') return $"image name '{name}' must not contain '{c}'";
             if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-                throw new UsageException($"image name '{name}' contains '{c}': use letters, digits, '.', '_' and '-'");
+                return $"image name '{name}' contains '{c}': use letters, digits, '.', '_' and '-'";
         }
-        if (name.Contains("..", StringComparison.Ordinal)) throw new UsageException($"image name '{name}' must not contain '..'");
-        if (name[0] is '.' or '-') throw new UsageException($"image name '{name}' must not start with '{name[0]}'");
+        if (name.Contains("..", StringComparison.Ordinal)) return $"image name '{name}' must not contain '..'";
+        if (name[0] is '.' or '-') return $"image name '{name}' must not start with '{name[0]}'";
+        return null;
+    }
+
+    /// <summary>Why <paramref name="tag"/> is not a valid tag, or null when it is one.</summary>
+    public static string? TagProblem(string? tag)
+    {
+        if (Problem(tag) is { } why) return why.Replace("image name", "tag", StringComparison.Ordinal);
+        if (tag!.All(char.IsAsciiDigit)) return $"tag '{tag}' must not be a number (numbers name versions)";
+        if (tag == "latest") return "'latest' is reserved";
+        return null;
     }
 
     public static void ValidateTag(string tag)
     {
-        Validate(tag);
-        if (tag.All(char.IsAsciiDigit)) throw new UsageException($"tag '{tag}' must not be a number (numbers name versions)");
-        if (tag == "latest") throw new UsageException("'latest' is reserved");
+        if (TagProblem(tag) is { } why) throw new UsageException(why);
     }
 }
 

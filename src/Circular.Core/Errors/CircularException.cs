@@ -24,10 +24,24 @@ public sealed class ArchiveFormatException : CircularException
 
 /// <summary>A chunk's bytes do not hash to its id, or its file cannot be decoded.</summary>
 public sealed class ChunkIntegrityException(ChunkId id, string source, string detail)
-    : CircularException($"chunk {id.ToHex()} from {source} is corrupt: {detail}")
+    : CircularException($"chunk {id.ToHex()} from {Where(id, source)} is corrupt: {detail}")
 {
+    /// <summary>The store a copy came from, without the chunk's own path (which repeats its id).</summary>
+    private static string Where(ChunkId id, string source)
+    {
+        string hex = id.ToHex();
+        foreach (string dir in new[] { "/chunks/", "/packs/" })
+        {
+            string tail = $"{dir}{hex[..2]}/{hex}";
+            source = source.Replace(tail, "", StringComparison.Ordinal);
+        }
+        return source;
+    }
+
     public ChunkId Id { get; } = id;
     public string Origin { get; } = source;
+    /// <summary>What is wrong with the copy, without the chunk id and source the message leads with.</summary>
+    public string Detail { get; } = detail;
 }
 
 /// <summary>A chunk is in no reachable store.</summary>

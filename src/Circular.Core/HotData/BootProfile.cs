@@ -45,12 +45,13 @@ public sealed record BootProfile
     {
         BootProfile? p;
         try { p = JsonSerializer.Deserialize(json, CompactFormatJson.Default.BootProfile); }
-        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular boot profile: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular boot profile: {Json.JsonErrors.Describe(e)}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular boot profile");
         if (p.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"profile {what} has format version {p.FormatVersion}; this program reads version {CurrentFormatVersion}");
         if (p.Page != PageSize) throw new ArchiveFormatException($"profile {what} uses {p.Page}-byte pages; this program reads {PageSize}");
         if (p.Size <= 0) throw new ArchiveFormatException($"profile {what} gives no image size");
+        if (p.Reads is null) throw new ArchiveFormatException($"profile {what} is corrupt: \"reads\" is missing or null");
         foreach (var r in p.Reads)
         {
             if (r is null || r.Length != 3 || r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[1] % PageSize != 0 || r[1] + r[2] > p.Size ||

@@ -36,10 +36,11 @@ public sealed record PackIndex
     {
         PackIndex? p;
         try { p = JsonSerializer.Deserialize(json, CompactFormatJson.Default.PackIndex); }
-        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular pack index: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"{what} is not a Circular pack index: {Json.JsonErrors.Describe(e)}"); }
         if (p is null || p.Format != FormatName) throw new ArchiveFormatException($"{what} is not a Circular pack index");
         if (p.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"pack index {what} has format version {p.FormatVersion}; this program reads version {CurrentFormatVersion}");
+        if (p.Packs is null || p.Regions is null) throw new ArchiveFormatException($"pack index {what} is corrupt: \"packs\" or \"regions\" is missing or null");
         foreach (var pack in p.Packs)
         {
             if (pack is null || !ChunkId.TryParse(pack.Id, out _) || pack.Length <= 0 || pack.Length > ChunkFile.MaxChunkLength)

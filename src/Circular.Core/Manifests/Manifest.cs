@@ -18,8 +18,14 @@ public sealed class Manifest
     public const ushort FormatVersion = 1;
     private static ReadOnlySpan<byte> Magic => "CIRCMANF"u8;
     private const int FixedHeader = 36;
-    /// <summary>Refuse absurd sizes before allocating: 2^40 bytes at 64 KiB is 16 M blocks.</summary>
-    private const long MaxBlocks = 1L << 26;
+    /// <summary>Refuse absurd sizes before allocating: 2^42 bytes (4 TiB) at 64 KiB is 64 M blocks.</summary>
+    public const long MaxBlocks = 1L << 26;
+    /// <summary>Metadata (JSON: boot assets, message) is at most this long.</summary>
+    public const int MaxMetadataLength = 16 << 20;
+
+    /// <summary>The longest manifest file of <paramref name="blocks"/> blocks (null: of any valid size).</summary>
+    public static long MaxFileLength(long? blocks) =>
+        Math.Min(Array.MaxLength, FixedHeader + MaxMetadataLength + Math.Clamp(blocks ?? MaxBlocks, 0, MaxBlocks) * ChunkId.Size + 32);
 
     public Manifest(ManifestMetadata metadata, int chunkSize, long imageSize, ChunkId[] blocks)
     {
@@ -88,7 +94,7 @@ public sealed class Manifest
         int metaLen = BinaryPrimitives.ReadInt32LittleEndian(data[32..]);
         if (!ChunkSizes.IsValid(chunkSize)) throw Bad($"chunk size {chunkSize}");
         if (imageSize < 0 || blocks < 0 || blocks > MaxBlocks || blocks != BlockCount(imageSize, chunkSize)) throw Bad("size and block count disagree");
-        if (metaLen < 0 || metaLen > 16 << 20) throw Bad("metadata length");
+        if (metaLen < 0 || metaLen > MaxMetadataLength) throw Bad("metadata length");
         long expected = FixedHeader + (long)metaLen + blocks * ChunkId.Size + 32;
         if (data.Length != expected) throw Bad($"{data.Length} bytes, header implies {expected}");
         int body = data.Length - 32;
@@ -97,11 +103,23 @@ public sealed class Manifest
         if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
         ManifestMetadata? meta;
         try { meta = JsonSerializer.Deserialize(data.Slice(FixedHeader, metaLen), CompactFormatJson.Default.ManifestMetadata); }
-        catch (JsonException e) { throw Bad("metadata: " + e.Message); }
-        if (meta is null) throw Bad("no metadata");
+        catch (JsonException e) { throw Bad("metadata: " + JsonErrors.Describe(e)); }
+        if (meta is null || meta.Image is null) throw Bad("no metadata");
+        foreach (var asset in new[] { meta.Boot?.Kernel, meta.Boot?.Initrd })
+            if (asset is not null && AssetProblem(asset, chunkSize) is { } why) throw Bad("boot asset: " + why);
         var ids = new ChunkId[blocks];
         int p = FixedHeader + metaLen;
         for (long i = 0; i < blocks; i++, p += ChunkId.Size) ids[i] = ChunkId.FromBytes(data.Slice(p, ChunkId.Size));
         return new Manifest(meta, chunkSize, imageSize, ids);
+    }
+
+    /// <summary>Boot assets are files of at most 1 GiB stored as whole chunks of the manifest's chunk size.</summary>
+    private static string? AssetProblem(AssetRef a, int chunkSize)
+    {
+        if (a.Size < 0 || a.Size > 1L << 30) return $"size {a.Size} out of range";
+        if (a.Chunks is null || a.Chunks.LongLength != BlockCount(a.Size, chunkSize)) return "chunk list does not match its size";
+        foreach (var h in a.Chunks)
+            if (h is null || !ChunkId.TryParse(h, out _)) return "malformed chunk id";
+        return null;
     }
 }

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.Json;
+using Circular.Core.Manifests;
 
 namespace Circular.Core.Refs;
 
@@ -25,25 +28,54 @@ public sealed record ImageRefs
 
     public VersionEntry? Find(int version) => Versions.Find(v => v.Version == version);
 
+    /// <summary>The number the next published version gets: one more than the highest ever listed (not stored).</summary>
+    [JsonIgnore]
     public int NextVersion => Versions.Count == 0 ? 1 : Versions.Max(v => v.Version) + 1;
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ImageRefs);
 
-    private static bool IsDigest(string s) => s.Length == 64 && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
-
-    public static ImageRefs Parse(ReadOnlySpan<byte> json, string what)
+    /// <summary>
+    /// Parses and checks a refs file: every field present and of its type, version entries self-consistent and unique,
+    /// <see cref="Latest"/> and every tag naming a listed version (docs/format.md, "Refs"). <paramref name="image"/>,
+    /// when given, is the image the file must describe.
+    /// </summary>
+    public static ImageRefs Parse(ReadOnlySpan<byte> json, string what, string? image = null)
     {
         ImageRefs? r;
         try { r = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ImageRefs); }
-        catch (JsonException e) { throw new ArchiveFormatException($"refs {what} is corrupt: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"refs {what} is corrupt: {JsonErrors.Describe(e)}"); }
         if (r is null || r.Format != FormatName) throw new ArchiveFormatException($"refs {what} is not a Circular refs file");
         if (r.FormatVersion != CurrentFormatVersion)
-            throw new ArchiveFormatException($"refs {what} has format version {r.FormatVersion}; this program reads version {CurrentFormatVersion}");
-        // These name files: anything but a digest could point outside the image's directory.
-        foreach (var v in r.Versions)
-            if (v is null || (v.Profile is not null && !IsDigest(v.Profile)) || (v.Packs is not null && !IsDigest(v.Packs)))
-                throw new ArchiveFormatException($"refs {what} lists a bad profile or pack digest");
+            throw new ArchiveFormatException(r.FormatVersion > CurrentFormatVersion
+                ? $"refs {what} has format version {r.FormatVersion}, too new for this program (it reads version {CurrentFormatVersion}): upgrade circular"
+                : $"refs {what} has format version {r.FormatVersion}; this program reads version {CurrentFormatVersion}");
+        if (r.Problem(image) is { } why) throw new ArchiveFormatException($"refs {what} is corrupt: {why}");
         return r;
+    }
+
+    /// <summary>The first inconsistency of a parsed refs file, or null.</summary>
+    private string? Problem(string? image)
+    {
+        // Deserialization leaves null where the file says null, whatever the declared types.
+        if (Image is null) return "\"image\" is missing";
+        if (image is not null && Image != image) return $"it describes image '{Image}'";
+        if (Tags is null) return "\"tags\" is missing or null";
+        if (Versions is null) return "\"versions\" is missing or null";
+        if (Serial < 0) return $"serial {Serial} is negative";
+        var seen = new HashSet<int>();
+        foreach (var v in Versions)
+        {
+            if (v is null) return "a version entry is null";
+            if (v.Problem() is { } bad) return $"version {v.Version}: {bad}";
+            if (!seen.Add(v.Version)) return $"version {v.Version} is listed twice";
+        }
+        if (Versions.Count > 0 && !seen.Contains(Latest)) return $"latest is {Latest}, which is not a listed version";
+        foreach (var (tag, version) in Tags)
+        {
+            if (ImageName.TagProblem(tag) is { } badTag) return $"bad tag: {badTag}";
+            if (!seen.Contains(version)) return $"tag '{tag}' names version {version}, which is not listed";
+        }
+        return null;
     }
 }
 
@@ -70,4 +102,29 @@ public sealed record VersionEntry
     [JsonPropertyName("packs")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Packs { get; init; }
+
+    /// <summary>The number of blocks a version of this size has at this chunk size.</summary>
+    [JsonIgnore]
+    public long ExpectedBlocks => ChunkSize > 0 ? (Size + ChunkSize - 1) / ChunkSize : 0;
+
+    /// <summary>What is wrong with this entry on its own, or null.</summary>
+    internal string? Problem()
+    {
+        if (Version < 1) return "version numbers start at 1";
+        if (ManifestDigest is null || !ArchiveLayout.IsDigest(ManifestDigest)) return "the manifest digest is not a SHA-256";
+        if (!ChunkSizes.IsValid(ChunkSize)) return $"chunk size {ChunkSize} is not a power of two from 64 KiB to 4 MiB";
+        if (Size < 0 || Size > Manifest.MaxBlocks * (long)ChunkSize) return $"size {Size} is out of range";
+        if (Blocks != ExpectedBlocks) return $"{Blocks} blocks do not make a {Size}-byte image of {ChunkSize}-byte chunks";
+        if (ZeroBlocks < 0 || ZeroBlocks > Blocks) return $"{ZeroBlocks} zero blocks of {Blocks}";
+        if (AddedChunks < 0 || AddedBytes < 0) return "negative added chunks or bytes";
+        if (Profile is not null && !ArchiveLayout.IsDigest(Profile)) return "the profile digest is not a SHA-256";
+        if (Packs is not null && !ArchiveLayout.IsDigest(Packs)) return "the pack index digest is not a SHA-256";
+        return null;
+    }
+
+    /// <summary>The first way <paramref name="m"/> disagrees with this entry, or null (checked whenever a manifest is read).</summary>
+    public string? Disagreement(Manifest m) =>
+        m.ImageSize != Size ? $"its size is {m.ImageSize} bytes, refs say {Size}"
+        : m.ChunkSize != ChunkSize ? $"its chunk size is {m.ChunkSize}, refs say {ChunkSize}"
+        : null;
 }

@@ -12,7 +12,6 @@ namespace Circular.Core.Signing;
 /// </summary>
 public sealed record ArchiveKeys
 {
-    public const string Path = "keys.json";
     public const string FormatName = "circular-keys";
     public const int CurrentFormatVersion = 1;
 
@@ -20,15 +19,13 @@ public sealed record ArchiveKeys
     [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = CurrentFormatVersion;
     [JsonPropertyName("keys")] public List<ArchiveKeyEntry> Keys { get; init; } = [];
 
-    public static string KeyPath(string keyId) => $"keys/{keyId}.pub";
-
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, IndentedFormatJson.Default.ArchiveKeys);
 
     public static ArchiveKeys Parse(ReadOnlySpan<byte> json, string where)
     {
         ArchiveKeys? k;
         try { k = JsonSerializer.Deserialize(json, IndentedFormatJson.Default.ArchiveKeys); }
-        catch (JsonException e) { throw new ArchiveFormatException($"keys.json of {where} is corrupt: {e.Message}"); }
+        catch (JsonException e) { throw new ArchiveFormatException($"keys.json of {where} is corrupt: {JsonErrors.Describe(e)}"); }
         if (k is null || k.Format != FormatName) throw new ArchiveFormatException($"keys.json of {where} is not a Circular key list");
         if (k.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"keys.json of {where} has format version {k.FormatVersion}; this program reads version {CurrentFormatVersion}");

@@ -15,7 +15,7 @@ public sealed class SignatureFile
 {
     public const string FormatName = "circular-signature";
     public const int CurrentFormatVersion = 1;
-    public const string Suffix = ".sig";
+    public const string Suffix = Archive.ArchiveLayout.SignatureSuffix;
 
     private SignatureFile(string keyId, string algorithm, SignedStatement statement, byte[] signedBytes, byte[] signature)
     {
@@ -78,7 +78,7 @@ public sealed class SignatureFile
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
-            throw new TrustException($"{what} is corrupt: {e.Message}");
+            throw new TrustException($"{what} is corrupt: {(e is JsonException j ? Json.JsonErrors.Describe(j) : e.Message)}");
         }
     }
 

@@ -57,12 +57,12 @@ public sealed class PackStore
         var source = _backend;
         await Task.Yield(); // leave the Lazy before doing I/O
         var id = info.ChunkId;
-        string path = ArchiveLayout.PackPath(id);
+        var handle = ObjectHandle.Pack(id);
         var hints = ReadHints.None;
         for (int attempt = 0; ; attempt++)
         {
             // Not cancellable: other readers may be waiting on this fetch.
-            var obj = await source.TryReadAsync(path, hints, CancellationToken.None).ConfigureAwait(false)
+            var obj = await source.TryReadAsync(handle, hints, CancellationToken.None).ConfigureAwait(false)
                 ?? throw new ArchiveFormatException($"pack {id.Short} is missing from {source.Location}");
             byte[] data = GC.AllocateUninitializedArray<byte>(info.Length);
             try

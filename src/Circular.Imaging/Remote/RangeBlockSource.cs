@@ -13,14 +13,14 @@ namespace Circular.Imaging.Remote;
 /// SHA-256 trailer so a damaged cache file is noticed and fetched again.
 /// </summary>
 internal sealed class RangeBlockSource(
-    Uri url, HttpClient client, DiskCache? cache, string key, Dictionary<ChunkId, long> index,
+    Uri url, HttpClient client, DiskCache? cache, string key,
     RangeHttpImage.RemoteFileInfo info, int blockSize, TimeSpan timeout) : IChunkSource
 {
     private const int Attempts = 3;
 
     public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
     {
-        long block = index[id];
+        long block = RangeHttpImage.BlockOf(id);
         long start = block * blockSize;
         int len = (int)Math.Min(blockSize, info.Size - start);
         string rel = $"ranges/{key[..2]}/{key}/{block}";

@@ -20,26 +20,39 @@ namespace Circular.Imaging.Remote;
 public static class RangeHttpImage
 {
     public const int DefaultBlockSize = 256 * 1024;
+    /// <summary>The largest plain image read in range mode: 4 TiB, a block list of 512 MiB at most.</summary>
+    public const long MaxSize = 4L << 40;
 
     public static async Task<ChunkedImage> OpenAsync(Uri url, HttpClient client, DiskCache? cache, TimeSpan timeout, CancellationToken ct)
     {
         var info = await ProbeAsync(url, client, timeout, ct).ConfigureAwait(false);
+        // The block list is held in memory (32 bytes a block): a server claiming an absurd size must not make us allocate it.
+        if (info.Size > MaxSize)
+            throw new CircularException($"{url} is {info.Size} bytes, more than the {ByteSize.Format(MaxSize)} a plain image may have here; import it into an archive");
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{url.AbsoluteUri}\n{info.Validator}\n{info.Size}")))[..32];
         long blocks = Manifest.BlockCount(info.Size, DefaultBlockSize);
-        // Synthetic, non-zero block ids: they name cache entries, they are not content hashes.
+        // Synthetic, non-zero block ids: they name cache entries, they are not content hashes. The block number is in
+        // the id's last 8 bytes, so no index from id to block is kept.
         var ids = new ChunkId[blocks];
-        var index = new Dictionary<ChunkId, long>((int)Math.Min(blocks, int.MaxValue));
         Span<byte> seed = stackalloc byte[ChunkId.Size];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), seed);
         for (long i = 0; i < blocks; i++)
         {
-            SHA256.HashData(Encoding.UTF8.GetBytes($"{key}/{i}"), seed);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(seed[24..], i);
             ids[i] = ChunkId.FromBytes(seed);
-            index[ids[i]] = i;
         }
         var meta = new ManifestMetadata { Image = Path.GetFileName(url.AbsolutePath), Version = 0, Created = info.LastModified ?? DateTimeOffset.UnixEpoch };
         var manifest = new Manifest(meta, DefaultBlockSize, info.Size, ids);
-        var source = new RangeBlockSource(url, client, cache, key, index, info, DefaultBlockSize, timeout);
+        var source = new RangeBlockSource(url, client, cache, key, info, DefaultBlockSize, timeout);
         return new ChunkedImage(manifest, new MemoryChunkCache(source, DefaultBlockSize, 32L << 20), url.AbsoluteUri);
+    }
+
+    /// <summary>The block number a synthetic id of <see cref="OpenAsync"/> carries in its last 8 bytes.</summary>
+    internal static long BlockOf(ChunkId id)
+    {
+        Span<byte> b = stackalloc byte[ChunkId.Size];
+        id.WriteTo(b);
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(b[24..]);
     }
 
     public sealed record RemoteFileInfo(long Size, string Validator, EntityTagHeaderValue? ETag, DateTimeOffset? LastModified);

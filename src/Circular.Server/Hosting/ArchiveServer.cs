@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Circular.Server.Hosting;
@@ -24,6 +25,10 @@ public sealed class ArchiveServer : IAsyncDisposable
 {
     public const string ImmutableCacheControl = "public, max-age=31536000, immutable";
     public const string ShortCacheControl = "public, max-age=10";
+    /// <summary>How long a stop waits for requests in flight before cutting their connections.</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromMilliseconds(500);
+    /// <summary>The largest request body accepted (none is used; the bound only caps what is drained).</summary>
+    public const long MaxRequestBody = 64 << 10;
     private readonly WebApplication _app;
 
     private ArchiveServer(WebApplication app) => _app = app;
@@ -40,9 +45,15 @@ public sealed class ArchiveServer : IAsyncDisposable
         // working directory (19,000 in a busy one), and its thread woke for every file written below it.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
+        // A stop (SIGTERM, Ctrl-C) waits this long for requests in flight, then cuts their connections: a client that
+        // holds a half-sent request must not keep the server alive for Kestrel's default 30 s.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownGrace);
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
+            // Nothing served takes a request body: anything sent with a request is drained up to this bound, not buffered.
+            k.Limits.MaxRequestBodySize = MaxRequestBody;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             k.Listen(options.Listen, lo =>
             {
                 lo.Protocols = HttpProtocols.Http1AndHttp2; // HTTP/2 is chosen by ALPN when TLS is on
@@ -79,7 +90,7 @@ public sealed class ArchiveServer : IAsyncDisposable
             OnPrepareResponse = r =>
             {
                 string rel = r.Context.Request.Path.Value!.TrimStart('/');
-                r.Context.Response.Headers.CacheControl = ArchiveLayout.IsImmutable(rel) ? ImmutableCacheControl : ShortCacheControl;
+                r.Context.Response.Headers.CacheControl = ObjectHandle.FromPath(rel) is { IsImmutable: true } ? ImmutableCacheControl : ShortCacheControl;
             },
         });
         await app.StartAsync(ct).ConfigureAwait(false);

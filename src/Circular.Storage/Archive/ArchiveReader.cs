@@ -46,7 +46,7 @@ public sealed class ArchiveReader
 
     public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct)
     {
-        var obj = await backend.TryReadAsync(ArchiveLayout.ConfigPath, ReadHints.None, ct).ConfigureAwait(false)
+        var obj = await backend.TryReadAsync(ObjectHandle.Config, ReadHints.None, ct).ConfigureAwait(false)
             ?? throw new NotFoundException($"{backend.Location} is not a Circular archive (no circular.json; create one with 'circular init')");
         return new ArchiveReader(backend, ArchiveConfig.Parse(obj.Data, backend.Location));
     }
@@ -56,7 +56,7 @@ public sealed class ArchiveReader
 
     private async Task<IReadOnlyList<string>> FetchImagesAsync(CancellationToken ct)
     {
-        var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
+        var obj = await Backend.TryReadAsync(ObjectHandle.ImageIndex, ReadHints.None, ct).ConfigureAwait(false);
         if (obj is null) return [];
         return ImageIndex.Parse(obj.Data, Backend.Location).Images.Order(StringComparer.Ordinal).ToList();
     }
@@ -74,20 +74,21 @@ public sealed class ArchiveReader
 
     private async Task<ImageRefs?> FetchRefsAsync(string image, bool explicitVersion, CancellationToken ct)
     {
-        string path = ArchiveLayout.RefsPath(image);
+        var handle = ObjectHandle.Refs(image);
+        string path = handle.Path;
         var hints = ReadHints.None;
         for (int attempt = 0; ; attempt++)
         {
-            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false);
+            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false);
             if (obj is null) return null;
-            var refs = ImageRefs.Parse(obj.Data, $"of image '{image}'");
+            var refs = ImageRefs.Parse(obj.Data, $"of image '{image}' ({Describe(obj.Source)})", image);
             if (Trust is null) return refs;
             try
             {
-                var sig = await Backend.TryReadAsync(path + Core.Signing.SignatureFile.Suffix, hints, ct).ConfigureAwait(false);
+                var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
                 string what = $"refs of image '{image}' from {obj.Source}";
                 var verified = Trust.Verify(path, obj.Data, sig?.Data, what);
-                Trust.CheckRefs(image, refs, verified, explicitVersion, what);
+                Trust.CheckRefs(image, refs, verified, explicitVersion, what, fromCache: obj.Source.StartsWith(Cache.CachingBackend.CacheSourcePrefix, StringComparison.Ordinal));
                 return refs;
             }
             // Once more past caches: a proxy may hold refs and signature from two different publishes.
@@ -116,21 +117,24 @@ public sealed class ArchiveReader
     /// <summary>Loads a version's manifest and checks it against the digest the refs list for it.</summary>
     public async Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct)
     {
-        string path = ArchiveLayout.ManifestPath(image, entry.Version);
+        var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
+        string path = handle.Path;
         string what = $"{image}@{entry.Version}";
         var hints = ReadHints.None;
         for (int attempt = 0; ; attempt++)
         {
-            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false)
+            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false)
                 ?? throw new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}");
             string digest = Manifest.Digest(obj.Data);
             if (digest == entry.ManifestDigest)
             {
                 var m = Manifest.Parse(obj.Data, what);
                 if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
-                    throw new ArchiveFormatException($"manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
+                    throw new ArchiveFormatException($"refs of image '{image}' are corrupt: the manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
+                if (entry.Disagreement(m) is { } why)
+                    throw new ArchiveFormatException($"refs of image '{image}' are corrupt: version {entry.Version} does not match its manifest ({why})");
                 if (Trust is null) return m;
-                var sig = await Backend.TryReadAsync(path + Core.Signing.SignatureFile.Suffix, hints, ct).ConfigureAwait(false);
+                var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
                 try
                 {
                     Trust.Verify(path, obj.Data, sig?.Data, $"manifest of {what} from {obj.Source}");
@@ -148,7 +152,7 @@ public sealed class ArchiveReader
     public async Task<BootProfile?> GetProfileAsync(string image, VersionEntry entry, CancellationToken ct)
     {
         if (entry.Profile is null) return null;
-        var data = await GetDigestedAsync(ArchiveLayout.ProfilePath(image, entry.Profile), entry.Profile, $"profile of {image}@{entry.Version}", ct).ConfigureAwait(false);
+        var data = await GetDigestedAsync(ObjectHandle.Profile(image, entry.Profile), entry.Profile, $"profile of {image}@{entry.Version}", ct).ConfigureAwait(false);
         return BootProfile.Parse(data, $"of {image}@{entry.Version}");
     }
 
@@ -156,7 +160,7 @@ public sealed class ArchiveReader
     public async Task<PackIndex?> GetPackIndexAsync(string image, VersionEntry entry, CancellationToken ct)
     {
         if (entry.Packs is null) return null;
-        var data = await GetDigestedAsync(ArchiveLayout.PackIndexPath(image, entry.Packs), entry.Packs, $"pack index of {image}@{entry.Version}", ct).ConfigureAwait(false);
+        var data = await GetDigestedAsync(ObjectHandle.PackIndex(image, entry.Packs), entry.Packs, $"pack index of {image}@{entry.Version}", ct).ConfigureAwait(false);
         var index = PackIndex.Parse(data, $"of {image}@{entry.Version}");
         if (index.Size != entry.Size) throw new ArchiveFormatException($"pack index of {image}@{entry.Version} describes a {index.Size}-byte image, not {entry.Size}");
         return index;
@@ -166,12 +170,12 @@ public sealed class ArchiveReader
     /// A content-addressed object (its name is its SHA-256), fetched once more past caches when a copy does not match:
     /// the refs that name it are signed, so a match vouches for it as the manifest's signature does for a manifest.
     /// </summary>
-    private async Task<byte[]> GetDigestedAsync(string path, string digest, string what, CancellationToken ct)
+    private async Task<byte[]> GetDigestedAsync(ObjectHandle handle, string digest, string what, CancellationToken ct)
     {
         var hints = ReadHints.None;
         for (int attempt = 0; ; attempt++)
         {
-            var obj = await Backend.TryReadAsync(path, hints, ct).ConfigureAwait(false)
+            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false)
                 ?? throw new ArchiveFormatException($"{what} is missing from {Backend.Location}");
             string got = BootProfile.Digest(obj.Data);
             if (got == digest) return obj.Data;
@@ -179,6 +183,10 @@ public sealed class ArchiveReader
             hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
         }
     }
+
+    /// <summary>Where a copy came from, for messages: the client's own cache says so.</summary>
+    private static string Describe(string source) =>
+        source.StartsWith(Cache.CachingBackend.CacheSourcePrefix, StringComparison.Ordinal) ? "the cached copy " + source[Cache.CachingBackend.CacheSourcePrefix.Length..] : source;
 
     public async Task<(ImageRefs Refs, VersionEntry Entry, Manifest Manifest)> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
     {

@@ -73,14 +73,14 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
         var opts = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = ct };
         await Parallel.ForEachAsync(plan.Chunks, opts, async (kv, token) =>
         {
-            string? detail = await CheckObjectAsync(ArchiveLayout.ChunkPath(kv.Key), kv.Key, token).ConfigureAwait(false);
+            string? detail = await CheckObjectAsync(ObjectHandle.Chunk(kv.Key), kv.Key, token).ConfigureAwait(false);
             Interlocked.Increment(ref _checked);
             if (detail is not null)
                 lock (problems) problems.Add(new Problem($"chunk {kv.Key.ToHex()}", detail, kv.Value));
         }).ConfigureAwait(false);
         await Parallel.ForEachAsync(plan.Packs, opts, async (kv, token) =>
         {
-            string? detail = await CheckObjectAsync(ArchiveLayout.PackPath(kv.Key), kv.Key, token).ConfigureAwait(false);
+            string? detail = await CheckObjectAsync(ObjectHandle.Pack(kv.Key), kv.Key, token).ConfigureAwait(false);
             if (detail is not null)
                 lock (problems) problems.Add(new Problem($"pack {kv.Key.ToHex()}", detail, kv.Value));
         }).ConfigureAwait(false);
@@ -88,11 +88,12 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
     }
 
     /// <summary>Chunks and packs share one file format: decode and compare the content's hash with the name.</summary>
-    private async Task<string?> CheckObjectAsync(string path, ChunkId id, CancellationToken ct)
+    private async Task<string?> CheckObjectAsync(ObjectHandle handle, ChunkId id, CancellationToken ct)
     {
         BackendObject? obj;
-        try { obj = await reader.Backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false); }
+        try { obj = await reader.Backend.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false); }
         catch (BackendUnavailableException e) { return "unreadable: " + e.Message; }
+        catch (ArchiveFormatException e) { return "corrupt: " + e.Message; }
         if (obj is null) return "missing";
         var buf = new byte[ChunkFile.MaxChunkLength];
         try
@@ -100,6 +101,6 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
             ChunkFile.DecodeVerified(id, obj.Source, obj.Data, buf);
             return null;
         }
-        catch (ChunkIntegrityException e) { return "corrupt: " + e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..]; }
+        catch (ChunkIntegrityException e) { return "corrupt: " + e.Detail; }
     }
 }

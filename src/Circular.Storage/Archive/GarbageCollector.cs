@@ -36,22 +36,22 @@ public sealed class GarbageCollector(LocalArchive archive)
             if (!dryRun && drop.Count > 0)
             {
                 await archive.UpdateRefsAsync(image, r => r with { Versions = r.Versions.Where(v => keep.Contains(v.Version)).ToList() }, ct).ConfigureAwait(false);
-                foreach (var v in drop) await archive.Backend.DeleteAsync(ArchiveLayout.ManifestPath(image, v), ct).ConfigureAwait(false);
+                foreach (var v in drop) await archive.Backend.DeleteAsync(ObjectHandle.Manifest(image, v).Path, ct).ConfigureAwait(false);
             }
             if (!dryRun) await DeleteOrphanManifestsAsync(image, keep, ct).ConfigureAwait(false);
             var kept = refs.Versions.Where(v => keep.Contains(v.Version)).ToList();
             foreach (var v in kept)
                 if (await reader.GetPackIndexAsync(image, v, ct).ConfigureAwait(false) is { } index)
                     referencedPacks.UnionWith(index.Packs.Select(p => p.ChunkId));
-            hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.ImageDir(image) + "/profiles", kept.Select(v => v.Profile), dryRun, ct).ConfigureAwait(false);
-            hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.ImageDir(image) + "/packs", kept.Select(v => v.Packs), dryRun, ct).ConfigureAwait(false);
+            hotDeleted += await DeleteUnnamedAsync(ObjectKind.Profile, image, kept.Select(v => v.Profile), dryRun, ct).ConfigureAwait(false);
+            hotDeleted += await DeleteUnnamedAsync(ObjectKind.PackIndex, image, kept.Select(v => v.Packs), dryRun, ct).ConfigureAwait(false);
         }
-        hotDeleted += await DeleteUnnamedAsync(ArchiveLayout.PacksDir, referencedPacks.Select(id => (string?)id.ToHex()), dryRun, ct).ConfigureAwait(false);
+        hotDeleted += await DeleteUnnamedAsync(ObjectKind.Pack, null, referencedPacks.Select(id => (string?)id.ToHex()), dryRun, ct).ConfigureAwait(false);
 
         long total = 0, deleted = 0, freed = 0, temps = 0;
-        await foreach (var e in archive.Backend.ListAsync(ArchiveLayout.ChunksDir, ct).ConfigureAwait(false))
+        await foreach (var e in archive.Backend.ListAsync(ObjectKind.Chunk, null, ct).ConfigureAwait(false))
         {
-            string file = e.Path[(e.Path.LastIndexOf('/') + 1)..];
+            string file = e.Name;
             if (file.StartsWith(".tmp-", StringComparison.Ordinal))
             {
                 // Left by a killed push; no live writer exists while we hold the exclusive lock.
@@ -78,13 +78,13 @@ public sealed class GarbageCollector(LocalArchive archive)
         return keep;
     }
 
-    /// <summary>Deletes the files below <paramref name="dir"/> whose names are not in <paramref name="keep"/> (content-addressed files).</summary>
-    private async Task<long> DeleteUnnamedAsync(string dir, IEnumerable<string?> keep, bool dryRun, CancellationToken ct)
+    /// <summary>Deletes the stored objects of a kind whose names are not in <paramref name="keep"/> (content-addressed files).</summary>
+    private async Task<long> DeleteUnnamedAsync(ObjectKind kind, string? image, IEnumerable<string?> keep, bool dryRun, CancellationToken ct)
     {
         var names = keep.OfType<string>().ToHashSet(StringComparer.Ordinal);
         var doomed = new List<string>();
-        await foreach (var e in archive.Backend.ListAsync(dir, ct).ConfigureAwait(false))
-            if (!names.Contains(e.Path[(e.Path.LastIndexOf('/') + 1)..])) doomed.Add(e.Path);
+        await foreach (var e in archive.Backend.ListAsync(kind, image, ct).ConfigureAwait(false))
+            if (!names.Contains(e.Name)) doomed.Add(e.Path);
         if (!dryRun)
             foreach (var path in doomed) await archive.Backend.DeleteAsync(path, ct).ConfigureAwait(false);
         return doomed.Count;
@@ -92,9 +92,9 @@ public sealed class GarbageCollector(LocalArchive archive)
 
     private async Task DeleteOrphanManifestsAsync(string image, HashSet<int> keep, CancellationToken ct)
     {
-        await foreach (var e in archive.Backend.ListAsync(ArchiveLayout.ImageDir(image) + "/versions", ct).ConfigureAwait(false))
+        await foreach (var e in archive.Backend.ListAsync(ObjectKind.Manifest, image, ct).ConfigureAwait(false))
         {
-            string file = e.Path[(e.Path.LastIndexOf('/') + 1)..];
+            string file = e.Name;
             if (file.StartsWith(".tmp-", StringComparison.Ordinal) || (int.TryParse(file, out int v) && !keep.Contains(v)))
                 await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
         }

@@ -44,9 +44,9 @@ public sealed class LocalArchive
             throw new UsageException($"{path} is not empty; choose an empty or new directory");
         Directory.CreateDirectory(full);
         var backend = new FileBackend(full);
-        await backend.WriteAsync(ArchiveLayout.ImageIndexPath, new ImageIndex().Serialize(), ct).ConfigureAwait(false);
+        await backend.WriteAsync(ObjectHandle.ImageIndex, new ImageIndex().Serialize(), ct).ConfigureAwait(false);
         // circular.json last: it is what makes the directory an archive.
-        await backend.WriteAsync(ArchiveLayout.ConfigPath, config.Serialize(), ct).ConfigureAwait(false);
+        await backend.WriteAsync(ObjectHandle.Config, config.Serialize(), ct).ConfigureAwait(false);
         return config;
     }
 
@@ -83,9 +83,10 @@ public sealed class LocalArchive
         byte[] bytes = manifest.Serialize();
         entry = entry with { ManifestDigest = Manifest.Digest(bytes) };
         // Overwrites a manifest left by a push killed before its refs swap: refs never listed it.
-        await Backend.WriteAsync(ArchiveLayout.ManifestPath(image, version), bytes, ct).ConfigureAwait(false);
+        var manifestHandle = ObjectHandle.Manifest(image, version);
+        await Backend.WriteAsync(manifestHandle, bytes, ct).ConfigureAwait(false);
         if (Signer is not null)
-            await Backend.WriteAsync(ArchiveLayout.ManifestPath(image, version) + SignatureFile.Suffix, Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
+            await Backend.WriteAsync(manifestHandle.Signature(), Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
         var tags = new Dictionary<string, int>(refs?.Tags ?? new(), StringComparer.Ordinal);
         if (tag is not null) tags[tag] = version;
         var next = new ImageRefs {
@@ -109,7 +110,7 @@ public sealed class LocalArchive
     {
         string digest = BootProfile.Digest(profile);
         using var gcFence = await LockChunksAsync(exclusive: false, ct).ConfigureAwait(false); // gc must not delete it before refs name it
-        await Backend.WriteAsync(ArchiveLayout.ProfilePath(image, digest), profile, ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.Profile(image, digest), profile, ct).ConfigureAwait(false);
         Backend.SyncFileSystem();
         await UpdateVersionAsync(image, version, e => e with { Profile = digest }, ct).ConfigureAwait(false);
         return digest;
@@ -123,7 +124,7 @@ public sealed class LocalArchive
     {
         string digest = BootProfile.Digest(index);
         Backend.SyncFileSystem(); // packs durable before the index points at them
-        await Backend.WriteAsync(ArchiveLayout.PackIndexPath(image, digest), index, ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.PackIndex(image, digest), index, ct).ConfigureAwait(false);
         Backend.SyncFileSystem();
         await UpdateVersionAsync(image, version, e => e with { Packs = digest }, ct).ConfigureAwait(false);
         return digest;
@@ -166,19 +167,19 @@ public sealed class LocalArchive
         int signed = 0;
         foreach (var v in refs.Versions)
         {
-            string path = ArchiveLayout.ManifestPath(image, v.Version);
-            var sig = await Backend.TryReadAsync(path + SignatureFile.Suffix, ReadHints.None, ct).ConfigureAwait(false);
-            if (sig is not null && SignatureFile.Parse(sig.Data, path).KeyId == signer.Key.Id) continue;
-            var raw = await Backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false);
+            var manifest = ObjectHandle.Manifest(image, v.Version, v.ExpectedBlocks);
+            var sig = await Backend.TryReadAsync(manifest.Signature(), ReadHints.None, ct).ConfigureAwait(false);
+            if (sig is not null && SignatureFile.Parse(sig.Data, manifest.Path).KeyId == signer.Key.Id) continue;
+            var raw = await Backend.TryReadAsync(manifest, ReadHints.None, ct).ConfigureAwait(false);
             // Sign only the manifest the refs vouch for: resigning must never bless a file altered on disk.
             if (raw is null || Manifest.Digest(raw.Data) != v.ManifestDigest)
                 throw new ArchiveFormatException($"manifest of {image}@{v.Version} is missing or does not match its refs; not signing it");
-            await Backend.WriteAsync(path + SignatureFile.Suffix, signer.SignManifest(image, v.Version, raw.Data), ct).ConfigureAwait(false);
+            await Backend.WriteAsync(manifest.Signature(), signer.SignManifest(image, v.Version, raw.Data), ct).ConfigureAwait(false);
             signed++;
         }
-        var refsRaw = await Backend.TryReadAsync(ArchiveLayout.RefsPath(image), ReadHints.None, ct).ConfigureAwait(false)
+        var refsRaw = await Backend.TryReadAsync(ObjectHandle.Refs(image), ReadHints.None, ct).ConfigureAwait(false)
             ?? throw new NotFoundException($"no image '{image}' in {Root}");
-        await Backend.WriteAsync(ArchiveLayout.RefsPath(image) + SignatureFile.Suffix, signer.SignRefs(image, refsRaw.Data, refs.Serial), ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.Refs(image).Signature(), signer.SignRefs(image, refsRaw.Data, refs.Serial), ct).ConfigureAwait(false);
         return signed;
     }
 
@@ -186,9 +187,9 @@ public sealed class LocalArchive
     private async Task WriteRefsAsync(ImageRefs refs, CancellationToken ct)
     {
         byte[] bytes = refs.Serialize();
-        await Backend.WriteAsync(ArchiveLayout.RefsPath(refs.Image), bytes, ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.Refs(refs.Image), bytes, ct).ConfigureAwait(false);
         if (Signer is not null)
-            await Backend.WriteAsync(ArchiveLayout.RefsPath(refs.Image) + SignatureFile.Suffix, Signer.SignRefs(refs.Image, bytes, refs.Serial), ct).ConfigureAwait(false);
+            await Backend.WriteAsync(ObjectHandle.Refs(refs.Image).Signature(), Signer.SignRefs(refs.Image, bytes, refs.Serial), ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -197,7 +198,7 @@ public sealed class LocalArchive
     /// </summary>
     private async Task PrepareSigningAsync(CancellationToken ct)
     {
-        var obj = await Backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        var obj = await Backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
         var keys = obj is null ? null : ArchiveKeys.Parse(obj.Data, Root);
         if (Signer is null)
         {
@@ -206,24 +207,24 @@ public sealed class LocalArchive
             return;
         }
         string id = Signer.Key.Id;
-        if (keys?.Keys.Any(k => k.Id == id) == true && await Backend.ExistsAsync(ArchiveKeys.KeyPath(id), ct).ConfigureAwait(false)) return;
+        if (keys?.Keys.Any(k => k.Id == id) == true && await Backend.ExistsAsync(ObjectHandle.PublicKey(id), ct).ConfigureAwait(false)) return;
         using var indexLock = await FileLock.AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
-        await Backend.WriteAsync(ArchiveKeys.KeyPath(id), System.Text.Encoding.UTF8.GetBytes(Signer.Key.Public.ToPem()), ct).ConfigureAwait(false);
-        obj = await Backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.PublicKey(id), System.Text.Encoding.UTF8.GetBytes(Signer.Key.Public.ToPem()), ct).ConfigureAwait(false);
+        obj = await Backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
         keys = obj is null ? new ArchiveKeys() : ArchiveKeys.Parse(obj.Data, Root);
         if (keys.Keys.Any(k => k.Id == id)) return;
         keys.Keys.Add(new ArchiveKeyEntry { Id = id, Added = DateTimeOffset.UtcNow });
-        await Backend.WriteAsync(ArchiveKeys.Path, keys.Serialize(), ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.KeyList, keys.Serialize(), ct).ConfigureAwait(false);
     }
 
     private async Task AddToIndexAsync(string image, CancellationToken ct)
     {
         using var indexLock = await FileLock.AcquireAsync(Path.Combine(Root, LockDir, "index"), exclusive: true, ct).ConfigureAwait(false);
-        var obj = await Backend.TryReadAsync(ArchiveLayout.ImageIndexPath, ReadHints.None, ct).ConfigureAwait(false);
+        var obj = await Backend.TryReadAsync(ObjectHandle.ImageIndex, ReadHints.None, ct).ConfigureAwait(false);
         var index = obj is null ? new ImageIndex() : ImageIndex.Parse(obj.Data, Root);
         if (index.Images.Contains(image)) return;
         index.Images.Add(image);
         index.Images.Sort(StringComparer.Ordinal);
-        await Backend.WriteAsync(ArchiveLayout.ImageIndexPath, index.Serialize(), ct).ConfigureAwait(false);
+        await Backend.WriteAsync(ObjectHandle.ImageIndex, index.Serialize(), ct).ConfigureAwait(false);
     }
 }

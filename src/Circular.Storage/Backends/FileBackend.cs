@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using Circular.Core.Archive;
+using Circular.Core.Errors;
 using Circular.Storage.Posix;
 
 namespace Circular.Storage.Backends;
@@ -15,19 +17,30 @@ public sealed class FileBackend : IArchiveBackend
 
     public string FullPath(string path) => Path.Combine(_root, path);
 
-    public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+    public string FullPath(ObjectHandle handle) => FullPath(handle.Path);
+
+    public async Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
     {
-        string full = FullPath(path);
+        string full = FullPath(handle);
         try
         {
-            return new BackendObject(await File.ReadAllBytesAsync(full, ct).ConfigureAwait(false), full);
+            var fs = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
+            await using (fs.ConfigureAwait(false))
+            {
+                if (fs.Length > handle.MaxLength)
+                    throw new ArchiveFormatException($"{full} is {fs.Length} bytes, more than any valid {handle.Kind} object ({handle.MaxLength})");
+                byte[] data = new byte[fs.Length];
+                int n = await fs.ReadAtLeastAsync(data, data.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+                return new BackendObject(n == data.Length ? data : data[..n], full);
+            }
         }
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }
     }
 
-    public async Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct)
+    public async Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
+        string path = handle.Path;
         string full = FullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
@@ -37,9 +50,15 @@ public sealed class FileBackend : IArchiveBackend
             await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
                 await fs.WriteAsync(data, ct).ConfigureAwait(false);
-                if (!path.StartsWith("chunks/", StringComparison.Ordinal)) fs.Flush(flushToDisk: true);
+                // Chunks are made durable together by one syncfs before anything points at them (LocalArchive).
+                if (handle.Kind != ObjectKind.Chunk) fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            TryDelete(tmp);
+            throw IoErrors.Writing($"{handle.Kind.ToString().ToLowerInvariant()} {path}", _root, e);
         }
         catch
         {
@@ -48,11 +67,11 @@ public sealed class FileBackend : IArchiveBackend
         }
     }
 
-    public Task<bool> ExistsAsync(string path, CancellationToken ct) => Task.FromResult(File.Exists(FullPath(path)));
+    public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => Task.FromResult(File.Exists(FullPath(handle)));
 
-    public async IAsyncEnumerable<BackendEntry> ListAsync(string directory, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, [EnumeratorCancellation] CancellationToken ct)
     {
-        string full = FullPath(directory);
+        string full = FullPath(ArchiveLayout.DirectoryOf(kind, image));
         if (!Directory.Exists(full)) yield break;
         var opts = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 };
         foreach (var f in new DirectoryInfo(full).EnumerateFiles("*", opts))

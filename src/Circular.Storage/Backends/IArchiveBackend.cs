@@ -1,12 +1,16 @@
+using Circular.Core.Archive;
+
 namespace Circular.Storage.Backends;
 
 /// <summary>
-/// Where an archive's files live: a local directory, one or more HTTP mirrors. Backends know paths and bytes,
-/// nothing of images or versions (restic's rule). Paths are relative and '/'-separated.
+/// Where an archive's files live: a local directory, one or more HTTP mirrors. Backends know typed objects and
+/// bytes, nothing of images or versions (restic's rule); the object's kind, not its path, tells what may be cached
+/// and how large it may be.
 /// </summary>
 /// <remarks>
 /// Contract: <see cref="TryReadAsync"/> returns null only when the object certainly does not exist; a transient failure
-/// (network, timeout) throws <see cref="BackendUnavailableException"/> after the backend's own retries. Writes are atomic:
+/// (network, timeout) throws <see cref="BackendUnavailableException"/> after the backend's own retries. A body longer
+/// than <see cref="ObjectHandle.MaxLength"/> is refused while it arrives, never buffered whole. Writes are atomic:
 /// a reader sees the old object or the new one, never a partial one.
 /// </remarks>
 public interface IArchiveBackend
@@ -17,24 +21,29 @@ public interface IArchiveBackend
     bool IsWritable { get; }
 
     /// <summary>Reads a whole object. <paramref name="hints"/> lets a caller that found bad data ask for another copy.</summary>
-    Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct);
+    Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct);
 
     /// <summary>
     /// Like <see cref="TryReadAsync"/>, but the bytes may live in a buffer rented from a pool: the caller disposes the
     /// result as soon as it is done with <see cref="PooledObject.Data"/>. For bulk reads (chunks), where a new array
     /// per object is mostly garbage collection. Backends without a pooled path keep this default.
     /// </summary>
-    async Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
-        await TryReadAsync(path, hints, ct).ConfigureAwait(false) is { } obj ? PooledObject.Wrap(obj) : null;
+    async Task<PooledObject?> TryReadPooledAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct) =>
+        await TryReadAsync(handle, hints, ct).ConfigureAwait(false) is { } obj ? PooledObject.Wrap(obj) : null;
 
     /// <summary>Creates or atomically replaces an object.</summary>
-    Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct);
+    Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct);
 
-    Task<bool> ExistsAsync(string path, CancellationToken ct);
+    Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct);
 
-    /// <summary>Every object below a directory prefix, recursively. Local backends only; HTTP throws NotSupportedException.</summary>
-    IAsyncEnumerable<BackendEntry> ListAsync(string directory, CancellationToken ct);
+    /// <summary>
+    /// Every file stored for objects of <paramref name="kind"/> (chunks, packs; or, with <paramref name="image"/>, that
+    /// image's manifests, profiles or pack indexes), writers' leftover temporaries included. Local backends only;
+    /// HTTP throws NotSupportedException.
+    /// </summary>
+    IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct);
 
+    /// <summary>Deletes a file <see cref="ListAsync"/> returned, or an object.</summary>
     Task DeleteAsync(string path, CancellationToken ct);
 }
 
@@ -87,7 +96,12 @@ public sealed class PooledObject : IDisposable
     }
 }
 
-public sealed record BackendEntry(string Path, long Length, DateTime LastWriteUtc);
+/// <summary>A listed file: its archive-relative path, its file name (a chunk id, a version number, a digest, or a
+/// writer's ".tmp-" leftover) and its size.</summary>
+public sealed record BackendEntry(string Path, long Length, DateTime LastWriteUtc)
+{
+    public string Name => Path[(Path.LastIndexOf('/') + 1)..];
+}
 
 /// <summary>
 /// Asks for a fresh copy after bad data: <see cref="Avoid"/> names the source that gave it (try the others first),

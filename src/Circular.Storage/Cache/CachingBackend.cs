@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Circular.Core.Archive;
 using Circular.Storage.Backends;
 
@@ -7,12 +6,16 @@ namespace Circular.Storage.Cache;
 /// <summary>
 /// Puts the disk cache in front of a remote backend. Immutable objects (chunks, manifests) are served from the
 /// cache when present; mutable ones (refs, indexes) are always fetched fresh and the cached copy is used only
-/// when no mirror can be reached (offline mode, with a warning). Data from the cache is verified by the layer
-/// above like any other copy: a bad one comes back with <see cref="ReadHints.Avoid"/> set and is replaced.
+/// when no mirror can be reached (offline mode, with a warning). That a mutable object does not exist (keys.json of
+/// an unsigned archive) is remembered too, so offline reads answer "absent" as the archive did, instead of failing.
+/// Data from the cache is verified by the layer above like any other copy: a bad one comes back with
+/// <see cref="ReadHints.Avoid"/> set and is replaced.
 /// </summary>
 public sealed class CachingBackend : IArchiveBackend
 {
     public const string CacheSourcePrefix = "cache:";
+    /// <summary>Beside the metadata copies: one empty file per mutable object the archive said it does not have.</summary>
+    private const string AbsentDir = ".absent";
     private readonly IArchiveBackend _inner;
     private readonly DiskCache _cache;
     private readonly string _metaDir;
@@ -33,19 +36,20 @@ public sealed class CachingBackend : IArchiveBackend
     public bool IsWritable => false;
     public bool WentOffline => Volatile.Read(ref _warnedOffline) != 0;
 
-    public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+    public async Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
     {
-        using var obj = await ReadAsync(path, hints, pooled: false, ct).ConfigureAwait(false);
+        using var obj = await ReadAsync(handle, hints, pooled: false, ct).ConfigureAwait(false);
         return obj?.ToBackendObject(); // not rented: the array read or fetched itself
     }
 
-    public Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
-        ReadAsync(path, hints, pooled: true, ct);
+    public Task<PooledObject?> TryReadPooledAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct) =>
+        ReadAsync(handle, hints, pooled: true, ct);
 
-    private async Task<PooledObject?> ReadAsync(string path, ReadHints hints, bool pooled, CancellationToken ct)
+    private async Task<PooledObject?> ReadAsync(ObjectHandle handle, ReadHints hints, bool pooled, CancellationToken ct)
     {
+        string path = handle.Path;
         // Packs are chunk files too: shared by every archive and counted against the quota like chunks.
-        bool chunk = path.StartsWith("chunks/", StringComparison.Ordinal) || path.StartsWith("packs/", StringComparison.Ordinal);
+        bool chunk = handle.IsChunkFile;
         string local = chunk ? _cache.ChunkFile(path) : Path.Combine(_metaDir, path);
         bool cachedIsSuspect = hints.Avoid is not null && hints.Avoid.StartsWith(CacheSourcePrefix, StringComparison.Ordinal);
         if (cachedIsSuspect && chunk) _cache.Drop(path);
@@ -53,13 +57,13 @@ public sealed class CachingBackend : IArchiveBackend
         // A caller that asks to bypass caches found bad data (from a mirror or from here). The copy fetched with it
         // is stored below before anyone verifies it, so answering from the cache now would hand back that same bad
         // copy instead of asking another mirror.
-        if (ArchiveLayout.IsImmutable(path) && !cachedIsSuspect && !hints.BypassCaches)
+        if (handle.IsImmutable && !cachedIsSuspect && !hints.BypassCaches)
         {
             if (chunk && pooled)
             {
                 if (_cache.TryReadChunkPooled(path, CacheSourcePrefix + local) is { } pooledHit) return pooledHit;
             }
-            else if ((chunk ? _cache.TryReadChunk(path) : TryReadFile(local)) is { } hit)
+            else if ((chunk ? _cache.TryReadChunk(path) : TryReadFile(local, handle.MaxLength)) is { } hit)
             {
                 return PooledObject.Wrap(new BackendObject(hit, CacheSourcePrefix + local));
             }
@@ -69,20 +73,28 @@ public sealed class CachingBackend : IArchiveBackend
         try
         {
             obj = pooled
-                ? await _inner.TryReadPooledAsync(path, hints, ct).ConfigureAwait(false)
-                : await _inner.TryReadAsync(path, hints, ct).ConfigureAwait(false) is { } plain ? PooledObject.Wrap(plain) : null;
+                ? await _inner.TryReadPooledAsync(handle, hints, ct).ConfigureAwait(false)
+                : await _inner.TryReadAsync(handle, hints, ct).ConfigureAwait(false) is { } plain ? PooledObject.Wrap(plain) : null;
         }
-        catch (BackendUnavailableException) when (!ArchiveLayout.IsImmutable(path) && TryReadFile(local) is { } stale)
+        catch (BackendUnavailableException) when (!handle.IsImmutable && OfflineCopy(handle, local) is { } offline)
         {
             if (Interlocked.Exchange(ref _warnedOffline, 1) == 0)
-                _log?.WriteLine($"circular: warning: {_inner.Location} is unreachable; working offline from the cache ({File.GetLastWriteTimeUtc(local):u})");
-            return PooledObject.Wrap(new BackendObject(stale, CacheSourcePrefix + local));
+                _log?.WriteLine($"circular: warning: {_inner.Location} is unreachable; working offline from the cache ({offline.Stamp:u})");
+            return offline.Object;
         }
-        if (obj is null) return null;
+        if (obj is null)
+        {
+            if (!handle.IsImmutable) RememberAbsent(path, local);
+            return null;
+        }
         try
         {
             if (chunk) _cache.StoreChunk(path, obj.Data.Span);
-            else DiskCache.WriteAtomic(local, obj.Data.Span);
+            else
+            {
+                _cache.WriteAtomic(local, obj.Data.Span);
+                if (!handle.IsImmutable) TryDelete(AbsentMarker(path));
+            }
         }
         catch
         {
@@ -92,18 +104,46 @@ public sealed class CachingBackend : IArchiveBackend
         return obj;
     }
 
-    private static byte[]? TryReadFile(string full)
+    /// <summary>What the cache last saw of a mutable object: its copy, or that it did not exist (a null object).</summary>
+    private (PooledObject? Object, DateTime Stamp)? OfflineCopy(ObjectHandle handle, string local)
     {
-        try { return File.ReadAllBytes(full); }
+        if (TryReadFile(local, handle.MaxLength) is { } stale)
+            return (PooledObject.Wrap(new BackendObject(stale, CacheSourcePrefix + local)), File.GetLastWriteTimeUtc(local));
+        string marker = AbsentMarker(handle.Path);
+        return File.Exists(marker) ? (null, File.GetLastWriteTimeUtc(marker)) : null;
+    }
+
+    private string AbsentMarker(string path) => Path.Combine(_metaDir, AbsentDir, path);
+
+    private void RememberAbsent(string path, string local)
+    {
+        TryDelete(local);
+        _cache.WriteAtomic(AbsentMarker(path), []);
+    }
+
+    private static void TryDelete(string file)
+    {
+        try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>A cached metadata copy, or null; a file longer than any valid object of its kind is no copy.</summary>
+    private static byte[]? TryReadFile(string full, long maxLength)
+    {
+        try
+        {
+            var info = new FileInfo(full);
+            if (!info.Exists || info.Length > maxLength) return null;
+            return File.ReadAllBytes(full);
+        }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
     }
 
-    public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(path, data, ct);
+    public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(handle, data, ct);
 
-    public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
-        await TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false) is not null;
+    public async Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) =>
+        await TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false) is not null;
 
-    public IAsyncEnumerable<BackendEntry> ListAsync(string directory, CancellationToken ct) => _inner.ListAsync(directory, ct);
+    public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => _inner.ListAsync(kind, image, ct);
 
     public Task DeleteAsync(string path, CancellationToken ct) => _inner.DeleteAsync(path, ct);
 }

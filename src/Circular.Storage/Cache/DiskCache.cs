@@ -28,6 +28,9 @@ public sealed class DiskCache
 
     public string Root { get; }
     public long Quota { get; }
+    /// <summary>Where the one warning about a cache that cannot be written (a full disk) goes; null: nowhere.</summary>
+    public TextWriter? Log { get; init; }
+    private int _warnedUnwritable;
     public long Total { get { lock (_lock) return _total; } }
     public long Hits => Interlocked.Read(ref _hits);
     public long Misses => Interlocked.Read(ref _misses);
@@ -52,21 +55,8 @@ public sealed class DiskCache
 
     public byte[]? TryReadChunk(string relative)
     {
-        string full = ChunkFile(relative);
-        if (!Indexed(relative) && !File.Exists(full))
-        {
-            Missed(relative);
-            return null;
-        }
-        byte[] data;
-        try { data = File.ReadAllBytes(full); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            Missed(relative);
-            return null;
-        }
-        if (Hit(relative, full, data.Length)) TouchLastUse(full);
-        return data;
+        using var pooled = TryReadChunkPooled(relative, relative);
+        return pooled?.ToBackendObject().Data;
     }
 
     /// <summary>
@@ -93,8 +83,13 @@ public sealed class DiskCache
         using (handle)
         {
             long length = RandomAccess.GetLength(handle);
-            // Nothing this large is ever stored (chunk files are about 4 MiB at most): read it the plain way.
-            if (length > MaxPooledChunk) return TryReadChunk(relative) is { } big ? Backends.PooledObject.Wrap(new(big, source)) : null;
+            // Nothing this large is ever stored (chunk files are about 4 MiB at most): a damaged cache, not a chunk.
+            if (length > Core.Archive.ObjectHandle.MaxChunkFileLength)
+            {
+                Drop(relative);
+                Missed(relative);
+                return null;
+            }
             byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
             try
             {
@@ -111,8 +106,6 @@ public sealed class DiskCache
             }
         }
     }
-
-    private const int MaxPooledChunk = 16 << 20;
 
     private bool Indexed(string relative)
     {
@@ -137,12 +130,6 @@ public sealed class DiskCache
             else if (File.Exists(full)) { _entries[relative] = (size, ++_clock); _total += size; }
             return _touched.Add(relative);
         }
-    }
-
-    /// <summary>The file's mtime carries the LRU order to the next run; once per run is enough.</summary>
-    private static void TouchLastUse(string full)
-    {
-        try { File.SetLastWriteTimeUtc(full, DateTime.UtcNow); } catch (IOException) { }
     }
 
     public void StoreChunk(string relative, ReadOnlySpan<byte> data)
@@ -192,18 +179,35 @@ public sealed class DiskCache
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A full or read-only cache disk must not fail the read: the data is served uncached.
+            // A full or read-only cache disk must not fail the read: the data is served uncached, said once.
+            WarnUnwritable(e);
             _knownDirs.TryRemove(dir, out _); // it may have been deleted under us (cache cleared): create it again next time
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             return false;
         }
     }
 
-    public static void WriteAtomic(string full, ReadOnlySpan<byte> data)
+    /// <summary>Writes a metadata copy; false (with the one warning) when the cache cannot be written.</summary>
+    public bool WriteAtomic(string full, ReadOnlySpan<byte> data)
     {
         // A full or read-only cache disk must not fail the read: the data is served uncached.
-        try { Posix.AtomicFile.Write(full, data, durable: false); }
-        catch (IOException) { }
+        try
+        {
+            Posix.AtomicFile.Write(full, data, durable: false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WarnUnwritable(e);
+            return false;
+        }
+    }
+
+    private void WarnUnwritable(Exception e)
+    {
+        if (Interlocked.Exchange(ref _warnedUnwritable, 1) == 0)
+            Log?.WriteLine($"circular: warning: cannot write to the cache {Root} ({(e is IOException io ? Posix.IoErrors.Reason(io) : e.Message)}); " +
+                "reading on without caching: offline use will lack what is read now");
     }
 
     private void Forget(string relative)

@@ -45,7 +45,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// </summary>
     private int ReadLocal(FileBackend local, ChunkId id, Span<byte> destination)
     {
-        string full = local.FullPath(ArchiveLayout.ChunkPath(id));
+        string full = local.FullPath(ObjectHandle.Chunk(id));
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
         try { handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -55,7 +55,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
         using (handle)
         {
             long length = RandomAccess.GetLength(handle);
-            if (length > ChunkFile.MaxEncodedLength(ChunkFile.MaxChunkLength)) throw new ChunkIntegrityException(id, full, $"file is {length} bytes");
+            if (length > ObjectHandle.MaxChunkFileLength) throw new ChunkIntegrityException(id, full, $"file is {length} bytes");
             byte[] buf = s_pool.Rent((int)length);
             try
             {
@@ -136,13 +136,13 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// </summary>
     private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkId id, Memory<byte> destination, bool keepEncoded, CancellationToken ct)
     {
-        string path = ArchiveLayout.ChunkPath(id);
+        var handle = ObjectHandle.Chunk(id);
         var hints = ReadHints.None;
         ChunkIntegrityException? last = null;
         var tried = new List<string>();
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            using var obj = await backend.TryReadPooledAsync(path, hints, ct).ConfigureAwait(false);
+            using var obj = await backend.TryReadPooledAsync(handle, hints, ct).ConfigureAwait(false);
             if (obj is null)
             {
                 if (last is not null) throw last;
@@ -163,6 +163,6 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
                 hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
             }
         }
-        throw new ChunkIntegrityException(id, string.Join(", ", tried.Distinct()), "no good copy on any mirror (" + last!.Message + ")");
+        throw new ChunkIntegrityException(id, string.Join(", ", tried.Distinct()), $"{last!.Detail}; no good copy on any mirror");
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using Circular.Core.Archive;
 using Circular.Storage.Backends;
 
 namespace Circular.Storage.Http;
@@ -50,18 +51,19 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     public long Requests => Interlocked.Read(ref _requests);
     public long BytesReceived => Interlocked.Read(ref _bytes);
 
-    public async Task<BackendObject?> TryReadAsync(string path, ReadHints hints, CancellationToken ct)
+    public async Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
     {
-        using var obj = await ReadAsync(path, hints, pooled: false, ct).ConfigureAwait(false);
+        using var obj = await ReadAsync(handle, hints, pooled: false, ct).ConfigureAwait(false);
         return obj?.ToBackendObject(); // not rented: the body array itself
     }
 
     /// <summary>Chunk bodies go into rented buffers: a new array per body was most of a cold read's garbage.</summary>
-    public Task<PooledObject?> TryReadPooledAsync(string path, ReadHints hints, CancellationToken ct) =>
-        ReadAsync(path, hints, pooled: true, ct);
+    public Task<PooledObject?> TryReadPooledAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct) =>
+        ReadAsync(handle, hints, pooled: true, ct);
 
-    private async Task<PooledObject?> ReadAsync(string path, ReadHints hints, bool pooled, CancellationToken ct)
+    private async Task<PooledObject?> ReadAsync(ObjectHandle handle, ReadHints hints, bool pooled, CancellationToken ct)
     {
+        string path = handle.Path;
         await EnsureProbedAsync(ct).ConfigureAwait(false);
         ReprobeStaleMirrors();
         Exception? lastError = null;
@@ -72,7 +74,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             foreach (var mirror in Order(hints.Avoid))
             {
                 tried++;
-                var result = await TryMirrorAsync(mirror, path, hints, pooled, ct).ConfigureAwait(false);
+                var result = await TryMirrorAsync(mirror, handle, hints, pooled, ct).ConfigureAwait(false);
                 switch (result.Outcome)
                 {
                     case Outcome.Ok: return result.Object;
@@ -90,8 +92,9 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private enum Outcome { Ok, NotFound, Failed }
     private readonly record struct Attempt(Outcome Outcome, PooledObject? Object, Exception? Error);
 
-    private async Task<Attempt> TryMirrorAsync(Mirror mirror, string path, ReadHints hints, bool pooled, CancellationToken ct)
+    private async Task<Attempt> TryMirrorAsync(Mirror mirror, ObjectHandle handle, ReadHints hints, bool pooled, CancellationToken ct)
     {
+        string path = handle.Path;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.Timeout);
         var clock = Stopwatch.StartNew();
@@ -114,7 +117,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
                 mirror.RecordFailure();
                 return new Attempt(Outcome.Failed, null, new HttpRequestException($"{mirror.Name}: HTTP {(int)resp.StatusCode} for {path}"));
             }
-            var body = await ReadBodyAsync(resp.Content, mirror.Name + "/" + path, path, pooled, deadline.Token).ConfigureAwait(false);
+            var body = await BoundedBody.ReadAsync(resp.Content, mirror.Name + "/" + path, handle, pooled, deadline.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytes, body.Length);
             mirror.RecordSuccess(headersMs);
             return new Attempt(Outcome.Ok, body, null);
@@ -126,49 +129,9 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
+            // An oversized body lands here too (BodyTooLargeException): the mirror counts as failed and the next one is asked.
             mirror.RecordFailure();
-            return new Attempt(Outcome.Failed, null, new IOException($"{mirror.Name}: {e.Message}", e));
-        }
-    }
-
-    /// <summary>Bodies larger than this are never pooled (chunk files are at most about 4 MiB).</summary>
-    private const int MaxPooledBody = 16 << 20;
-
-    /// <summary>
-    /// Reads a whole body: into an exact new array, or, when <paramref name="pooled"/> and the length is declared,
-    /// into a buffer rented from the shared pool. A body shorter than its Content-Length is an error either way.
-    /// </summary>
-    private static async Task<PooledObject> ReadBodyAsync(HttpContent content, string source, string path, bool pooled, CancellationToken ct)
-    {
-        long? declared = content.Headers.ContentLength;
-        if (!pooled || declared is not long length || length > MaxPooledBody)
-        {
-            byte[] body = await content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-            if (declared is long d && d != body.Length)
-                throw new IOException($"body of {path} truncated ({body.Length} of {d} bytes)");
-            return PooledObject.Wrap(new BackendObject(body, source));
-        }
-        byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
-        try
-        {
-            int n = 0;
-            var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                while (n < length)
-                {
-                    int r = await stream.ReadAsync(buf.AsMemory(n, (int)length - n), ct).ConfigureAwait(false);
-                    if (r == 0) break;
-                    n += r;
-                }
-            }
-            if (n != length) throw new IOException($"body of {path} truncated ({n} of {length} bytes)");
-            return PooledObject.FromRented(buf, n, source);
-        }
-        catch
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-            throw;
+            return new Attempt(Outcome.Failed, null, new IOException(e is BodyTooLargeException ? e.Message : $"{mirror.Name}: {e.Message}", e));
         }
     }
 
@@ -229,7 +192,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(TimeSpan.FromSeconds(Math.Min(2, _options.Timeout.TotalSeconds)));
             var clock = Stopwatch.StartNew();
-            using var req = NewRequest(HttpMethod.Head, m.Resolve("circular.json"));
+            using var req = NewRequest(HttpMethod.Head, m.Resolve(ObjectHandle.Config.Path));
             using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
             if ((int)resp.StatusCode < 500)
             {
@@ -247,13 +210,13 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private HttpRequestMessage NewRequest(HttpMethod method, Uri url) =>
         new(method, url) { Version = _client.DefaultRequestVersion, VersionPolicy = _client.DefaultVersionPolicy };
 
-    public Task WriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+    public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) =>
         throw new NotSupportedException($"{Location} is read-only: push to a local archive and publish it with a web server");
 
-    public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
-        await TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false) is not null;
+    public async Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) =>
+        await TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false) is not null;
 
-    public async IAsyncEnumerable<BackendEntry> ListAsync(string directory, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, [EnumeratorCancellation] CancellationToken ct)
     {
         await Task.CompletedTask.ConfigureAwait(false);
         throw new NotSupportedException("an HTTP archive cannot be listed");

@@ -39,12 +39,17 @@ public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? st
     /// and the serial is not below the highest seen (unless <paramref name="explicitVersion"/>: a version asked for by
     /// number is served from an older refs file, since its manifest's own signature still vouches for its content).
     /// </summary>
-    public void CheckRefs(string image, ImageRefs refs, SignatureFile sig, bool explicitVersion, string what)
+    /// <param name="fromCache">The refs are the client's own last-seen copy, read because no mirror answers: an expired
+    /// signature is then accepted with a warning (offline use of what this client already verified; the serial check
+    /// still refuses anything older than what it has seen).</param>
+    public void CheckRefs(string image, ImageRefs refs, SignatureFile sig, bool explicitVersion, string what, bool fromCache = false)
     {
         if (sig.Statement.Serial != refs.Serial)
             throw new TrustException($"{what}: serial {refs.Serial} is not the signed serial {sig.Statement.Serial?.ToString(CultureInfo.InvariantCulture) ?? "(none)"}");
         if (sig.Statement.ExpiresAt is not { } expires) throw new TrustException($"{what}: its signature has no expiry");
-        if (Now >= expires)
+        if (Now >= expires && fromCache)
+            log?.WriteLine($"circular: warning: {what}: the signature expired at {Stamp(expires)}; using this client's last verified copy while offline");
+        else if (Now >= expires)
             throw new TrustException($"{what} expired at {Stamp(expires)} (signed {Stamp(sig.Statement.SignedAt)}): a mirror may be serving a frozen copy; " +
                 "the archive's owner renews it with 'circular key resign'");
         if (State is null) return;

@@ -1,3 +1,4 @@
+using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Core.Signing;
 using Circular.Storage.Backends;
@@ -18,15 +19,16 @@ public static class TrustSetup
             return new TrustPolicy(trustFiles.Select(VerifyingKey.Load).ToList(), state, log);
         if (state.TryGetPin(location) is { } pinned)
             return new TrustPolicy(pinned, state, log);
-        var obj = await backend.TryReadAsync(ArchiveKeys.Path, ReadHints.None, ct).ConfigureAwait(false);
+        var obj = await backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
         if (obj is null) return null;
         var announced = ArchiveKeys.Parse(obj.Data, backend.Location);
         if (announced.Keys.Count == 0) return null;
         var keys = new List<VerifyingKey>();
         foreach (var entry in announced.Keys)
         {
-            string path = ArchiveKeys.KeyPath(entry.Id);
-            var pem = await backend.TryReadAsync(path, ReadHints.None, ct).ConfigureAwait(false)
+            var handle = ObjectHandle.PublicKey(entry.Id);
+            string path = handle.Path;
+            var pem = await backend.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false)
                 ?? throw new ArchiveFormatException($"{backend.Location} lists key {entry.Id} but has no {path}");
             var key = VerifyingKey.FromPem(System.Text.Encoding.UTF8.GetString(pem.Data), path);
             if (key.Id != entry.Id) throw new TrustException($"{path} of {backend.Location} holds key {key.Id}, not {entry.Id}");

@@ -28,14 +28,14 @@ public sealed class ChunkWriter(IArchiveBackend backend, ChunkCodec codec, int l
 
     public async ValueTask PutAsync(ChunkId id, ReadOnlyMemory<byte> raw, byte[] scratch, CancellationToken ct)
     {
-        string path = ArchiveLayout.ChunkPath(id);
-        if (!_seen.TryAdd(id, 0) || await backend.ExistsAsync(path, ct).ConfigureAwait(false))
+        var handle = ObjectHandle.Chunk(id);
+        if (!_seen.TryAdd(id, 0) || await backend.ExistsAsync(handle, ct).ConfigureAwait(false))
         {
             Interlocked.Increment(ref _reused);
             return;
         }
         int n = ChunkFile.Encode(raw.Span, codec, level, scratch);
-        await backend.WriteAsync(path, scratch.AsMemory(0, n), ct).ConfigureAwait(false);
+        await backend.WriteAsync(handle, scratch.AsMemory(0, n), ct).ConfigureAwait(false);
         Interlocked.Increment(ref _newChunks);
         Interlocked.Add(ref _newBytes, n);
     }

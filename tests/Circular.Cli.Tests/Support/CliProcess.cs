@@ -34,9 +34,14 @@ public static class CliProcess
         return psi;
     }
 
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>Runs with extra environment variables (e.g. XDG_DATA_HOME for a private trust store).</summary>
+    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        using var p = Process.Start(StartInfo(args))!;
+        var psi = StartInfo(args);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

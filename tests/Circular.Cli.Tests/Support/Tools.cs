@@ -13,6 +13,7 @@ public static class Tools
         ["mkfs.ext4"] = "e2fsprogs",
         ["debugfs"] = "e2fsprogs",
         ["qemu-img"] = "qemu-utils",
+        ["nbdcopy"] = "libnbd-bin",
     };
 
     public static string Run(string tool, params string[] args)

@@ -1,0 +1,36 @@
+using System.Net.Sockets;
+using Circular.Cli.Tests.Support;
+
+namespace Circular.Cli.Tests;
+
+/// <summary>`serve` stops within a second on SIGTERM, also while a client holds a half-sent request open.</summary>
+public sealed class ServeStopTests : IDisposable
+{
+    private readonly Scratch _s = new();
+
+    public void Dispose() => _s.Dispose();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serve_stops_within_a_second_on_SIGTERM(bool halfSentRequest)
+    {
+        string archive = await _s.InitArchiveAsync("archive");
+        var (server, url) = await Background.ServeAsync(archive);
+        await using (server)
+        {
+            using var client = new TcpClient();
+            if (halfSentRequest)
+            {
+                await client.ConnectAsync("127.0.0.1", url.Port);
+                // The request line and one header, never the blank line that ends the request.
+                await client.GetStream().WriteAsync("GET /images.json HTTP/1.1\r\nHost: x\r\n"u8.ToArray());
+                await Task.Delay(300); // let the server read it
+            }
+            var took = await server.TerminateAsync(TimeSpan.FromSeconds(40));
+            Assert.True(server.Process.HasExited);
+            Assert.Equal(0, server.Process.ExitCode);
+            Assert.True(took < TimeSpan.FromSeconds(1.5), $"serve took {took.TotalSeconds:0.00} s to stop{(halfSentRequest ? " with a half-sent request" : "")}");
+        }
+    }
+}
