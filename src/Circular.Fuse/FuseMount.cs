@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Circular.Fuse.Mounting;
 using Circular.Fuse.Native;
@@ -24,13 +25,13 @@ public sealed class FuseMount : IAsyncDisposable
     private readonly FuseChannel _channel;
     private readonly UnmountWatchdog? _watchdog;
     private readonly bool _viaFusermount;
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _detachGate = new();
     private bool _detached;
     private Task? _unmounting;
 
-    private FuseMount(string mountPoint, FuseServer server, FuseChannel channel, UnmountWatchdog? watchdog, bool viaFusermount, Action<string> log)
+    private FuseMount(string mountPoint, FuseServer server, FuseChannel channel, UnmountWatchdog? watchdog, bool viaFusermount, ILogger log)
     {
         MountPoint = mountPoint;
         _server = server;
@@ -55,7 +56,7 @@ public sealed class FuseMount : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        Action<string> log = options.Log is null ? _ => { } : TextWriter.Synchronized(options.Log).WriteLine;
+        var log = options.Log;
 
         string canonical = MountPointCheck.Validate(mountPoint);
         var tree = new FuseTree(catalog, log);
@@ -95,7 +96,7 @@ public sealed class FuseMount : IAsyncDisposable
             if (e is TimeoutException) throw new FuseMountException($"mounting {canonical}: the kernel did not start the FUSE session");
             throw;
         }
-        log($"fuse: mounted on {canonical} ({(options.Writable ? "read-write" : "read-only")})");
+        log.Mounted(canonical, options.Writable ? "read-write" : "read-only");
         return mount;
     }
 
@@ -120,7 +121,7 @@ public sealed class FuseMount : IAsyncDisposable
             .Select(signal => PosixSignalRegistration.Create(signal, context =>
             {
                 context.Cancel = true;
-                _log($"fuse: {context.Signal}, unmounting {MountPoint}");
+                _log.UnmountingOnSignal(context.Signal.ToString(), MountPoint);
                 _ = UnmountAsync();
             }))
             .ToArray();
@@ -132,7 +133,7 @@ public sealed class FuseMount : IAsyncDisposable
         if (!Completion.IsCompleted) DetachOnce();
         if (await Task.WhenAny(Completion, Task.Delay(DetachGrace)).ConfigureAwait(false) != Completion)
         {
-            _log($"fuse: {MountPoint} is still in use {DetachGrace.TotalSeconds:0} s after unmounting; closing the connection");
+            _log.StillInUse(MountPoint, (int)DetachGrace.TotalSeconds);
             _server.Stop();
         }
         await Completion.ConfigureAwait(false);
@@ -147,7 +148,7 @@ public sealed class FuseMount : IAsyncDisposable
         _channel.Dispose();
         _watchdog?.Disarm();
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        _log($"fuse: unmounted {MountPoint}" + (exit == ServerExit.Failed ? " after an error" : ""));
+        _log.Unmounted(MountPoint, exit == ServerExit.Failed ? " after an error" : "");
         _completion.TrySetResult();
     }
 
@@ -160,7 +161,7 @@ public sealed class FuseMount : IAsyncDisposable
         }
         int errno = Detach(MountPoint, _viaFusermount);
         // EINVAL: no longer a mount point, because someone ran umount first.
-        if (errno is not (0 or Errno.EINVAL or Errno.ENOENT)) _log($"fuse: unmounting {MountPoint} failed: {Libc.Describe(errno)}");
+        if (errno is not (0 or Errno.EINVAL or Errno.ENOENT)) _log.UnmountFailed(MountPoint, Libc.Describe(errno));
     }
 
     private static int Detach(string mountPoint, bool viaFusermount) =>

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Circular.Fuse;
 
 /// <summary>How <see cref="FuseMount.MountAsync"/> mounts the catalog.</summary>
@@ -9,6 +12,6 @@ public sealed record FuseMountOptions
     /// <summary>Let users other than the mounting one see the files (FUSE hides them by default).</summary>
     public bool AllowOther { get; init; }
 
-    /// <summary>Where mount events and request errors are reported; null for silence.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where mount events and request errors are reported.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
 }

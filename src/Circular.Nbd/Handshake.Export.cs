@@ -24,7 +24,7 @@ internal sealed partial class Handshake
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            log($"export \"{requested}\" refused: {ex.Message}");
+            options.Log.ExportRefused(peer, requested, ex.Message);
             return OptionOutcome.End;
         }
 
@@ -73,7 +73,7 @@ internal sealed partial class Handshake
         {
             // Only a missing export is the client's mistake; anything else is worth a line in the log.
             if (ex is not NotFoundException)
-                log($"export \"{requested}\" could not be opened: {ex.Message}");
+                options.Log.ExportFailed(peer, requested, ex.Message);
             await SendErrorAsync(option, NbdOptionReply.ErrUnknown, ex.Message, ct).ConfigureAwait(false);
             return OptionOutcome.Continue;
         }

@@ -11,7 +11,7 @@ namespace Circular.Nbd;
 /// <see cref="NbdSizes.MaxOptionLength"/> per option.
 /// </summary>
 internal sealed partial class Handshake(
-    PipeReader reader, ReplyWriter writer, IImageCatalog catalog, NbdServerOptions options, Action<string> log)
+    PipeReader reader, ReplyWriter writer, IImageCatalog catalog, NbdServerOptions options, string peer)
 {
     /// <summary>A client that needs more options than this is not negotiating, it is looping.</summary>
     private const int MaxOptions = 1024;

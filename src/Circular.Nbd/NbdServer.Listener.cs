@@ -45,7 +45,7 @@ public sealed partial class NbdServer
         try
         {
             EndPoint bound = listener.LocalEndPoint ?? endpoint;
-            Log($"nbd: listening on {Display(bound, socketPath)}");
+            _options.Log.Listening(Display(bound, socketPath));
             _listening.TrySetResult(bound);
             await AcceptLoopAsync(listener, socketPath is not null, connections, ct).ConfigureAwait(false);
         }
@@ -74,7 +74,7 @@ public sealed partial class NbdServer
             catch (SocketException ex)
             {
                 // E.g. out of file descriptors: keep the server up and try again shortly.
-                Log($"nbd: accept failed: {ex.Message}");
+                _options.Log.AcceptFailed(ex.Message);
                 try
                 {
                     await Task.Delay(100, ct).ConfigureAwait(false);

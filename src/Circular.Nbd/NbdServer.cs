@@ -43,12 +43,12 @@ public sealed partial class NbdServer
         NegotiatedExport? export = null;
         try
         {
-            var handshake = new Handshake(reader, writer, _catalog, _options, line => Log($"nbd: {peer}: {line}"));
+            var handshake = new Handshake(reader, writer, _catalog, _options, peer);
             export = await handshake.RunAsync(ct).ConfigureAwait(false);
             if (export is null)
                 return;
             who = $"{peer} ({export.Name})";
-            var transmission = new Transmission(reader, writer, export, _options, line => Log($"nbd: {who}: {line}"), ct);
+            var transmission = new Transmission(reader, writer, export, _options, who, ct);
             await transmission.RunAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -57,7 +57,7 @@ public sealed partial class NbdServer
         }
         catch (Exception ex)
         {
-            Log($"nbd: {who}: connection dropped: {Describe(ex)}");
+            _options.Log.ConnectionDropped(who, Describe(ex));
         }
         finally
         {
@@ -69,7 +69,7 @@ public sealed partial class NbdServer
                 }
                 catch (Exception ex)
                 {
-                    Log($"nbd: {who}: closing the image failed: {Describe(ex)}");
+                    _options.Log.CloseFailed(who, Describe(ex));
                 }
             }
             await reader.CompleteAsync().ConfigureAwait(false);
@@ -94,18 +94,6 @@ public sealed partial class NbdServer
         catch (IOException)
         {
             // Flushing to a peer that has gone away fails; the stream is closed either way.
-        }
-    }
-
-    private void Log(string line)
-    {
-        TextWriter? log = _options.Log;
-        if (log is null)
-            return;
-        lock (log)
-        {
-            log.WriteLine(line);
-            log.Flush();
         }
     }
 }

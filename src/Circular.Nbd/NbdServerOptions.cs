@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Circular.Nbd;
 
 /// <summary>Settings of an <see cref="NbdServer"/>.</summary>
@@ -6,8 +9,8 @@ public sealed record NbdServerOptions
     /// <summary>Open exports with writable:true; otherwise every export is read-only.</summary>
     public bool Writable { get; init; }
 
-    /// <summary>Where one-line messages go (listening address, per-connection errors); null for silence.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where one-line messages go (listening address, per-connection errors).</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
 
     /// <summary>Largest READ or WRITE payload, advertised as the maximum block size. The protocol default is 32 MiB.</summary>
     public int MaxPayload { get; init; } = 32 * 1024 * 1024;

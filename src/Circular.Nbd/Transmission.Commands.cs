@@ -26,7 +26,7 @@ internal sealed partial class Transmission
             {
                 NbdError error = NbdErrors.FromException(ex);
                 if (error != NbdError.Shutdown)
-                    _log($"{request.Command} {request.Length} bytes at {request.Offset} failed: {ex.GetType().Name}: {ex.Message}");
+                    _options.Log.CommandFailed(_who, request.Command, request.Length, request.Offset, ex.Message);
                 await SendErrorAsync(request, error, ct).ConfigureAwait(false);
             }
         }

@@ -15,19 +15,19 @@ internal sealed partial class Transmission
     private readonly ReplyWriter _writer;
     private readonly NegotiatedExport _export;
     private readonly NbdServerOptions _options;
-    private readonly Action<string> _log;
+    private readonly string _who;
     private readonly InFlightLimiter _limiter;
     private readonly CancellationTokenSource _cts;
     private readonly long _size;
     private Exception? _failure;
 
-    public Transmission(PipeReader reader, ReplyWriter writer, NegotiatedExport export, NbdServerOptions options, Action<string> log, CancellationToken ct)
+    public Transmission(PipeReader reader, ReplyWriter writer, NegotiatedExport export, NbdServerOptions options, string who, CancellationToken ct)
     {
         _reader = reader;
         _writer = writer;
         _export = export;
         _options = options;
-        _log = log;
+        _who = who;
         _limiter = new InFlightLimiter(options.MaxInFlight, Math.Max(options.MaxInFlightBytes, options.MaxPayload));
         _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _size = export.Image.Size;

@@ -16,7 +16,7 @@ public static class Program
             Console.Error.WriteLine("usage: mount-helper MOUNTPOINT [signals]");
             return 2;
         }
-        var mount = await FuseMount.MountAsync(FakeCatalog.WithRandomVersions(), args[1], new FuseMountOptions { Log = Console.Error }, CancellationToken.None);
+        var mount = await FuseMount.MountAsync(FakeCatalog.WithRandomVersions(), args[1], new FuseMountOptions { Log = new TestLog(Console.Error) }, CancellationToken.None);
         using var signals = args.Length > 2 && args[2] == "signals" ? mount.UnmountOnSignals() : null;
         Console.WriteLine("MOUNTED");
         Console.Out.Flush();

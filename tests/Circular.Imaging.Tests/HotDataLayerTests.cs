@@ -93,7 +93,7 @@ public class HotDataLayerTests
     {
         var (reader, entry, manifest, backend) = await ArchiveAsync(Profile((0, 4096)));
         backend.Files[ArchiveLayout.ProfilePath("os", entry.Profile!)] = "{}"u8.ToArray();
-        var log = new StringWriter();
+        var log = new TestLog();
         await using var layer = new HotDataLayer(reader, new BackendChunkSource(backend), new HotDataOptions { Log = log });
         var image = await layer.OpenAsync("os", entry, new ChunkedImage(manifest, new BackendChunkSource(backend), "os@1"));
         Assert.Empty(layer.Prefetchers);

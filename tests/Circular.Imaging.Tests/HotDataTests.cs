@@ -130,7 +130,7 @@ public class HotDataTests
         string path = ArchiveLayout.PackPath(index.Packs[0].ChunkId);
         backend.Files[path] = backend.Files[path].ToArray();
         backend.Files[path][^5] ^= 0xff;
-        var log = new StringWriter();
+        var log = new TestLog();
         var packed = new PackedImage(Open(m, backend), new PackStore(backend, index)) { Log = log };
 
         var buf = new byte[3 * Page];

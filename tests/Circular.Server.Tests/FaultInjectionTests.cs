@@ -142,8 +142,9 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         // The good copy is what the cache kept: the corrupt mirror alone now reads correctly from the cache.
         await using var again = await TestClient.OpenAsync(bad.Url, _cache, options: Options());
         Assert.Equal(_archive.Content("os", 1), await TestClient.ReadAllAsync(await again.OpenImageAsync("os@1")));
-        // circular.json, refs.json and the manifest (metadata is cached per archive URL, and this is another URL): no chunk.
-        Assert.Equal(3, again.Http.Requests);
+        // circular.json, keys.json (trust set-up), images.json (kept for offline listings), refs.json and the manifest
+        // (metadata is cached per archive URL, and this is another URL): no chunk.
+        Assert.Equal(5, again.Http.Requests);
         Assert.Single(bad.Gets(victim));
     }
 

@@ -36,7 +36,7 @@ public sealed class OfflineTests : IAsyncLifetime
             Assert.Equal(expected, await TestClient.ReadAllAsync(await warm.OpenImageAsync("os")));
         await StopServerAsync();
 
-        var log = new StringWriter();
+        var log = new TestLog();
         var clock = Stopwatch.StartNew();
         await using var offline = await TestClient.OpenAsync(_served.Url, _cache, log: log);
         Assert.Equal(expected, await TestClient.ReadAllAsync(await offline.OpenImageAsync("os")));

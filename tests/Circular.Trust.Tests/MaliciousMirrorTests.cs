@@ -12,7 +12,7 @@ public sealed class MaliciousMirrorTests : IDisposable
 
     public void Dispose() => _s.Dispose();
 
-    private async Task<CliResult> CatAsync(Client client, string url, string spec, string archivePub, params string[] extra) =>
+    private async Task<CliResult> CatAsync(CliUser client, string url, string spec, string archivePub, params string[] extra) =>
         await client.RunAsync(["cat", url, spec, "--cache", "none", "--trust", archivePub, .. extra]);
 
     [Fact]

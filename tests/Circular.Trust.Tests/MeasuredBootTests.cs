@@ -13,7 +13,7 @@ public sealed class MeasuredBootTests : IDisposable
 
     public void Dispose() => _s.Dispose();
 
-    private async Task<(SignedArchive Archive, Served Origin, string Log)> MeasuredReadAsync(Client client, params string[] extra)
+    private async Task<(SignedArchive Archive, Served Origin, string Log)> MeasuredReadAsync(CliUser client, params string[] extra)
     {
         var a = await SignedArchive.CreateAsync(_s);
         var origin = await Served.StartAsync(a.Root);

@@ -60,7 +60,7 @@ public sealed class SigningTests : IDisposable
     {
         var key = SigningKey.Generate();
         var state = new TrustState(dir);
-        return (new TrustPolicy([key.Public], state, TextWriter.Null, now is null ? null : () => now.Value), key, state);
+        return (new TrustPolicy([key.Public], state, null, now is null ? null : () => now.Value), key, state);
     }
 
     private static (ImageRefs Refs, byte[] Bytes, byte[] Sig) SignedRefs(SigningKey key, long serial, TimeSpan validity)
@@ -86,7 +86,7 @@ public sealed class SigningTests : IDisposable
         policy.CheckRefs("os", r4, v4, explicitVersion: true, "refs"); // a version by number may come from older refs
         Assert.Equal(5, state.HighestSerial(key.Id, "os"));
 
-        var later = new TrustPolicy([key.Public], state, TextWriter.Null, () => DateTimeOffset.UtcNow.AddDays(2));
+        var later = new TrustPolicy([key.Public], state, null, () => DateTimeOffset.UtcNow.AddDays(2));
         Assert.Contains("expired", Assert.Throws<TrustException>(() => later.CheckRefs("os", r5, later.Verify("images/os/refs.json", b5, s5, "refs"), false, "refs")).Message, StringComparison.Ordinal);
 
         b5[^2] ^= 1;

@@ -1,18 +1,17 @@
 using System.Diagnostics;
 using System.Text;
-using Circular.Cli.Composition;
+using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Nbd;
 
 namespace Circular.Cli.Boot;
 
-/// <summary>What to boot and how.</summary>
-public sealed record BootRequest(string Source, ImageSpec Spec, ClientSettings Client)
+/// <summary>What to boot and how: <see cref="Client"/> names the archive and how the disk is read (cache, overlays, measurement, hot data).</summary>
+public sealed record BootRequest(ArchiveClientOptions Client, ImageSpec Spec)
 {
     public string Memory { get; init; } = "512M";
     public bool Writable { get; init; }
-    public string? OverlayRoot { get; init; }
     public string? Kernel { get; init; }
     public string? Initrd { get; init; }
     public string? Append { get; init; }
@@ -22,10 +21,6 @@ public sealed record BootRequest(string Source, ImageSpec Spec, ClientSettings C
     public string? ReadyMarker { get; init; }
     /// <summary>Where the guest's console goes (null: standard output).</summary>
     public Stream? Console { get; init; }
-    /// <summary>Measured boot: the manifest and every chunk served (kernel and initrd included) go into this log.</summary>
-    public Storage.Trust.MeasurementLog? Measure { get; init; }
-    /// <summary>Profile recording, prefetching and packs (null: defaults).</summary>
-    public Imaging.HotData.HotDataOptions? HotData { get; init; }
 }
 
 /// <summary>How a boot went: timings, what crossed the network, what the cache served.</summary>
@@ -48,17 +43,18 @@ public static class BootRunner
         using var stopServer = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            await using var src = await CatalogSource.OpenAsync(req.Source, req.Client, req.OverlayRoot, ct, req.Measure, req.HotData).ConfigureAwait(false);
-            var stack = src.Stack ?? throw new UsageException($"{req.Source} is a plain image, not an archive: use 'circular nbd' and your own QEMU command");
-            var (_, entry, manifest) = await stack.Reader.OpenVersionAsync(req.Spec, ct).ConfigureAwait(false);
-            string export = $"{req.Spec.Name}@{entry.Version}";
-            req.Measure?.MeasureManifest(entry.ManifestDigest, export); // before the kernel and initrd chunks it vouches for
+            await using var src = await ImageSource.OpenAsync(req.Client, ct).ConfigureAwait(false);
+            var client = src.Client ?? throw new UsageException($"{req.Client.Location} is a plain image, not an archive: use 'circular nbd' and your own QEMU command");
+            var version = await client.OpenVersionAsync(req.Spec, ct).ConfigureAwait(false);
+            var (entry, manifest) = (version.Entry, version.Manifest);
+            string export = version.Name;
+            req.Client.Measure?.MeasureManifest(entry.ManifestDigest, export); // before the kernel and initrd chunks it vouches for
 
             // Open the export now rather than when QEMU connects: prefetching starts while QEMU and the guest's kernel start.
             await (await src.Catalog.OpenAsync(export, writable: false, ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
 
             string sock = Path.Combine(work, "nbd.sock");
-            var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = req.Writable, Log = null });
+            var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = req.Writable });
             var serving = server.ServeAsync(NbdEndPoints.Unix(sock), stopServer.Token);
             if (await Task.WhenAny(server.Listening, serving).ConfigureAwait(false) == serving) await serving.ConfigureAwait(false);
 
@@ -68,7 +64,7 @@ public static class BootRunner
             if (accel == "kvm") args.AddRange(["-cpu", "host"]);
             // Read-only boots still give the guest a writable disk: its writes land in QEMU's throwaway snapshot.
             args.AddRange(["-drive", $"file=nbd+unix:///{Uri.EscapeDataString(export)}?socket={sock},format=raw,if=virtio,cache=writeback{(req.Writable ? "" : ",snapshot=on")}"]);
-            await AddBootAssetsAsync(req, manifest, src.Chunks ?? stack.Chunks, work, args, ct).ConfigureAwait(false);
+            await AddBootAssetsAsync(req, manifest, client.Chunks, work, args, ct).ConfigureAwait(false);
             args.AddRange(req.ExtraArgs);
 
             var report = await RunQemuAsync(args, req, ct).ConfigureAwait(false);
@@ -88,10 +84,10 @@ public static class BootRunner
                 Version = export,
                 Accel = accel,
                 ImageSize = manifest.ImageSize,
-                BytesFetched = stack.Http?.BytesReceived ?? 0,
-                Requests = stack.Http?.Requests ?? 0,
-                CacheHits = stack.Cache?.Hits ?? 0,
-                CacheMisses = stack.Cache?.Misses ?? 0,
+                BytesFetched = client.Http?.BytesReceived ?? 0,
+                Requests = client.Http?.Requests ?? 0,
+                CacheHits = client.Cache?.Hits ?? 0,
+                CacheMisses = client.Cache?.Misses ?? 0,
             };
         }
         finally

@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Archive;
@@ -30,7 +31,7 @@ public static class AttestCommand
             string path = pr.GetValue(log)!;
             if (!File.Exists(path)) throw new NotFoundException($"measurement log {path} does not exist");
             var events = MeasurementEvent.ParseLog(await File.ReadAllTextAsync(path, ct), path);
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             var chain = new MeasurementChain();
             var allowed = new HashSet<ChunkId>();
             var versions = new List<string>();

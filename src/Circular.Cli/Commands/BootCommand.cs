@@ -38,18 +38,20 @@ public static class BootCommand
             string a = pr.GetValue(accel)!;
             if (a is not ("auto" or "kvm" or "tcg")) throw new Core.Errors.UsageException($"--accel '{a}': choose kvm, tcg or auto");
             await using var log = await measure.OpenAsync(pr, ct);
-            var req = new BootRequest(pr.GetValue(source)!, s, client.Read(pr)) {
+            var options = client.Read(pr, pr.GetValue(source)!) with {
+                OverlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!),
+                Measure = log,
+                HotData = hot.Read(pr),
+            };
+            var req = new BootRequest(options, s) {
                 Memory = pr.GetValue(memory)!,
                 Writable = write,
-                OverlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!),
                 Kernel = pr.GetValue(boot.Kernel),
                 Initrd = pr.GetValue(boot.Initrd),
                 Append = pr.GetValue(boot.Append),
                 Accel = a,
                 ExtraArgs = pr.GetValue(extra) ?? [],
                 ReadyMarker = pr.GetValue(marker),
-                Measure = log,
-                HotData = hot.Read(pr),
             };
             var r = await BootRunner.RunAsync(req, ct);
             System.Console.Error.WriteLine();

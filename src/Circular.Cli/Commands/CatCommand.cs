@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Cli.Console;
@@ -19,8 +20,8 @@ public static class CatCommand
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var imageSpec = ImageSpec.Parse(pr.GetValue(spec)!);
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
-            var image = await stack.OpenImageAsync(imageSpec, ct);
+            await using var archiveClient = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
+            var image = await archiveClient.OpenImageAsync(imageSpec, ct);
             string? o = pr.GetValue(output);
             if (o is null || o == "-") await ImageExport.ToStreamAsync(image, System.Console.OpenStandardOutput(), ct);
             else

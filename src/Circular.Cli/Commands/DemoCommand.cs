@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
@@ -75,7 +76,8 @@ public static class DemoCommand
         foreach (var (title, spec, expect) in runs)
         {
             Say($"boot {spec} from {url} ({title})");
-            var req = new BootRequest(url, ImageSpec.Parse(spec), new ClientSettings([], cache, null, TimeSpan.FromSeconds(10))) {
+            var client = new ArchiveClientOptions { Location = url, CacheDirectory = cache, Log = Console.ConsoleLog.Instance };
+            var req = new BootRequest(client, ImageSpec.Parse(spec)) {
                 ReadyMarker = DemoImageBuilder.Marker,
                 Accel = accel,
                 Console = quiet ? Stream.Null : null,

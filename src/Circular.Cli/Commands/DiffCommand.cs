@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Archive;
@@ -20,7 +21,7 @@ public static class DiffCommand
         {
             var sa = ImageSpec.Parse(pr.GetValue(a)!);
             var sb = ImageSpec.Parse(pr.GetValue(b)!);
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             var (_, ea, ma) = await stack.Reader.OpenVersionAsync(sa, ct);
             var (_, eb, mb) = await stack.Reader.OpenVersionAsync(sb, ct);
             if (ma.ChunkSize != mb.ChunkSize)

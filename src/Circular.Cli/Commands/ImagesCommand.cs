@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Chunks;
@@ -14,7 +15,7 @@ public static class ImagesCommand
         client.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             var names = await stack.Reader.ListImagesAsync(ct);
             if (names.Count == 0) { System.Console.WriteLine("no images"); return CommandAction.Ok; }
             System.Console.WriteLine($"{"NAME",-24} {"LATEST",6} {"VERSIONS",8} {"SIZE",10}  UPDATED");

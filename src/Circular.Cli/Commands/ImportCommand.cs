@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Archive;
@@ -31,12 +32,12 @@ public static class ImportCommand
             string imageName = pr.GetValue(name)!;
             publish.ValidateNameAndTag(pr, imageName);
             string u = pr.GetValue(url)!;
-            if (!ClientStack.IsUrl(u) || !Uri.TryCreate(u, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{u}'");
+            if (!ArchiveLocation.IsUrl(u) || !Uri.TryCreate(u, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{u}'");
             var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var pushSettings = publish.Settings(pr, la.Config, null, $"imported from {u}", parallelism: 16);
-            var settings = client.Read(pr);
+            var settings = client.Read(pr, u);
             using var http = new HttpClient(HttpBackend.CreateHandler(new HttpBackendOptions { Timeout = settings.Timeout })) { Timeout = Timeout.InfiniteTimeSpan };
-            var cache = ClientStack.OpenCache(settings);
+            var cache = ArchiveClient.OpenCache(settings);
             await using var image = await RangeHttpImage.OpenAsync(uri, http, cache, settings.Timeout, ct);
             var result = await PushCommand.PushAsync(la, imageName, image,
                 pushSettings, ct);

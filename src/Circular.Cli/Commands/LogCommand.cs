@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Archive;
@@ -18,7 +19,7 @@ public static class LogCommand
         {
             string image = pr.GetValue(name)!;
             ImageName.Validate(image);
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(archive)!, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             var refs = await stack.Reader.GetRefsAsync(image, ct);
             System.Console.WriteLine($"{"",1} {"VERSION",7} {"CREATED",-20} {"SIZE",10} {"ADDED",10}  {"TAGS",-12} MESSAGE");
             foreach (var v in refs.Versions.OrderByDescending(v => v.Version))

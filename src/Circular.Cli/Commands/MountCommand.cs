@@ -1,3 +1,5 @@
+using Circular.Client;
+using Circular.Cli.Console;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Fuse;
@@ -27,8 +29,10 @@ public static class MountCommand
             bool write = pr.GetValue(writable);
             string? overlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
-            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log, hot.Read(pr));
-            var options = new FuseMountOptions { Writable = write, AllowOther = pr.GetValue(allowOther), Log = System.Console.Error };
+            await using var src = await ImageSource.OpenAsync(client.Read(pr, pr.GetValue(source)!) with {
+                OverlayRoot = overlayRoot, Measure = log, HotData = hot.Read(pr),
+            }, ct);
+            var options = new FuseMountOptions { Writable = write, AllowOther = pr.GetValue(allowOther), Log = ConsoleLog.Instance };
             await using var mount = await FuseMount.MountAsync(src.Catalog, pr.GetValue(mountPoint)!, options, ct);
             System.Console.WriteLine($"mounted on {mount.MountPoint}{(write ? $" (writable; overlays in {overlayRoot})" : " (read-only)")}; Ctrl-C or 'umount {mount.MountPoint}' to end");
             try { await mount.Completion.WaitAsync(ct); }

@@ -1,3 +1,5 @@
+using Circular.Client;
+using Circular.Cli.Console;
 using System.CommandLine;
 using System.Net;
 using Circular.Cli.Composition;
@@ -32,8 +34,10 @@ public static class NbdCommand
             bool write = pr.GetValue(writable);
             string? overlayRoot = OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
-            await using var src = await CatalogSource.OpenAsync(pr.GetValue(source)!, client.Read(pr), overlayRoot, ct, log, hot.Read(pr));
-            var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = write, Log = System.Console.Error });
+            await using var src = await ImageSource.OpenAsync(client.Read(pr, pr.GetValue(source)!) with {
+                OverlayRoot = overlayRoot, Measure = log, HotData = hot.Read(pr),
+            }, ct);
+            var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = write, Log = ConsoleLog.Instance });
             var serving = server.ServeAsync(endpoint, ct);
             var bound = await Task.WhenAny(server.Listening, serving);
             if (bound == serving) await serving; // failed to bind: surface the error
@@ -60,7 +64,7 @@ public static class NbdCommand
         string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
         string data = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
         string key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            ClientStack.IsUrl(source) ? source : Path.GetFullPath(source))))[..16];
+            ArchiveLocation.IsUrl(source) ? source : Path.GetFullPath(source))))[..16];
         return Path.Combine(data, "circular", "overlays", key);
     }
 }

@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Core.Archive;
@@ -61,7 +62,7 @@ public static class ProfileCommand
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
-            await using var stack = await ClientStack.OpenAsync(pr.GetValue(source)!, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(source)!), ct);
             var (_, entry, manifest) = await stack.Reader.OpenVersionAsync(s, ct);
             string name = $"{s.Name}@{entry.Version}";
             if (await stack.Reader.GetProfileAsync(s.Name, entry, ct) is not { } profile)

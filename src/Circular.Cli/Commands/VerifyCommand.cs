@@ -1,3 +1,4 @@
+using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Cli.Console;
@@ -19,12 +20,12 @@ public static class VerifyCommand
         {
             ImageSpec? only = pr.GetValue(spec) is { } s ? ImageSpec.Parse(s) : null;
             string location = pr.GetValue(archive)!;
-            await using var stack = await ClientStack.OpenAsync(location, client.Read(pr), ct);
+            await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, location), ct);
             var verifier = new ArchiveVerifier(stack.Reader);
             var plan = await verifier.PlanAsync(only, ct);
             List<ArchiveVerifier.Problem> problems;
             using (ProgressBar.Start("verify", plan.Chunks.Count, () => verifier.Checked))
-                problems = await verifier.CheckAsync(plan, ClientStack.IsUrl(location) ? 16 : Environment.ProcessorCount * 2, ct);
+                problems = await verifier.CheckAsync(plan, ArchiveLocation.IsUrl(location) ? 16 : Environment.ProcessorCount * 2, ct);
             foreach (var p in problems.OrderBy(p => p.Subject, StringComparer.Ordinal))
                 System.Console.WriteLine($"BAD {p.Subject}: {p.Detail}; breaks {string.Join(", ", p.Breaks)}");
             System.Console.WriteLine($"checked {plan.Versions} versions, {plan.Chunks.Count} chunks{(plan.Packs.Count > 0 ? $", {plan.Packs.Count} packs" : "")}: {(problems.Count == 0 ? "all good" : $"{problems.Count} problems")}");

@@ -1,4 +1,9 @@
 using System.CommandLine;
+using Circular.Cli.Console;
+using Circular.Client;
+using Circular.Core.Chunks;
+using Circular.Core.Errors;
+using Circular.Storage.Cache;
 
 namespace Circular.Cli.Composition;
 
@@ -26,16 +31,20 @@ public sealed class ClientOptions
         cmd.Options.Add(Trust);
     }
 
-    public ClientSettings Read(ParseResult pr) =>
-        new(pr.GetValue(Mirrors) ?? [], pr.GetValue(Cache), pr.GetValue(CacheSize), TimeSpan.FromSeconds(pr.GetValue(Timeout))) {
-            TrustKeys = pr.GetValue(Trust) ?? [],
+    /// <summary>The client options these flags give for the archive or image at <paramref name="location"/>.</summary>
+    public ArchiveClientOptions Read(ParseResult pr, string location)
+    {
+        string? cache = pr.GetValue(Cache);
+        double timeout = pr.GetValue(Timeout);
+        if (!(timeout > 0)) throw new UsageException("--timeout must be positive");
+        return new ArchiveClientOptions {
+            Location = location,
+            Mirrors = pr.GetValue(Mirrors) ?? [],
+            CacheDirectory = cache is "none" ? null : cache ?? DiskCache.DefaultRoot(),
+            CacheQuota = pr.GetValue(CacheSize) is { } q ? ByteSize.Parse(q) : DiskCache.DefaultQuota,
+            Timeout = TimeSpan.FromSeconds(timeout),
+            Trust = new TrustOptions { KeyFiles = pr.GetValue(Trust) ?? [] },
+            Log = ConsoleLog.Instance,
         };
-}
-
-public sealed record ClientSettings(string[] Mirrors, string? CacheDir, string? CacheSize, TimeSpan Timeout)
-{
-    /// <summary>Public key files given with --trust; empty means trust on first use for signed archives.</summary>
-    public string[] TrustKeys { get; init; } = [];
-    /// <summary>Where pinned keys and seen serials are kept (null: TrustState.DefaultRoot()).</summary>
-    public string? TrustStateDir { get; init; }
+    }
 }

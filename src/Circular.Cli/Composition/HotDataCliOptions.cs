@@ -24,6 +24,6 @@ public sealed class HotDataCliOptions
         RecordProfile = pr.GetValue(RecordProfile) is { } path ? Path.GetFullPath(path) : null,
         Prefetch = !pr.GetValue(NoPrefetch),
         Packs = !pr.GetValue(NoPacks),
-        Log = System.Console.Error,
+        Log = Console.ConsoleLog.Instance,
     };
 }

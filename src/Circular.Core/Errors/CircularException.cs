@@ -24,7 +24,7 @@ public sealed class ArchiveFormatException : CircularException
 
 /// <summary>A chunk's bytes do not hash to its id, or its file cannot be decoded.</summary>
 public sealed class ChunkIntegrityException(ChunkId id, string source, string detail)
-    : CircularException($"chunk {id.ToHex()} from {Where(id, source)} is corrupt: {detail}")
+    : CircularException($"chunk {id.ToHex()} from {Where(id, source)} is corrupt: {detail}"), IBadCopy
 {
     /// <summary>The store a copy came from, without the chunk's own path (which repeats its id).</summary>
     private static string Where(ChunkId id, string source)
@@ -43,6 +43,15 @@ public sealed class ChunkIntegrityException(ChunkId id, string source, string de
     /// <summary>What is wrong with the copy, without the chunk id and source the message leads with.</summary>
     public string Detail { get; } = detail;
 }
+
+/// <summary>
+/// A copy of an object that does not match what the client already trusts (its digest in refs, its signature): the
+/// copy is bad, not the archive; another copy, fetched past caches, may be good.
+/// </summary>
+public interface IBadCopy;
+
+/// <summary>An object's bytes do not hash to the digest that names it (a manifest against its refs entry, a profile).</summary>
+public sealed class DigestMismatchException(string message) : CircularException(message), IBadCopy;
 
 /// <summary>A chunk is in no reachable store.</summary>
 public sealed class ChunkMissingException(ChunkId id, string detail)

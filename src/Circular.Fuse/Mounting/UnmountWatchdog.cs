@@ -26,7 +26,7 @@ internal sealed class UnmountWatchdog
 
     public int ProcessId => _process.Id;
 
-    public static UnmountWatchdog? Start(string mountPoint, Action<string> log)
+    public static UnmountWatchdog? Start(string mountPoint, Microsoft.Extensions.Logging.ILogger log)
     {
         try
         {
@@ -45,7 +45,7 @@ internal sealed class UnmountWatchdog
         catch (Exception e)
         {
             // The mount still works; only a SIGKILL would now leave it dead.
-            log($"fuse: cannot start the unmount watchdog ({e.Message}); if this process is killed, run: umount -l {mountPoint}");
+            log.NoWatchdog(e.Message, mountPoint);
             return null;
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Circular.Fuse.Native;
@@ -11,11 +12,11 @@ namespace Circular.Fuse.Server;
 /// </summary>
 internal sealed unsafe class FuseChannel : IDisposable
 {
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private int _fd;
     private int _wakeFd;
 
-    public FuseChannel(int fd, Action<string> log)
+    public FuseChannel(int fd, ILogger log)
     {
         _fd = fd;
         _log = log;
@@ -108,7 +109,7 @@ internal sealed unsafe class FuseChannel : IDisposable
         int errno = Libc.LastError;
         // ENOENT: the request was interrupted and the kernel forgot it, which is normal. ENODEV: unmounted under us.
         if (errno is Errno.ENOENT or Errno.ENODEV) return;
-        _log($"fuse: reply write failed: {Libc.Describe(errno)}");
+        _log.ReplyFailed(Libc.Describe(errno));
     }
 
     public void Dispose()

@@ -17,7 +17,7 @@ internal sealed partial class FuseServer
         // Kernels speaking major 7 older than 7.12 need compat layouts we do not implement (go-fuse draws the same line).
         if (init.Major != FuseConstants.KernelMajor || init.Minor < 12)
         {
-            _log($"fuse: kernel protocol {init.Major}.{init.Minor} is not supported");
+            _log.UnsupportedKernel(init.Major, init.Minor);
             _channel.ReplyError(header.Unique, EPROTO);
             _initialized.TrySetException(new FuseMountException($"kernel FUSE protocol {init.Major}.{init.Minor} is not supported (need 7.12 or newer)"));
             return;
@@ -39,7 +39,7 @@ internal sealed partial class FuseServer
         };
         int size = _minor < FuseConstants.MinorWithFullInitOut ? 24 : System.Runtime.CompilerServices.Unsafe.SizeOf<FuseInitOut>();
         _channel.Reply(header.Unique, reply, size);
-        _log($"fuse: kernel {init.Major}.{init.Minor}, speaking 7.{_minor}, max_readahead {init.MaxReadahead}");
+        _log.Negotiated(init.Major, init.Minor, _minor, init.MaxReadahead);
         _initialized.TrySetResult();
     }
 }

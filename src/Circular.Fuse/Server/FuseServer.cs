@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
@@ -28,7 +29,7 @@ internal sealed partial class FuseServer
     private readonly FuseTree _tree;
     private readonly IImageCatalog _catalog;
     private readonly NodeOwner _owner;
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<ulong, FileHandle> _files = new();
     private readonly ConcurrentDictionary<ulong, DirectoryHandle> _directories = new();
@@ -38,7 +39,7 @@ internal sealed partial class FuseServer
     private int _running;
     private int _exitReason = -1;
 
-    public FuseServer(FuseChannel channel, FuseTree tree, IImageCatalog catalog, NodeOwner owner, Action<string> log)
+    public FuseServer(FuseChannel channel, FuseTree tree, IImageCatalog catalog, NodeOwner owner, ILogger log)
     {
         _channel = channel;
         _tree = tree;
@@ -93,13 +94,13 @@ internal sealed partial class FuseServer
                     FuseChannel.ReadResult.Woken => ServerExit.Stopped,
                     _ => ServerExit.Failed,
                 };
-                if (result == FuseChannel.ReadResult.Failed) _log($"fuse: reading /dev/fuse failed: {Libc.Describe(errno)}");
+                if (result == FuseChannel.ReadResult.Failed) _log.ReadFailed(Libc.Describe(errno));
                 break;
             }
         }
         catch (Exception e)
         {
-            _log($"fuse: reader thread crashed: {e}");
+            _log.ReaderCrashed(e.ToString());
         }
         finally
         {
@@ -126,7 +127,7 @@ internal sealed partial class FuseServer
             }
             catch (Exception e)
             {
-                _log($"fuse: closing {handle.Node.Entry.Name} failed: {e.Message}");
+                _log.CloseFailed(handle.Node.Entry.Name, e.Message);
             }
         }
         _directories.Clear();
@@ -164,7 +165,7 @@ internal sealed partial class FuseServer
         catch (Exception e)
         {
             int errno = ErrnoFor(e);
-            if (errno == Errno.EIO) _log($"fuse: {opcode} on node {header.NodeId} failed: {e.Message}");
+            if (errno == Errno.EIO) _log.RequestFailed(opcode.ToString(), header.NodeId, e.Message);
             _channel.ReplyError(header.Unique, errno);
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using Circular.Fuse.Protocol;
 using Circular.Imaging.Catalog;
@@ -14,14 +15,14 @@ internal sealed class FuseTree
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
 
     private readonly IImageCatalog _catalog;
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly Dictionary<ulong, Node> _byId = [];
     private ulong _nextId = FuseConstants.RootNodeId + 1;
     private long _lastRefresh = long.MinValue;
 
-    public FuseTree(IImageCatalog catalog, Action<string> log)
+    public FuseTree(IImageCatalog catalog, ILogger log)
     {
         _catalog = catalog;
         _log = log;
@@ -98,7 +99,7 @@ internal sealed class FuseTree
             string file = entry.Selector + ".img";
             if (!IsPlainName(entry.Image) || !IsPlainName(entry.Selector))
             {
-                _log($"fuse: skipping export {entry.Name}: image or selector cannot be a file name");
+                _log.SkippedExport(entry.Name);
                 continue;
             }
             if (!wanted.TryGetValue(entry.Image, out var files)) wanted[entry.Image] = files = new(StringComparer.Ordinal);

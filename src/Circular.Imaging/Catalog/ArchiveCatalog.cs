@@ -18,7 +18,6 @@ namespace Circular.Imaging.Catalog;
 public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, string? overlayRoot, HotDataLayer? hot = null) : IImageCatalog, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<OverlayImage>>> _overlays = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Manifest> _manifests = new(StringComparer.Ordinal);
 
     public async ValueTask<IReadOnlyList<CatalogEntry>> ListAsync(CancellationToken ct)
     {
@@ -44,11 +43,9 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         ImageSpec spec;
         try { spec = ImageSpec.Parse(exportName); }
         catch (UsageException e) { throw new NotFoundException($"no export '{exportName}': {e.Message}"); }
-        var refs = await reader.GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
-        var entry = ArchiveReader.Resolve(refs, spec);
-        if (!_manifests.TryGetValue(entry.ManifestDigest, out var manifest))
-            _manifests[entry.ManifestDigest] = manifest = await reader.GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false);
-        var chunked = new ChunkedImage(manifest, chunks, $"{spec.Name}@{entry.Version}");
+        var version = await reader.OpenVersionAsync(spec, ct).ConfigureAwait(false);
+        var entry = version.Entry;
+        var chunked = new ChunkedImage(version.Manifest, chunks, version.Name);
         IVersionImage image = hot is null ? chunked : await hot.OpenAsync(spec.Name, entry, chunked).WaitAsync(ct).ConfigureAwait(false);
         if (!writable) return image;
         if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");

@@ -1,3 +1,4 @@
+using Circular.Imaging.Diagnostics;
 using System.Buffers;
 using System.Collections.Concurrent;
 using Circular.Core.Chunks;
@@ -47,7 +48,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         {
             if (index.ManifestDigest != entry.ManifestDigest)
             {
-                options.Log?.WriteLine($"circular: warning: ignoring the packs of {chunked.Name}: they were built for another manifest");
+                options.Log.PacksForAnotherManifest(chunked.Name);
             }
             else
             {
@@ -79,7 +80,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         try { return await load().ConfigureAwait(false); }
         catch (CircularException e)
         {
-            options.Log?.WriteLine($"circular: warning: not using the {what}: {e.Message}");
+            options.Log.HotDataUnusable(what, e.Message);
             return null;
         }
     }
@@ -124,16 +125,16 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         foreach (var p in _prefetchers)
         {
             await p.DisposeAsync().ConfigureAwait(false);
-            options.Log?.WriteLine($"circular: prefetched {p.Done} of {p.Total} objects ({ByteSize.Format(p.Bytes)}) in {p.Elapsed.TotalSeconds:F1} s, up to {p.PeakConcurrency} at once" +
-                (p.Failed > 0 ? $"; {p.Failed} failed" : ""));
+            options.Log.Prefetched(p.Done, p.Total, ByteSize.Format(p.Bytes), p.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
+                p.PeakConcurrency, p.Failed > 0 ? $"; {p.Failed} failed" : "");
         }
         foreach (var s in _packs)
-            options.Log?.WriteLine($"circular: packs: {s.Loaded} of {s.Index.Packs.Count} loaded ({ByteSize.Format(s.LoadedBytes)})");
+            options.Log.PacksLoaded(s.Loaded, s.Index.Packs.Count, ByteSize.Format(s.LoadedBytes));
         if (Recorder is { } rec && options.RecordProfile is { } path)
         {
             var profile = rec.ToProfile();
             Storage.Posix.AtomicFile.Write(path, profile.Serialize(), durable: true);
-            options.Log?.WriteLine($"circular: recorded a profile of {rec.Name}: {profile.Reads.Count} reads, {ByteSize.Format(profile.ReadBytes)} → {path}");
+            options.Log.ProfileRecorded(rec.Name, profile.Reads.Count, ByteSize.Format(profile.ReadBytes), path);
         }
     }
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Circular.Storage.Prefetch;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Circular.Imaging.HotData;
 
@@ -15,6 +17,6 @@ public sealed record HotDataOptions
     /// <summary>Running since the run started: profile times count from it.</summary>
     public Stopwatch Clock { get; init; } = Stopwatch.StartNew();
     public PrefetchOptions Prefetcher { get; init; } = new();
-    /// <summary>Warnings and the end-of-run summary; null for none.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Warnings and the end-of-run summary.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
 }

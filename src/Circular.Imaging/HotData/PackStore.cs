@@ -54,29 +54,18 @@ public sealed class PackStore
 
     private async Task<byte[]> FetchAsync(PackInfo info)
     {
-        var source = _backend;
         await Task.Yield(); // leave the Lazy before doing I/O
         var id = info.ChunkId;
-        var handle = ObjectHandle.Pack(id);
-        var hints = ReadHints.None;
-        for (int attempt = 0; ; attempt++)
+        // Not cancellable: other readers may be waiting on this fetch.
+        return await VerifiedRead.ReadAsync(_backend, ObjectHandle.Pack(id), (obj, _) =>
         {
-            // Not cancellable: other readers may be waiting on this fetch.
-            var obj = await source.TryReadAsync(handle, hints, CancellationToken.None).ConfigureAwait(false)
-                ?? throw new ArchiveFormatException($"pack {id.Short} is missing from {source.Location}");
             byte[] data = GC.AllocateUninitializedArray<byte>(info.Length);
-            try
-            {
-                int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data, data);
-                if (n != info.Length) throw new ChunkIntegrityException(id, obj.Source, $"pack holds {n} bytes, its index says {info.Length}");
-                Interlocked.Add(ref _fetchedBytes, obj.Data.Length);
-                Interlocked.Increment(ref _loaded);
-                return data;
-            }
-            catch (ChunkIntegrityException) when (attempt == 0)
-            {
-                hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
-            }
-        }
+            int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data.Span, data);
+            if (n != info.Length) throw new ChunkIntegrityException(id, obj.Source, $"pack holds {n} bytes, its index says {info.Length}");
+            Interlocked.Add(ref _fetchedBytes, obj.Length);
+            Interlocked.Increment(ref _loaded);
+            return ValueTask.FromResult(data);
+        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"pack {id.Short} is missing from {_backend.Location}"),
+        whenExhausted: null, CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,6 @@
+using Circular.Imaging.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
 using Circular.Core.Manifests;
@@ -32,7 +35,7 @@ public sealed class PackedImage : VersionImageDecorator
     }
 
     /// <summary>Where a warning about a bad pack goes.</summary>
-    public TextWriter? Log { get; init; }
+    public ILogger Log { get; init; } = NullLogger.Instance;
 
     public PackStore Packs => _packs;
 
@@ -71,7 +74,7 @@ public sealed class PackedImage : VersionImageDecorator
         try { return await _packs.GetAsync(pack, ct).ConfigureAwait(false); }
         catch (Exception e) when (e is ChunkIntegrityException or ArchiveFormatException)
         {
-            if (!_broken[pack]) Log?.WriteLine($"circular: warning: reading {Name} without pack {pack}: {e.Message}");
+            if (!_broken[pack]) Log.PackUnusable(Name, pack, e.Message);
             _broken[pack] = true;
             return null;
         }

@@ -30,8 +30,13 @@ public sealed class ArchiveServer : IAsyncDisposable
     /// <summary>The largest request body accepted (none is used; the bound only caps what is drained).</summary>
     public const long MaxRequestBody = 64 << 10;
     private readonly WebApplication _app;
+    private readonly VirtualImages _images;
 
-    private ArchiveServer(WebApplication app) => _app = app;
+    private ArchiveServer(WebApplication app, VirtualImages images)
+    {
+        _app = app;
+        _images = images;
+    }
 
     /// <summary>The addresses Kestrel bound (useful with port 0).</summary>
     public IReadOnlyList<string> Addresses =>
@@ -40,7 +45,7 @@ public sealed class ArchiveServer : IAsyncDisposable
     public static async Task<ArchiveServer> StartAsync(string archiveRoot, ServerOptions options, CancellationToken ct)
     {
         string root = Path.GetFullPath(archiveRoot);
-        var images = await VirtualImages.OpenAsync(root, ct).ConfigureAwait(false);
+        var images = await VirtualImages.OpenAsync(root, options.Log, ct).ConfigureAwait(false);
         // No reloading of appsettings.json: watching for it put an inotify watch on every directory under the
         // working directory (19,000 in a busy one), and its thread woke for every file written below it.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
@@ -94,7 +99,7 @@ public sealed class ArchiveServer : IAsyncDisposable
             },
         });
         await app.StartAsync(ct).ConfigureAwait(false);
-        return new ArchiveServer(app);
+        return new ArchiveServer(app, images);
     }
 
     private static bool HasDotSegment(string? path) =>
@@ -104,6 +109,7 @@ public sealed class ArchiveServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _images.DisposeAsync().ConfigureAwait(false);
     }
 }
 
@@ -114,4 +120,6 @@ public sealed record ServerOptions(IPEndPoint Listen)
     public IPEndPoint? H2cListen { get; init; }
     /// <summary>Serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with this certificate.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+    /// <summary>Warnings of the archive's read path.</summary>
+    public ILogger Log { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 }

@@ -1,4 +1,5 @@
-using System.Collections.Concurrent;
+using Circular.Client;
+using Microsoft.Extensions.Logging;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
@@ -17,33 +18,31 @@ namespace Circular.Server.Images;
 /// Whole image versions as byte-range files reconstructed from chunks on the fly, for clients that know
 /// nothing of Circular: QEMU's curl driver, nbdkit's curl plugin, iPXE sanboot, browsers.
 /// </summary>
-public sealed class VirtualImages
+public sealed class VirtualImages(ArchiveClient client) : IAsyncDisposable
 {
-    private readonly IChunkSource _chunks;
-    private readonly ConcurrentDictionary<string, Manifest> _manifests = new(StringComparer.Ordinal);
+    public ArchiveReader Reader => client.Reader;
 
-    private VirtualImages(ArchiveReader reader)
-    {
-        Reader = reader;
-        _chunks = new MemoryChunkCache(new BackendChunkSource(reader.Backend), ChunkSizes.Max, 128L << 20);
-    }
+    /// <summary>
+    /// The origin's own archive: no signature checks (it is where signatures come from), and refs read afresh for every
+    /// request, so latest.img follows a push at once, as the static refs.json does.
+    /// </summary>
+    public static async Task<VirtualImages> OpenAsync(string root, ILogger log, CancellationToken ct) =>
+        new(await ArchiveClient.OpenAsync(new ArchiveClientOptions {
+            Location = root,
+            Trust = TrustOptions.None,
+            MetadataMaxAge = TimeSpan.Zero,
+            MemoryCacheBytes = 128L << 20,
+            Log = log,
+        }, ct).ConfigureAwait(false));
 
-    public ArchiveReader Reader { get; }
-
-    public static async Task<VirtualImages> OpenAsync(string root, CancellationToken ct) =>
-        new(await ArchiveReader.OpenAsync(new FileBackend(root), ct).ConfigureAwait(false));
+    public ValueTask DisposeAsync() => client.DisposeAsync();
 
     public async Task ServeAsync(HttpContext ctx, string name, string selector, CancellationToken ct)
     {
-        Circular.Core.Refs.VersionEntry entry;
-        Manifest manifest;
+        ResolvedVersion version;
         try
         {
-            var spec = ImageSpec.Parse($"{name}@{selector}");
-            var refs = await Reader.GetRefsAsync(spec.Name, ct).ConfigureAwait(false);
-            entry = ArchiveReader.Resolve(refs, spec);
-            manifest = _manifests.TryGetValue(entry.ManifestDigest, out var m) ? m
-                : _manifests[entry.ManifestDigest] = await Reader.GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false);
+            version = await client.OpenVersionAsync(ImageSpec.Parse($"{name}@{selector}"), ct).ConfigureAwait(false);
         }
         catch (CircularException e) when (e is NotFoundException or UsageException)
         {
@@ -51,7 +50,8 @@ public sealed class VirtualImages
             await ctx.Response.WriteAsync(e.Message + "\n", ct).ConfigureAwait(false);
             return;
         }
-        var image = new ChunkedImage(manifest, _chunks, $"{name}@{entry.Version}");
+        var entry = version.Entry;
+        var image = new ChunkedImage(version.Manifest, client.Chunks, version.Name);
         var headers = ctx.Response.GetTypedHeaders();
         var etag = new EntityTagHeaderValue($"\"{entry.ManifestDigest}\"");
         headers.ETag = etag;

@@ -44,11 +44,15 @@ public sealed class ArchiveReader
     private MetadataMemo<int, IReadOnlyList<string>> IndexMemo =>
         LazyInitializer.EnsureInitialized(ref _indexMemo, () => new(MetadataMaxAge, _clock));
 
-    public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct)
+    public static async Task<ArchiveReader> OpenAsync(IArchiveBackend backend, CancellationToken ct) =>
+        await TryOpenAsync(backend, ct).ConfigureAwait(false)
+        ?? throw new NotFoundException($"{backend.Location} is not a Circular archive (no circular.json; create one with 'circular init')");
+
+    /// <summary>The archive's reader, or null when the location holds no circular.json (it is not an archive).</summary>
+    public static async Task<ArchiveReader?> TryOpenAsync(IArchiveBackend backend, CancellationToken ct)
     {
-        var obj = await backend.TryReadAsync(ObjectHandle.Config, ReadHints.None, ct).ConfigureAwait(false)
-            ?? throw new NotFoundException($"{backend.Location} is not a Circular archive (no circular.json; create one with 'circular init')");
-        return new ArchiveReader(backend, ArchiveConfig.Parse(obj.Data, backend.Location));
+        var obj = await backend.TryReadAsync(ObjectHandle.Config, ReadHints.None, ct).ConfigureAwait(false);
+        return obj is null ? null : new ArchiveReader(backend, ArchiveConfig.Parse(obj.Data, backend.Location));
     }
 
     public Task<IReadOnlyList<string>> ListImagesAsync(CancellationToken ct) =>
@@ -72,31 +76,21 @@ public sealed class ArchiveReader
             : RefsMemo.GetAsync((image, explicitVersion), k => FetchRefsAsync(k.Image, k.Explicit, CancellationToken.None)).WaitAsync(ct);
     }
 
-    private async Task<ImageRefs?> FetchRefsAsync(string image, bool explicitVersion, CancellationToken ct)
+    private Task<ImageRefs?> FetchRefsAsync(string image, bool explicitVersion, CancellationToken ct)
     {
         var handle = ObjectHandle.Refs(image);
-        string path = handle.Path;
-        var hints = ReadHints.None;
-        for (int attempt = 0; ; attempt++)
+        // Trust failures are bad copies: a proxy may hold refs and signature from two different publishes.
+        return VerifiedRead.ReadAsync<ImageRefs?>(Backend, handle, async (obj, hints) =>
         {
-            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false);
-            if (obj is null) return null;
-            var refs = ImageRefs.Parse(obj.Data, $"of image '{image}' ({Describe(obj.Source)})", image);
+            byte[] data = obj.Data.ToArray();
+            var refs = ImageRefs.Parse(data, $"of image '{image}' ({Describe(obj.Source)})", image);
             if (Trust is null) return refs;
-            try
-            {
-                var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
-                string what = $"refs of image '{image}' from {obj.Source}";
-                var verified = Trust.Verify(path, obj.Data, sig?.Data, what);
-                Trust.CheckRefs(image, refs, verified, explicitVersion, what, fromCache: obj.Source.StartsWith(Cache.CachingBackend.CacheSourcePrefix, StringComparison.Ordinal));
-                return refs;
-            }
-            // Once more past caches: a proxy may hold refs and signature from two different publishes.
-            catch (TrustException) when (attempt == 0)
-            {
-                hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
-            }
-        }
+            var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
+            string what = $"refs of image '{image}' from {obj.Source}";
+            var verified = Trust.Verify(handle.Path, data, sig?.Data, what);
+            Trust.CheckRefs(image, refs, verified, explicitVersion, what, fromCache: obj.Source.StartsWith(Cache.CachingBackend.CacheSourcePrefix, StringComparison.Ordinal));
+            return refs;
+        }, whenMissing: defect => defect is null ? null : throw defect, whenExhausted: null, ct);
     }
 
     public async Task<ImageRefs> GetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false) =>
@@ -114,38 +108,35 @@ public sealed class ArchiveReader
         return refs.Find(version) ?? throw new NotFoundException($"image '{spec.Name}' has no version {version}");
     }
 
-    /// <summary>Loads a version's manifest and checks it against the digest the refs list for it.</summary>
-    public async Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct)
+    private readonly ManifestMemo _manifests = new(ManifestMemo.DefaultMaxBlocks);
+
+    /// <summary>
+    /// Loads a version's manifest and checks it against the digest the refs list for it. Manifests loaded lately are
+    /// answered from memory (by digest: they never change); concurrent loads of one share one fetch.
+    /// </summary>
+    public Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct) =>
+        _manifests.GetAsync(entry.ManifestDigest, () => LoadManifestAsync(image, entry, CancellationToken.None)).WaitAsync(ct);
+
+    private Task<Manifest> LoadManifestAsync(string image, VersionEntry entry, CancellationToken ct)
     {
         var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
-        string path = handle.Path;
         string what = $"{image}@{entry.Version}";
-        var hints = ReadHints.None;
-        for (int attempt = 0; ; attempt++)
+        return VerifiedRead.ReadAsync(Backend, handle, async (obj, hints) =>
         {
-            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false)
-                ?? throw new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}");
-            string digest = Manifest.Digest(obj.Data);
-            if (digest == entry.ManifestDigest)
-            {
-                var m = Manifest.Parse(obj.Data, what);
-                if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
-                    throw new ArchiveFormatException($"refs of image '{image}' are corrupt: the manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
-                if (entry.Disagreement(m) is { } why)
-                    throw new ArchiveFormatException($"refs of image '{image}' are corrupt: version {entry.Version} does not match its manifest ({why})");
-                if (Trust is null) return m;
-                var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
-                try
-                {
-                    Trust.Verify(path, obj.Data, sig?.Data, $"manifest of {what} from {obj.Source}");
-                    return m;
-                }
-                catch (TrustException) when (attempt == 0) { }
-            }
-            else if (attempt > 0)
-                throw new ArchiveFormatException($"manifest of {what} from {obj.Source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
-            hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
-        }
+            byte[] data = obj.Data.ToArray();
+            string digest = Manifest.Digest(data);
+            if (digest != entry.ManifestDigest)
+                throw new DigestMismatchException($"manifest of {what} from {obj.Source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
+            var m = Manifest.Parse(data, what);
+            if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
+                throw new ArchiveFormatException($"refs of image '{image}' are corrupt: the manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
+            if (entry.Disagreement(m) is { } why)
+                throw new ArchiveFormatException($"refs of image '{image}' are corrupt: version {entry.Version} does not match its manifest ({why})");
+            if (Trust is null) return m;
+            var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
+            Trust.Verify(handle.Path, data, sig?.Data, $"manifest of {what} from {obj.Source}");
+            return m;
+        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}"), whenExhausted: null, ct);
     }
 
     /// <summary>The version's boot profile, checked against the digest its refs entry names; null when it has none.</summary>
@@ -170,28 +161,27 @@ public sealed class ArchiveReader
     /// A content-addressed object (its name is its SHA-256), fetched once more past caches when a copy does not match:
     /// the refs that name it are signed, so a match vouches for it as the manifest's signature does for a manifest.
     /// </summary>
-    private async Task<byte[]> GetDigestedAsync(ObjectHandle handle, string digest, string what, CancellationToken ct)
-    {
-        var hints = ReadHints.None;
-        for (int attempt = 0; ; attempt++)
+    private Task<byte[]> GetDigestedAsync(ObjectHandle handle, string digest, string what, CancellationToken ct) =>
+        VerifiedRead.ReadAsync(Backend, handle, (obj, _) =>
         {
-            var obj = await Backend.TryReadAsync(handle, hints, ct).ConfigureAwait(false)
-                ?? throw new ArchiveFormatException($"{what} is missing from {Backend.Location}");
-            string got = BootProfile.Digest(obj.Data);
-            if (got == digest) return obj.Data;
-            if (attempt > 0) throw new ArchiveFormatException($"{what} from {obj.Source} is corrupt (digest {got[..12]}, expected {digest[..12]})");
-            hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
-        }
-    }
+            byte[] data = obj.Data.ToArray();
+            string got = BootProfile.Digest(data);
+            return got == digest ? ValueTask.FromResult(data)
+                : throw new DigestMismatchException($"{what} from {obj.Source} is corrupt (digest {got[..12]}, expected {digest[..12]})");
+        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"{what} is missing from {Backend.Location}"), whenExhausted: null, ct);
 
     /// <summary>Where a copy came from, for messages: the client's own cache says so.</summary>
     private static string Describe(string source) =>
         source.StartsWith(Cache.CachingBackend.CacheSourcePrefix, StringComparison.Ordinal) ? "the cached copy " + source[Cache.CachingBackend.CacheSourcePrefix.Length..] : source;
 
-    public async Task<(ImageRefs Refs, VersionEntry Entry, Manifest Manifest)> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
+    /// <summary>
+    /// The one way from what a user names (NAME, NAME@3, NAME@stable) to a version: refs, then the entry the spec
+    /// selects, then its verified manifest. Every front end opens versions through here.
+    /// </summary>
+    public async Task<ResolvedVersion> OpenVersionAsync(ImageSpec spec, CancellationToken ct)
     {
         var refs = await GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
         var entry = Resolve(refs, spec);
-        return (refs, entry, await GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false));
+        return new ResolvedVersion(spec, refs, entry, await GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false));
     }
 }

@@ -6,7 +6,7 @@ using Circular.Storage.Posix;
 namespace Circular.Storage.Backends;
 
 /// <summary>An archive in a local directory. Writes go to a temporary file in the same directory, then rename.</summary>
-public sealed class FileBackend : IArchiveBackend
+public sealed class FileBackend : IArchiveBackend, ILocalObjects
 {
     private readonly string _root;
 

@@ -47,6 +47,17 @@ public interface IArchiveBackend
     Task DeleteAsync(string path, CancellationToken ct);
 }
 
+/// <summary>
+/// A capability of backends whose objects are files on this machine: readers may open them directly (positional reads
+/// into their own buffers) instead of asking for whole objects. A backend that wraps one forwards it, or the fast path
+/// is simply not taken.
+/// </summary>
+public interface ILocalObjects
+{
+    /// <summary>The local file holding an object (it may not exist).</summary>
+    string FullPath(ObjectHandle handle);
+}
+
 /// <summary>An object's bytes and the mirror or file they came from.</summary>
 public sealed record BackendObject(byte[] Data, string Source);
 
@@ -104,12 +115,18 @@ public sealed record BackendEntry(string Path, long Length, DateTime LastWriteUt
 }
 
 /// <summary>
-/// Asks for a fresh copy after bad data: <see cref="Avoid"/> names the source that gave it (try the others first),
-/// <see cref="BypassCaches"/> asks proxies and CDNs to refetch from the origin (Cache-Control: no-cache).
+/// Asks for a fresh copy after bad data: <see cref="Avoid"/> names the sources that gave bad copies so far (try the
+/// others first), <see cref="BypassCaches"/> asks proxies and CDNs to refetch from the origin (Cache-Control: no-cache).
 /// </summary>
-public readonly record struct ReadHints(bool BypassCaches = false, string? Avoid = null)
+public readonly record struct ReadHints(bool BypassCaches = false, IReadOnlyList<string>? Avoid = null)
 {
     public static ReadHints None => default;
+
+    /// <summary>The hints for the next attempt after <paramref name="badSource"/> gave a bad copy.</summary>
+    public ReadHints After(string badSource) => new(true, [.. Avoid ?? [], badSource]);
+
+    /// <summary>True when some avoided source starts with <paramref name="prefix"/>.</summary>
+    public bool AvoidsPrefix(string prefix) => Avoid?.Any(a => a.StartsWith(prefix, StringComparison.Ordinal)) == true;
 }
 
 /// <summary>No mirror could be reached (offline, refused, timed out): distinct from "not found" and "corrupt".</summary>

@@ -1,5 +1,8 @@
 using Circular.Core.Archive;
 using Circular.Storage.Backends;
+using Circular.Storage.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Circular.Storage.Cache;
 
@@ -9,7 +12,7 @@ namespace Circular.Storage.Cache;
 /// when no mirror can be reached (offline mode, with a warning). That a mutable object does not exist (keys.json of
 /// an unsigned archive) is remembered too, so offline reads answer "absent" as the archive did, instead of failing.
 /// Data from the cache is verified by the layer above like any other copy: a bad one comes back with
-/// <see cref="ReadHints.Avoid"/> set and is replaced.
+/// <see cref="ReadHints.Avoid"/> naming it and is replaced.
 /// </summary>
 public sealed class CachingBackend : IArchiveBackend
 {
@@ -19,14 +22,14 @@ public sealed class CachingBackend : IArchiveBackend
     private readonly IArchiveBackend _inner;
     private readonly DiskCache _cache;
     private readonly string _metaDir;
-    private readonly TextWriter? _log;
+    private readonly ILogger _log;
     private int _warnedOffline;
 
-    public CachingBackend(IArchiveBackend inner, DiskCache cache, TextWriter? log)
+    public CachingBackend(IArchiveBackend inner, DiskCache cache, ILogger? log = null)
     {
         _inner = inner;
         _cache = cache;
-        _log = log;
+        _log = log ?? NullLogger.Instance;
         _metaDir = cache.MetadataDir(inner.Location);
     }
 
@@ -51,7 +54,7 @@ public sealed class CachingBackend : IArchiveBackend
         // Packs are chunk files too: shared by every archive and counted against the quota like chunks.
         bool chunk = handle.IsChunkFile;
         string local = chunk ? _cache.ChunkFile(path) : Path.Combine(_metaDir, path);
-        bool cachedIsSuspect = hints.Avoid is not null && hints.Avoid.StartsWith(CacheSourcePrefix, StringComparison.Ordinal);
+        bool cachedIsSuspect = hints.AvoidsPrefix(CacheSourcePrefix);
         if (cachedIsSuspect && chunk) _cache.Drop(path);
 
         // A caller that asks to bypass caches found bad data (from a mirror or from here). The copy fetched with it
@@ -79,7 +82,7 @@ public sealed class CachingBackend : IArchiveBackend
         catch (BackendUnavailableException) when (!handle.IsImmutable && OfflineCopy(handle, local) is { } offline)
         {
             if (Interlocked.Exchange(ref _warnedOffline, 1) == 0)
-                _log?.WriteLine($"circular: warning: {_inner.Location} is unreachable; working offline from the cache ({offline.Stamp:u})");
+                _log.WorkingOffline(_inner.Location, offline.Stamp.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             return offline.Object;
         }
         if (obj is null)

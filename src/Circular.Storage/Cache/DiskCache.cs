@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Circular.Storage.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Circular.Storage.Cache;
 
@@ -28,8 +31,8 @@ public sealed class DiskCache
 
     public string Root { get; }
     public long Quota { get; }
-    /// <summary>Where the one warning about a cache that cannot be written (a full disk) goes; null: nowhere.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where the one warning about a cache that cannot be written (a full disk) goes.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
     private int _warnedUnwritable;
     public long Total { get { lock (_lock) return _total; } }
     public long Hits => Interlocked.Read(ref _hits);
@@ -206,8 +209,7 @@ public sealed class DiskCache
     private void WarnUnwritable(Exception e)
     {
         if (Interlocked.Exchange(ref _warnedUnwritable, 1) == 0)
-            Log?.WriteLine($"circular: warning: cannot write to the cache {Root} ({(e is IOException io ? Posix.IoErrors.Reason(io) : e.Message)}); " +
-                "reading on without caching: offline use will lack what is read now");
+            Log.CacheUnwritable(Root, e is IOException io ? Posix.IoErrors.Reason(io) : e.Message);
     }
 
     private void Forget(string relative)

@@ -26,7 +26,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
 
     public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
     {
-        if (backend is FileBackend local)
+        if (backend is ILocalObjects local)
         {
             // Off the caller's thread first: an NBD connection's receive loop calls in here inline, and a blocking read
             // of a file not in the page cache must not hold up the connection's next requests.
@@ -43,7 +43,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// each file as a new array, which at NBD speeds (thousands of chunks a second) is mostly garbage collection.
     /// There is no other copy to fall back to, so a bad file fails the read at once.
     /// </summary>
-    private int ReadLocal(FileBackend local, ChunkId id, Span<byte> destination)
+    private int ReadLocal(ILocalObjects local, ChunkId id, Span<byte> destination)
     {
         string full = local.FullPath(ObjectHandle.Chunk(id));
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
@@ -134,35 +134,24 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// Fetches through the backend's pooled read: the encoded file lives in a rented buffer only until it is decoded,
     /// instead of a new array per chunk (cache files and HTTP bodies alike), unless the caller keeps it.
     /// </summary>
-    private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkId id, Memory<byte> destination, bool keepEncoded, CancellationToken ct)
-    {
-        var handle = ObjectHandle.Chunk(id);
-        var hints = ReadHints.None;
-        ChunkIntegrityException? last = null;
-        var tried = new List<string>();
-        for (int attempt = 0; attempt < 3; attempt++)
+    private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkId id, Memory<byte> destination, bool keepEncoded, CancellationToken ct) =>
+        await VerifiedRead.ReadAsync(backend, ObjectHandle.Chunk(id), (obj, _) =>
         {
-            using var obj = await backend.TryReadPooledAsync(handle, hints, ct).ConfigureAwait(false);
-            if (obj is null)
-            {
-                if (last is not null) throw last;
-                throw new ChunkMissingException(id, $"not found in {backend.Location}");
-            }
             Interlocked.Increment(ref _fetched);
             Interlocked.Add(ref _fetchedBytes, obj.Length);
             try
             {
                 int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data.Span, destination.Span);
-                return (n, keepEncoded ? obj.ToBackendObject().Data : null);
+                return ValueTask.FromResult((n, keepEncoded ? obj.ToBackendObject().Data : null));
             }
-            catch (ChunkIntegrityException e)
+            catch (ChunkIntegrityException)
             {
                 Interlocked.Increment(ref _corrupt);
-                last = e;
-                tried.Add(obj.Source);
-                hints = new ReadHints(BypassCaches: true, Avoid: obj.Source);
+                throw;
             }
-        }
-        throw new ChunkIntegrityException(id, string.Join(", ", tried.Distinct()), $"{last!.Detail}; no good copy on any mirror");
-    }
+        },
+        whenMissing: defect => throw defect ?? new ChunkMissingException(id, $"not found in {backend.Location}"),
+        whenExhausted: (last, bad) => new ChunkIntegrityException(id, string.Join(", ", bad.Distinct()),
+            $"{((ChunkIntegrityException)last).Detail}; no good copy on any mirror"),
+        ct).ConfigureAwait(false);
 }

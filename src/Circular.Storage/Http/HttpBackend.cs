@@ -137,14 +137,14 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
 
     /// <summary>
     /// Healthy mirrors fastest first; mirrors recently failed go last (still tried, so one flaky answer never
-    /// makes an archive unreadable); the mirror that just gave bad data goes after all others.
+    /// makes an archive unreadable); mirrors that gave bad data go after all others.
     /// </summary>
-    private List<Mirror> Order(string? avoid)
+    private List<Mirror> Order(IReadOnlyList<string>? avoid)
     {
         var list = _mirrors.OrderBy(m => m.IsDown ? 1 : 0).ThenBy(m => double.IsNaN(m.RttMs) ? double.MaxValue : m.RttMs).ToList();
-        if (avoid is not null)
+        if (avoid is { Count: > 0 })
         {
-            var bad = list.Where(m => avoid.StartsWith(m.Name + "/", StringComparison.Ordinal)).ToList();
+            var bad = list.Where(m => avoid.Any(a => a.StartsWith(m.Name + "/", StringComparison.Ordinal))).ToList();
             list.RemoveAll(bad.Contains);
             list.AddRange(bad);
         }

@@ -3,6 +3,9 @@ using System.Security.Cryptography;
 using Circular.Core.Errors;
 using Circular.Core.Refs;
 using Circular.Core.Signing;
+using Circular.Storage.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Circular.Storage.Trust;
 
@@ -11,7 +14,7 @@ namespace Circular.Storage.Trust;
 /// <see cref="Keys"/>, refs not past their signed expiry (freeze) and not older than the newest serial already seen
 /// (replay) unless a version was asked for by number. Every failure is a <see cref="TrustException"/>.
 /// </summary>
-public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? state, TextWriter? log, Func<DateTimeOffset>? clock = null)
+public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? state, ILogger? log, Func<DateTimeOffset>? clock = null)
 {
     public IReadOnlyList<VerifyingKey> Keys { get; } = keys;
     public TrustState? State { get; } = state;
@@ -48,7 +51,7 @@ public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? st
             throw new TrustException($"{what}: serial {refs.Serial} is not the signed serial {sig.Statement.Serial?.ToString(CultureInfo.InvariantCulture) ?? "(none)"}");
         if (sig.Statement.ExpiresAt is not { } expires) throw new TrustException($"{what}: its signature has no expiry");
         if (Now >= expires && fromCache)
-            log?.WriteLine($"circular: warning: {what}: the signature expired at {Stamp(expires)}; using this client's last verified copy while offline");
+            (log ?? NullLogger.Instance).ExpiredRefsOffline(what, Stamp(expires));
         else if (Now >= expires)
             throw new TrustException($"{what} expired at {Stamp(expires)} (signed {Stamp(sig.Statement.SignedAt)}): a mirror may be serving a frozen copy; " +
                 "the archive's owner renews it with 'circular key resign'");
@@ -59,7 +62,7 @@ public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? st
             if (!explicitVersion)
                 throw new TrustException($"{what} is a replay: serial {refs.Serial} is older than serial {highest} already seen; " +
                     "a mirror is serving old refs (ask for a version by number, NAME@N, to read it anyway)");
-            log?.WriteLine($"circular: warning: {what} has serial {refs.Serial}, older than {highest} already seen; serving the version asked for by number");
+            (log ?? NullLogger.Instance).OlderRefsForNumberedVersion(what, refs.Serial, highest);
             return;
         }
         State.RecordSerial(sig.KeyId, image, refs.Serial);

@@ -2,6 +2,8 @@ using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Core.Signing;
 using Circular.Storage.Backends;
+using Circular.Storage.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Storage.Trust;
 
@@ -13,7 +15,7 @@ namespace Circular.Storage.Trust;
 public static class TrustSetup
 {
     public static async Task<TrustPolicy?> ResolveAsync(
-        IArchiveBackend backend, string location, IReadOnlyList<string> trustFiles, TrustState state, TextWriter log, CancellationToken ct)
+        IArchiveBackend backend, string location, IReadOnlyList<string> trustFiles, TrustState state, ILogger log, CancellationToken ct)
     {
         if (trustFiles.Count > 0)
             return new TrustPolicy(trustFiles.Select(VerifyingKey.Load).ToList(), state, log);
@@ -35,8 +37,7 @@ public static class TrustSetup
             keys.Add(key);
         }
         string pin = state.SavePin(location, keys);
-        log.WriteLine($"circular: warning: trusting key {string.Join(", ", keys.Select(k => k.Id))} of {location} on first use " +
-            $"(pinned in {pin}); from now on only archives signed by it are accepted here. Pass --trust KEY.pub to pin a key you checked.");
+        log.TrustedOnFirstUse(string.Join(", ", keys.Select(k => k.Id)), location, pin);
         return new TrustPolicy(keys, state, log);
     }
 

@@ -25,9 +25,10 @@ internal sealed unsafe class FakeKernel : IDisposable
         Assert.Equal(0, Libc.SocketPair(Libc.AF_UNIX, SOCK_SEQPACKET | Libc.O_CLOEXEC, 0, fds));
         _kernelFd = fds[0];
         Catalog = FakeCatalog.WithRandomVersions();
-        _channel = new FuseChannel(fds[1], Log.WriteLine);
-        var tree = new FuseTree(Catalog, Log.WriteLine);
-        Server = new FuseServer(_channel, tree, Catalog, new NodeOwner(0, 0, writable), Log.WriteLine);
+        var log = new TestLog(Log);
+        _channel = new FuseChannel(fds[1], log);
+        var tree = new FuseTree(Catalog, log);
+        Server = new FuseServer(_channel, tree, Catalog, new NodeOwner(0, 0, writable), log);
         Server.Start(2);
     }
 

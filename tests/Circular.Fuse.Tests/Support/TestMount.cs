@@ -28,7 +28,7 @@ internal sealed class TestMount : IAsyncDisposable
         var log = new StringWriter();
         try
         {
-            var mount = await FuseMount.MountAsync(catalog, dir.Sub("mnt"), new FuseMountOptions { Writable = writable, Log = log }, CancellationToken.None)
+            var mount = await FuseMount.MountAsync(catalog, dir.Sub("mnt"), new FuseMountOptions { Writable = writable, Log = new TestLog(log) }, CancellationToken.None)
                 .WaitAsync(TimeSpan.FromSeconds(30));
             return new TestMount(dir, mount, catalog, log);
         }

@@ -13,7 +13,7 @@ public sealed class InMemoryConnection : IAsyncDisposable
     public InMemoryConnection(MemoryCatalog? catalog = null, NbdServerOptions? options = null)
     {
         Catalog = catalog ?? MemoryCatalog.CreateDefault();
-        var server = new NbdServer(Catalog, (options ?? new NbdServerOptions()) with { Log = Log });
+        var server = new NbdServer(Catalog, (options ?? new NbdServerOptions()) with { Log = new TestLog(Log) });
         var (serverSide, clientSide) = DuplexStream.CreatePair();
         Client = new RawNbdClient(clientSide);
         ServerTask = server.HandleConnectionAsync(serverSide, _cts.Token);

@@ -30,7 +30,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         catalog ??= MemoryCatalog.CreateDefault();
         var log = new StringWriter();
-        var server = new NbdServer(catalog, (options ?? new NbdServerOptions()) with { Log = log });
+        var server = new NbdServer(catalog, (options ?? new NbdServerOptions()) with { Log = new TestLog(log) });
         var cts = new CancellationTokenSource();
         Task serve = server.ServeAsync(endpoint ?? new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
         // ServeAsync faults Listening when binding fails, so this cannot hang.

@@ -1,5 +1,5 @@
+using Circular.Client;
 using Circular.Core.Archive;
-using Circular.Core.Chunks;
 using Circular.Imaging.Images;
 using Circular.Storage.Archive;
 using Circular.Storage.Cache;
@@ -9,61 +9,51 @@ using Circular.Storage.Http;
 namespace Circular.Server.Tests.Support;
 
 /// <summary>
-/// The client read stack as ClientStack composes it for URLs: HttpBackend → CachingBackend (DiskCache) →
-/// BackendChunkSource (verify, refetch) → MemoryChunkCache (LRU, single-flight) → ChunkedImage.
+/// The client read stack exactly as the CLI builds it (<see cref="ArchiveClient.OpenAsync"/>) for a URL archive,
+/// with a private cache and trust state and short deadlines, and its layers exposed for assertions.
 /// </summary>
 public sealed class TestClient : IAsyncDisposable
 {
-    private TestClient(HttpBackend http, DiskCache cache, CachingBackend caching, ArchiveReader reader, BackendChunkSource fetcher, MemoryChunkCache memory)
-    {
-        Http = http;
-        Cache = cache;
-        Caching = caching;
-        Reader = reader;
-        Fetcher = fetcher;
-        Memory = memory;
-    }
+    private readonly ArchiveClient _client;
 
-    public HttpBackend Http { get; }
-    public DiskCache Cache { get; }
-    public CachingBackend Caching { get; }
-    public ArchiveReader Reader { get; }
-    public BackendChunkSource Fetcher { get; }
-    public MemoryChunkCache Memory { get; }
+    private TestClient(ArchiveClient client) => _client = client;
+
+    public ArchiveClient Client => _client;
+    public HttpBackend Http => _client.Http!;
+    public DiskCache Cache => _client.Cache!;
+    public CachingBackend Caching => _client.Caching!;
+    public ArchiveReader Reader => _client.Reader;
+    public BackendChunkSource Fetcher => _client.Fetcher;
+    public MemoryChunkCache Memory => _client.Memory;
 
     /// <summary>Short per-request deadline so fault tests finish quickly.</summary>
     public static HttpBackendOptions FastOptions => new() { Timeout = TimeSpan.FromSeconds(1) };
 
     public static async Task<TestClient> OpenAsync(IEnumerable<Uri> mirrors, string cacheDir, long quota = 1L << 30,
-        HttpBackendOptions? options = null, TextWriter? log = null, long memoryBytes = 64L << 20)
+        HttpBackendOptions? options = null, TestLog? log = null, long memoryBytes = 64L << 20)
     {
-        var http = new HttpBackend(mirrors, options ?? FastOptions);
-        try
-        {
-            var cache = new DiskCache(cacheDir, quota);
-            var caching = new CachingBackend(http, cache, log ?? TextWriter.Null);
-            var reader = await ArchiveReader.OpenAsync(caching, CancellationToken.None).WaitAsync(Limits.Operation);
-            var fetcher = new BackendChunkSource(caching);
-            var memory = new MemoryChunkCache(fetcher, ChunkSizes.Max, memoryBytes);
-            return new TestClient(http, cache, caching, reader, fetcher, memory);
-        }
-        catch
-        {
-            http.Dispose();
-            throw;
-        }
+        var urls = mirrors.Select(u => u.ToString().TrimEnd('/')).ToList();
+        var http = options ?? FastOptions;
+        var client = await ArchiveClient.OpenAsync(new ArchiveClientOptions {
+            Location = urls[0],
+            Mirrors = urls.Skip(1).ToList(),
+            Timeout = http.Timeout,
+            Retries = http.Retries,
+            CacheDirectory = cacheDir,
+            CacheQuota = quota,
+            MemoryCacheBytes = memoryBytes,
+            Trust = new TrustOptions { StateDirectory = cacheDir + "-trust" },
+            Log = log ?? new TestLog(),
+        }, CancellationToken.None).WaitAsync(Limits.Operation);
+        return new TestClient(client);
     }
 
-    public static Task<TestClient> OpenAsync(Uri url, string cacheDir, long quota = 1L << 30, HttpBackendOptions? options = null, TextWriter? log = null) =>
+    public static Task<TestClient> OpenAsync(Uri url, string cacheDir, long quota = 1L << 30, HttpBackendOptions? options = null, TestLog? log = null) =>
         OpenAsync([url], cacheDir, quota, options, log);
 
     /// <summary>Opens NAME, NAME@VERSION or NAME@TAG.</summary>
-    public async Task<ChunkedImage> OpenImageAsync(string spec)
-    {
-        var s = ImageSpec.Parse(spec);
-        var (_, entry, manifest) = await Reader.OpenVersionAsync(s, CancellationToken.None).WaitAsync(Limits.Operation);
-        return new ChunkedImage(manifest, Memory, $"{s.Name}@{entry.Version}");
-    }
+    public async Task<ChunkedImage> OpenImageAsync(string spec) =>
+        await _client.OpenImageAsync(ImageSpec.Parse(spec), CancellationToken.None).WaitAsync(Limits.Operation);
 
     /// <summary>Reads a whole image in order through ImageCopy (the path `cat` and the server use).</summary>
     public static async Task<byte[]> ReadAllAsync(IBlockImage image, int window = 8)
@@ -80,9 +70,5 @@ public sealed class TestClient : IAsyncDisposable
         return buf;
     }
 
-    public ValueTask DisposeAsync()
-    {
-        Http.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
 }

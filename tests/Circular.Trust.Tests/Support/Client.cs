@@ -24,7 +24,7 @@ public sealed record CliResult(int Code, string Out, string Err)
 /// Runs the real `circular` (circular.dll beside this assembly) as a child process. Each test client gets its own
 /// XDG_DATA_HOME, so pinned keys and seen serials never leak between tests.
 /// </summary>
-public sealed class Client(string dataHome)
+public sealed class CliUser(string dataHome)
 {
     public string DataHome { get; } = dataHome;
     public Dictionary<string, string> Environment { get; } = [];

@@ -17,7 +17,7 @@ public sealed class NbdProcess : IAsyncDisposable
 
     public string Socket { get; }
 
-    public static async Task<NbdProcess> StartAsync(Client client, string socket, params string[] args)
+    public static async Task<NbdProcess> StartAsync(CliUser client, string socket, params string[] args)
     {
         var p = Process.Start(client.StartInfo(["nbd", .. args, "--socket", socket]))!;
         p.StandardInput.Close();

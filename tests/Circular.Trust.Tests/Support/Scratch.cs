@@ -8,7 +8,7 @@ public sealed class Scratch : IDisposable
     public string this[string name] => Path.Combine(Dir, name);
 
     /// <summary>A client with its own trust state.</summary>
-    public Client NewClient(string name = "client") => new(this[name + "-data"]);
+    public CliUser NewClient(string name = "client") => new(this[name + "-data"]);
 
     public static string RandomImage(string path, int length, int seed)
     {

@@ -20,7 +20,7 @@ public sealed class Served : IAsyncDisposable
     public static async Task<Served> StartAsync(string dir)
     {
         int port = FreePort();
-        var cli = new Client(Path.Combine(dir, "..", "serve-data"));
+        var cli = new CliUser(Path.Combine(dir, "..", "serve-data"));
         var p = Process.Start(cli.StartInfo("serve", dir, "--listen", $"127.0.0.1:{port}"))!;
         p.StandardInput.Close();
         _ = p.StandardOutput.ReadToEndAsync();

@@ -23,7 +23,7 @@ public sealed class SignedArchive
     public string V1 => Scratch["v1.img"];
     public string V2 => Scratch["v2.img"];
     /// <summary>The publisher's own `circular` (its trust state is never used for reading).</summary>
-    public Client Publisher { get; private init; } = null!;
+    public CliUser Publisher { get; private init; } = null!;
 
     public static async Task<SignedArchive> CreateAsync(Scratch s, params string[] pushOptions)
     {

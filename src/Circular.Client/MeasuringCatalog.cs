@@ -5,7 +5,7 @@ using Circular.Imaging.Images;
 using Circular.Storage.Archive;
 using Circular.Storage.Trust;
 
-namespace Circular.Cli.Composition;
+namespace Circular.Client;
 
 /// <summary>
 /// Measures the manifest of every export opened, before any of its chunks can be served, so a measurement log
@@ -22,9 +22,8 @@ public sealed class MeasuringCatalog(IImageCatalog inner, ArchiveReader reader, 
         ImageSpec spec;
         try { spec = ImageSpec.Parse(exportName); }
         catch (UsageException) { return await Inner.OpenAsync(exportName, writable, ct).ConfigureAwait(false); }
-        var refs = await reader.GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
-        var entry = ArchiveReader.Resolve(refs, spec);
-        log.MeasureManifest(entry.ManifestDigest, $"{spec.Name}@{entry.Version}");
+        var version = await reader.OpenVersionAsync(spec, ct).ConfigureAwait(false);
+        log.MeasureManifest(version.Entry.ManifestDigest, version.Name);
         return await Inner.OpenAsync(exportName, writable, ct).ConfigureAwait(false);
     }
 }

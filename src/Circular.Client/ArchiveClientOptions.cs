@@ -1,0 +1,53 @@
+using Circular.Imaging.HotData;
+using Circular.Storage.Cache;
+using Circular.Storage.Trust;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Circular.Client;
+
+/// <summary>
+/// Everything that decides how a client reads one archive: where it is, how it is reached, cached and trusted, and
+/// what the catalog of its versions does (overlays, hot data, measurement). The one input of
+/// <see cref="ArchiveClient.OpenAsync"/>; front ends fill it from their own settings and never compose layers by hand.
+/// </summary>
+public sealed record ArchiveClientOptions
+{
+    /// <summary>An archive directory or an http(s) URL.</summary>
+    public required string Location { get; init; }
+    /// <summary>More URLs of the same archive: ranked by measured round trip, used on failure (URL archives only).</summary>
+    public IReadOnlyList<string> Mirrors { get; init; } = [];
+    /// <summary>Deadline of one request to one mirror.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Extra rounds over all mirrors, with backoff, before a read fails as unavailable.</summary>
+    public int Retries { get; init; } = 2;
+    /// <summary>The persistent cache of a URL archive (docs/cache.md); null: none. Local archives are never cached.</summary>
+    public string? CacheDirectory { get; init; }
+    public long CacheQuota { get; init; } = DiskCache.DefaultQuota;
+    /// <summary>Decoded chunks kept in memory (LRU): what repeated small reads inside one chunk hit.</summary>
+    public long MemoryCacheBytes { get; init; } = 64L << 20;
+    public TrustOptions Trust { get; init; } = new();
+    /// <summary>How long refs and the image list, once read, answer later lookups (zero: every lookup asks).</summary>
+    public TimeSpan MetadataMaxAge { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Where writable opens keep their copy-on-write overlays; null: writable opens are refused.</summary>
+    public string? OverlayRoot { get; init; }
+    /// <summary>Profiles, packs and prefetching for the catalog's versions.</summary>
+    public HotDataOptions HotData { get; init; } = new();
+    /// <summary>When set, every manifest and chunk the catalog serves is measured into it (packs then stay unused).</summary>
+    public MeasurementLog? Measure { get; init; }
+    /// <summary>The one diagnostics seam: warnings (offline, trust on first use) and summaries. The library prints nothing itself.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
+}
+
+/// <summary>How refs and manifests are checked (docs/format.md, "Signatures").</summary>
+public sealed record TrustOptions
+{
+    /// <summary>False: no signature checks at all (an origin serving its own archive).</summary>
+    public bool Enabled { get; init; } = true;
+    /// <summary>Public key files (--trust); empty: a signed archive's key is pinned on first use.</summary>
+    public IReadOnlyList<string> KeyFiles { get; init; } = [];
+    /// <summary>Pinned keys and seen serials; null: <see cref="TrustState.DefaultRoot"/>.</summary>
+    public string? StateDirectory { get; init; }
+
+    public static TrustOptions None { get; } = new() { Enabled = false };
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Circular.Storage.Diagnostics;
+
+/// <summary>What the storage layer reports: one source-generated method per message (no formatting unless enabled).</summary>
+internal static partial class StorageLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot write to the cache {Root} ({Reason}); reading on without caching: offline use will lack what is read now")]
+    public static partial void CacheUnwritable(this ILogger logger, string root, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Location} is unreachable; working offline from the cache ({Since})")]
+    public static partial void WorkingOffline(this ILogger logger, string location, string since);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{What}: the signature expired at {Expired}; using this client's last verified copy while offline")]
+    public static partial void ExpiredRefsOffline(this ILogger logger, string what, string expired);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{What} has serial {Serial}, older than {Highest} already seen; serving the version asked for by number")]
+    public static partial void OlderRefsForNumberedVersion(this ILogger logger, string what, long serial, long highest);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "trusting key {Keys} of {Location} on first use (pinned in {Pin}); from now on only archives signed by it are accepted here. Pass --trust KEY.pub to pin a key you checked.")]
+    public static partial void TrustedOnFirstUse(this ILogger logger, string keys, string location, string pin);
+}
