@@ -1,10 +1,10 @@
-using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Circular.Fuse.Mounting;
 using Circular.Fuse.Native;
 using Circular.Fuse.Server;
 using Circular.Fuse.Tree;
 using Circular.Imaging.Catalog;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Fuse;
 

@@ -1,4 +1,4 @@
-using Circular.Imaging.Images;
+using Circular.Core.Errors;
 
 namespace Circular.Nbd;
 
@@ -8,13 +8,14 @@ namespace Circular.Nbd;
 /// </summary>
 public static class NbdErrors
 {
-    public static NbdError FromException(Exception exception) => exception switch {
-        ReadOnlyImageException => NbdError.Perm,
-        ArgumentOutOfRangeException => NbdError.Inval,
+    /// <summary>The NBD side of the one failure classification (FUSE has the same table in FuseServer.ErrnoFor).</summary>
+    public static NbdError FromException(Exception exception) => Failures.Classify(exception) switch {
+        ErrorKind.ReadOnly => NbdError.Perm,
+        ErrorKind.Usage => NbdError.Inval,
         // Cancellation here means the server or the connection is going away, not that the request was bad.
-        OperationCanceledException => NbdError.Shutdown,
-        NotSupportedException => NbdError.NotSup,
-        OutOfMemoryException => NbdError.NoMem,
+        ErrorKind.Cancelled => NbdError.Shutdown,
+        ErrorKind.NotSupported => NbdError.NotSup,
+        ErrorKind.OutOfMemory => NbdError.NoMem,
         _ => NbdError.Io,
     };
 }

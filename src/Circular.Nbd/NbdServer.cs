@@ -38,7 +38,9 @@ public sealed partial class NbdServer
     {
         // 64 KiB segments keep a pipelined burst of 28-byte requests and a WRITE payload to a few reads.
         PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        var writer = new ReplyWriter(stream);
+        // Replies go through a pipe flushed once per burst (ReplyWriter); 64 KiB segments hold a burst of small replies.
+        PipeWriter pipeWriter = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        var writer = new ReplyWriter(pipeWriter);
         string who = peer;
         NegotiatedExport? export = null;
         try
@@ -73,6 +75,8 @@ public sealed partial class NbdServer
                 }
             }
             await reader.CompleteAsync().ConfigureAwait(false);
+            try { await pipeWriter.CompleteAsync().ConfigureAwait(false); }
+            catch (IOException) { } // a final flush to a peer that has gone away
             await DisposeQuietlyAsync(stream).ConfigureAwait(false);
         }
     }

@@ -1,28 +1,82 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.IO.Pipelines;
 
 namespace Circular.Nbd;
 
+/// <summary>Builds a frame header in <paramref name="span"/> and returns its length.</summary>
+internal delegate int HeaderWriter<in TState>(Span<byte> span, TState state);
+
 /// <summary>
-/// Serialises frames onto the connection: requests complete concurrently, but each reply goes out whole,
-/// header and data in one write and one flush, so frames never interleave.
+/// Writes reply frames into the connection's <see cref="PipeWriter"/>, as Kestrel's frame writer does: requests
+/// complete concurrently, each frame goes in whole under one lock (frames never interleave), headers are built in the
+/// pipe's own memory (no buffer per reply), and a flush happens only when no other reply is waiting to be written, so
+/// a burst of replies leaves in one write instead of one per frame.
 /// </summary>
-internal sealed class ReplyWriter(Stream stream)
+internal sealed class ReplyWriter(PipeWriter pipe)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    /// <summary>Replies written or waiting to be: the one that brings it to zero flushes.</summary>
+    private int _pending;
 
-    /// <summary>Writes one complete frame (or several back to back) and flushes.</summary>
+    /// <summary>Writes one complete frame (or several back to back).</summary>
     /// <exception cref="ConnectionLostException">The write failed; the connection must be closed.</exception>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct)
+    public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken ct) =>
+        SendAsync(0, 0, static (_, _) => 0, frame, ct);
+
+    /// <summary>Simple reply without data: an acknowledgement or an error.</summary>
+    public ValueTask SendSimpleAsync(ulong cookie, NbdError error, CancellationToken ct) =>
+        SendAsync(NbdSizes.SimpleReply, (cookie, error), static (span, s) =>
+        {
+            WriteSimpleHeader(span, s.cookie, s.error);
+            return NbdSizes.SimpleReply;
+        }, default, ct);
+
+    /// <summary>Final ERROR chunk of a structured reply, without a message.</summary>
+    public ValueTask SendErrorChunkAsync(ulong cookie, NbdError error, CancellationToken ct) =>
+        // header + u32 error + u16 message length (0)
+        SendAsync(NbdSizes.ChunkHeader + 4 + 2, (cookie, error), static (span, s) =>
+        {
+            WriteChunkHeader(span, NbdChunkFlags.Done, NbdChunkType.Error, s.cookie, 4 + 2);
+            BinaryPrimitives.WriteUInt32BigEndian(span[20..], (uint)s.error);
+            BinaryPrimitives.WriteUInt16BigEndian(span[24..], 0);
+            return NbdSizes.ChunkHeader + 4 + 2;
+        }, default, ct);
+
+    /// <summary>Final NONE chunk: success with nothing to say (e.g. a zero-length structured READ).</summary>
+    public ValueTask SendNoneChunkAsync(ulong cookie, CancellationToken ct) =>
+        SendAsync(NbdSizes.ChunkHeader, cookie, static (span, c) =>
+        {
+            WriteChunkHeader(span, NbdChunkFlags.Done, NbdChunkType.None, c, 0);
+            return NbdSizes.ChunkHeader;
+        }, default, ct);
+
+    /// <summary>
+    /// Writes a frame: a header of at most <paramref name="maxHeaderLength"/> bytes that <paramref name="writeHeader"/>
+    /// builds in the pipe's memory (returning its length), then <paramref name="payload"/>; flushes unless another reply
+    /// is waiting to follow.
+    /// </summary>
+    public async ValueTask SendAsync<TState>(int maxHeaderLength, TState state, HeaderWriter<TState> writeHeader, ReadOnlyMemory<byte> payload, CancellationToken ct)
     {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        Interlocked.Increment(ref _pending);
         try
         {
-            await stream.WriteAsync(frame, ct).ConfigureAwait(false);
-            await stream.FlushAsync(ct).ConfigureAwait(false);
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch
+        {
+            // Never entered: if this was the reply a writer before it left unflushed for, flush for it.
+            if (Interlocked.Decrement(ref _pending) == 0) await FlushIdleAsync().ConfigureAwait(false);
+            throw;
+        }
+        try
+        {
+            if (maxHeaderLength > 0) pipe.Advance(writeHeader(pipe.GetSpan(maxHeaderLength)[..maxHeaderLength], state));
+            if (!payload.IsEmpty) pipe.Write(payload.Span);
+            if (Interlocked.Decrement(ref _pending) == 0) await FlushAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not ConnectionLostException)
         {
             // Possibly half a frame went out: nothing more can be sent on this connection.
             throw new ConnectionLostException(ex);
@@ -33,52 +87,23 @@ internal sealed class ReplyWriter(Stream stream)
         }
     }
 
-    /// <summary>Simple reply without data: an acknowledgement or an error.</summary>
-    public async ValueTask SendSimpleAsync(ulong cookie, NbdError error, CancellationToken ct)
+    private async ValueTask FlushAsync(CancellationToken ct)
     {
-        byte[] frame = ArrayPool<byte>.Shared.Rent(NbdSizes.SimpleReply);
-        try
-        {
-            WriteSimpleHeader(frame, cookie, error);
-            await SendAsync(frame.AsMemory(0, NbdSizes.SimpleReply), ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
-        }
+        var result = await pipe.FlushAsync(ct).ConfigureAwait(false);
+        if (result.IsCanceled || result.IsCompleted) throw new ConnectionLostException(new IOException("the connection's writer was closed"));
     }
 
-    /// <summary>Final ERROR chunk of a structured reply, without a message.</summary>
-    public async ValueTask SendErrorChunkAsync(ulong cookie, NbdError error, CancellationToken ct)
+    private async ValueTask FlushIdleAsync()
     {
-        // header + u32 error + u16 message length (0)
-        const int Length = NbdSizes.ChunkHeader + 4 + 2;
-        byte[] frame = ArrayPool<byte>.Shared.Rent(Length);
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.Error, cookie, Length - NbdSizes.ChunkHeader);
-            BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(20), (uint)error);
-            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(24), 0);
-            await SendAsync(frame.AsMemory(0, Length), ct).ConfigureAwait(false);
+            if (Volatile.Read(ref _pending) == 0) await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
+        catch (ConnectionLostException) { }
         finally
         {
-            ArrayPool<byte>.Shared.Return(frame);
-        }
-    }
-
-    /// <summary>Final NONE chunk: success with nothing to say (e.g. a zero-length structured READ).</summary>
-    public async ValueTask SendNoneChunkAsync(ulong cookie, CancellationToken ct)
-    {
-        byte[] frame = ArrayPool<byte>.Shared.Rent(NbdSizes.ChunkHeader);
-        try
-        {
-            WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.None, cookie, 0);
-            await SendAsync(frame.AsMemory(0, NbdSizes.ChunkHeader), ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
+            _gate.Release();
         }
     }
 

@@ -71,37 +71,39 @@ internal sealed partial class Transmission
             return;
         }
 
-        // Simple: 16-byte header. Structured: 20-byte chunk header + u64 offset.
-        int headerLength = structured ? NbdSizes.ChunkHeader + 8 : NbdSizes.SimpleReply;
-        byte[] frame = ArrayPool<byte>.Shared.Rent(headerLength + length);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            Memory<byte> data = frame.AsMemory(headerLength, length);
+            Memory<byte> data = buffer.AsMemory(0, length);
             await _export.Image.ReadAsync((long)request.Offset, data, ct).ConfigureAwait(false);
-            int frameLength = headerLength + length;
             if (!structured)
-            {
-                ReplyWriter.WriteSimpleHeader(frame, request.Cookie, NbdError.None);
-            }
+                await _writer.SendAsync(NbdSizes.SimpleReply, request.Cookie,
+                    static (span, cookie) =>
+                    {
+                        ReplyWriter.WriteSimpleHeader(span, cookie, NbdError.None);
+                        return NbdSizes.SimpleReply;
+                    }, data, ct).ConfigureAwait(false);
             else if (!data.Span.ContainsAnyExcept((byte)0))
-            {
                 // OFFSET_HOLE payload: u64 offset, u32 hole size.
-                frameLength = NbdSizes.ChunkHeader + 12;
-                ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.OffsetHole, request.Cookie, 12);
-                BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), request.Offset);
-                BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(NbdSizes.ChunkHeader + 8), (uint)length);
-            }
+                await _writer.SendAsync(NbdSizes.ChunkHeader + 12, request, static (span, r) =>
+                {
+                    ReplyWriter.WriteChunkHeader(span, NbdChunkFlags.Done, NbdChunkType.OffsetHole, r.Cookie, 12);
+                    BinaryPrimitives.WriteUInt64BigEndian(span[NbdSizes.ChunkHeader..], r.Offset);
+                    BinaryPrimitives.WriteUInt32BigEndian(span[(NbdSizes.ChunkHeader + 8)..], r.Length);
+                    return NbdSizes.ChunkHeader + 12;
+                }, default, ct).ConfigureAwait(false);
             else
-            {
-                // OFFSET_DATA payload: u64 offset, then the data already in place.
-                ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.OffsetData, request.Cookie, 8 + length);
-                BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), request.Offset);
-            }
-            await _writer.SendAsync(frame.AsMemory(0, frameLength), ct).ConfigureAwait(false);
+                // OFFSET_DATA payload: u64 offset, then the data.
+                await _writer.SendAsync(NbdSizes.ChunkHeader + 8, request, static (span, r) =>
+                {
+                    ReplyWriter.WriteChunkHeader(span, NbdChunkFlags.Done, NbdChunkType.OffsetData, r.Cookie, 8 + (int)r.Length);
+                    BinaryPrimitives.WriteUInt64BigEndian(span[NbdSizes.ChunkHeader..], r.Offset);
+                    return NbdSizes.ChunkHeader + 8;
+                }, data, ct).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(frame);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -164,21 +166,14 @@ internal sealed partial class Transmission
         IReadOnlyList<Extent> extents = await _export.Image.GetExtentsAsync((long)request.Offset, request.Length, ct).ConfigureAwait(false);
         bool reqOne = (request.Flags & NbdCommandFlags.ReqOne) != 0;
         int capacity = BlockStatusEncoder.MaxDescriptors(extents.Count);
-        // Chunk header, u32 context id, then (u32 length, u32 flags) per descriptor.
+        // Chunk header, u32 context id, then (u32 length, u32 flags) per descriptor: encoded straight into the pipe.
         const int Prefix = NbdSizes.ChunkHeader + 4;
-        byte[] frame = ArrayPool<byte>.Shared.Rent(Prefix + 8 * capacity);
-        try
+        await _writer.SendAsync(Prefix + 8 * capacity, (Extents: extents, Request: request, Size: _size, ReqOne: reqOne), static (span, s) =>
         {
-            int count = BlockStatusEncoder.Encode(
-                extents, (long)request.Offset, request.Length, _size, reqOne, frame.AsSpan(Prefix, 8 * capacity));
-            int payloadLength = 4 + 8 * count;
-            ReplyWriter.WriteChunkHeader(frame, NbdChunkFlags.Done, NbdChunkType.BlockStatus, request.Cookie, payloadLength);
-            BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(NbdSizes.ChunkHeader), NegotiatedExport.BaseAllocationId);
-            await _writer.SendAsync(frame.AsMemory(0, NbdSizes.ChunkHeader + payloadLength), ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame);
-        }
+            int count = BlockStatusEncoder.Encode(s.Extents, (long)s.Request.Offset, s.Request.Length, s.Size, s.ReqOne, span[Prefix..]);
+            ReplyWriter.WriteChunkHeader(span, NbdChunkFlags.Done, NbdChunkType.BlockStatus, s.Request.Cookie, 4 + 8 * count);
+            BinaryPrimitives.WriteUInt32BigEndian(span[NbdSizes.ChunkHeader..], NegotiatedExport.BaseAllocationId);
+            return Prefix + 8 * count;
+        }, default, ct).ConfigureAwait(false);
     }
 }

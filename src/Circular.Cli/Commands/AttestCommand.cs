@@ -1,6 +1,6 @@
-using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
+using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;

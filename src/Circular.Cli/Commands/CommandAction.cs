@@ -17,11 +17,12 @@ public static class CommandAction
         {
             return await body(pr, ct).ConfigureAwait(false);
         }
-        catch (UsageException e) { return Fail(e.Message, Usage); }
-        catch (CircularException e) { return Fail(e.Message, Failed); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { return Fail("interrupted", Interrupted); }
-        catch (UnauthorizedAccessException e) { return Fail(e.Message, Failed); }
-        catch (IOException e) { return Fail(e.Message, Failed); }
+        catch (Exception e) when (Failures.Classify(e) is not (ErrorKind.Failed or ErrorKind.Cancelled or ErrorKind.OutOfMemory) || e is CircularException)
+        {
+            // The CLI side of the one failure classification; anything unclassified is a bug and keeps its stack trace.
+            return Fail(e.Message, Failures.Classify(e) == ErrorKind.Usage ? Usage : Failed);
+        }
     }
 
     public static int Fail(string message, int code)

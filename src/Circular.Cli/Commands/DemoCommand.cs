@@ -1,10 +1,10 @@
-using Circular.Client;
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using Circular.Cli.Boot;
 using Circular.Cli.Composition;
 using Circular.Cli.Demo;
+using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;

@@ -1,6 +1,6 @@
-using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
+using Circular.Client;
 using Circular.Core.Chunks;
 
 namespace Circular.Cli.Commands;

@@ -1,7 +1,7 @@
-using Circular.Client;
-using Circular.Cli.Console;
 using System.CommandLine;
 using Circular.Cli.Composition;
+using Circular.Cli.Console;
+using Circular.Client;
 using Circular.Fuse;
 
 namespace Circular.Cli.Commands;
@@ -30,8 +30,12 @@ public static class MountCommand
             string? overlayRoot = NbdCommand.OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
             await using var src = await ImageSource.OpenAsync(client.Read(pr, pr.GetValue(source)!) with {
-                OverlayRoot = overlayRoot, Measure = log, HotData = hot.Read(pr),
+                OverlayRoot = overlayRoot,
+                Measure = log,
+                HotData = hot.Read(pr),
             }, ct);
+            if (write && src.Client is null)
+                throw new Core.Errors.UsageException($"{pr.GetValue(source)} is a plain image, which keeps no writes: --writable needs an archive ('circular import' makes one)");
             var options = new FuseMountOptions { Writable = write, AllowOther = pr.GetValue(allowOther), Log = ConsoleLog.Instance };
             await using var mount = await FuseMount.MountAsync(src.Catalog, pr.GetValue(mountPoint)!, options, ct);
             System.Console.WriteLine($"mounted on {mount.MountPoint}{(write ? $" (writable; overlays in {overlayRoot})" : " (read-only)")}; Ctrl-C or 'umount {mount.MountPoint}' to end");

@@ -1,8 +1,8 @@
-using Circular.Client;
-using Circular.Cli.Console;
 using System.CommandLine;
 using System.Net;
 using Circular.Cli.Composition;
+using Circular.Cli.Console;
+using Circular.Client;
 using Circular.Core.Errors;
 using Circular.Nbd;
 
@@ -35,8 +35,12 @@ public static class NbdCommand
             string? overlayRoot = OverlayRoot(write, pr.GetValue(overlay), pr.GetValue(source)!);
             await using var log = await measure.OpenAsync(pr, ct);
             await using var src = await ImageSource.OpenAsync(client.Read(pr, pr.GetValue(source)!) with {
-                OverlayRoot = overlayRoot, Measure = log, HotData = hot.Read(pr),
+                OverlayRoot = overlayRoot,
+                Measure = log,
+                HotData = hot.Read(pr),
             }, ct);
+            if (write && src.Client is null)
+                throw new Core.Errors.UsageException($"{pr.GetValue(source)} is a plain image, which keeps no writes: --writable needs an archive ('circular import' makes one)");
             var server = new NbdServer(src.Catalog, new NbdServerOptions { Writable = write, Log = ConsoleLog.Instance });
             var serving = server.ServeAsync(endpoint, ct);
             var bound = await Task.WhenAny(server.Listening, serving);

@@ -1,7 +1,7 @@
-using Circular.Client;
 using System.CommandLine;
 using Circular.Cli.Composition;
 using Circular.Cli.Console;
+using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Storage.Archive;
 

@@ -1,61 +1,31 @@
-using Circular.Core.Chunks;
-
 namespace Circular.Core.Errors;
 
-/// <summary>An error meant for the user: its message is printed as the one-line reason for a non-zero exit.</summary>
+/// <summary>
+/// An error meant for the user: its message is printed as the one-line reason for a non-zero exit. Its
+/// <see cref="Kind"/> is what every front end maps to its own codes (exit status, NBD and FUSE errno, HTTP status).
+/// </summary>
 public class CircularException : Exception
 {
     public CircularException(string message) : base(message) { }
     public CircularException(string message, Exception inner) : base(message, inner) { }
+
+    public virtual ErrorKind Kind => ErrorKind.Failed;
 }
 
 /// <summary>Bad arguments: a malformed name, size or version (exit code 2).</summary>
-public sealed class UsageException(string message) : CircularException(message);
+public sealed class UsageException(string message) : CircularException(message)
+{
+    public override ErrorKind Kind => ErrorKind.Usage;
+}
 
 /// <summary>Something asked for does not exist: an image, version, tag or archive.</summary>
-public sealed class NotFoundException(string message) : CircularException(message);
-
-/// <summary>A file of the archive is corrupt, truncated, or of a format version this program does not know.</summary>
-public sealed class ArchiveFormatException : CircularException
+public sealed class NotFoundException(string message) : CircularException(message)
 {
-    public ArchiveFormatException(string message) : base(message) { }
-    public ArchiveFormatException(string message, Exception inner) : base(message, inner) { }
+    public override ErrorKind Kind => ErrorKind.NotFound;
 }
 
-/// <summary>A chunk's bytes do not hash to its id, or its file cannot be decoded.</summary>
-public sealed class ChunkIntegrityException(ChunkId id, string source, string detail)
-    : CircularException($"chunk {id.ToHex()} from {Where(id, source)} is corrupt: {detail}"), IBadCopy
+/// <summary>The thing is there but refuses writes: a read-only export, an archive served over HTTP.</summary>
+public class ReadOnlyException(string message) : CircularException(message)
 {
-    /// <summary>The store a copy came from, without the chunk's own path (which repeats its id).</summary>
-    private static string Where(ChunkId id, string source)
-    {
-        string hex = id.ToHex();
-        foreach (string dir in new[] { "/chunks/", "/packs/" })
-        {
-            string tail = $"{dir}{hex[..2]}/{hex}";
-            source = source.Replace(tail, "", StringComparison.Ordinal);
-        }
-        return source;
-    }
-
-    public ChunkId Id { get; } = id;
-    public string Origin { get; } = source;
-    /// <summary>What is wrong with the copy, without the chunk id and source the message leads with.</summary>
-    public string Detail { get; } = detail;
-}
-
-/// <summary>
-/// A copy of an object that does not match what the client already trusts (its digest in refs, its signature): the
-/// copy is bad, not the archive; another copy, fetched past caches, may be good.
-/// </summary>
-public interface IBadCopy;
-
-/// <summary>An object's bytes do not hash to the digest that names it (a manifest against its refs entry, a profile).</summary>
-public sealed class DigestMismatchException(string message) : CircularException(message), IBadCopy;
-
-/// <summary>A chunk is in no reachable store.</summary>
-public sealed class ChunkMissingException(ChunkId id, string detail)
-    : CircularException($"chunk {id.ToHex()} is missing: {detail}")
-{
-    public ChunkId Id { get; } = id;
+    public override ErrorKind Kind => ErrorKind.ReadOnly;
 }

@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Logging;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Circular.Fuse.Native;
 using Circular.Fuse.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Fuse.Server;
 

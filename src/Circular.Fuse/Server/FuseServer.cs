@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
@@ -9,6 +8,7 @@ using Circular.Fuse.Protocol;
 using Circular.Fuse.Tree;
 using Circular.Imaging.Catalog;
 using Circular.Imaging.Images;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Fuse.Server;
 
@@ -170,10 +170,14 @@ internal sealed partial class FuseServer
         }
     }
 
-    private static int ErrnoFor(Exception e) => e switch {
-        NotFoundException => Errno.ENOENT,
-        ReadOnlyImageException => Errno.EROFS,
-        OperationCanceledException => Errno.EINTR,
+    /// <summary>The FUSE side of the one failure classification (NBD has the same table in NbdErrors).</summary>
+    internal static int ErrnoFor(Exception e) => Failures.Classify(e) switch {
+        ErrorKind.NotFound => Errno.ENOENT,
+        ErrorKind.ReadOnly => Errno.EROFS,
+        ErrorKind.Usage => Errno.EINVAL,
+        ErrorKind.NotSupported => Errno.EOPNOTSUPP,
+        ErrorKind.Cancelled => Errno.EINTR,
+        ErrorKind.OutOfMemory => Errno.ENOMEM,
         _ => Errno.EIO,
     };
 

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using Circular.Fuse.Protocol;
 using Circular.Imaging.Catalog;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Fuse.Tree;
 

@@ -47,8 +47,8 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         var entry = version.Entry;
         var chunked = new ChunkedImage(version.Manifest, chunks, version.Name);
         IVersionImage image = hot is null ? chunked : await hot.OpenAsync(spec.Name, entry, chunked).WaitAsync(ct).ConfigureAwait(false);
-        if (!writable) return image;
-        if (overlayRoot is null) throw new UsageException("writable exports need an overlay directory (--overlay DIR)");
+        // Without an overlay directory this catalog keeps no writes: writable opens are read-only (IImageCatalog's contract).
+        if (!writable || overlayRoot is null) return image;
         // One overlay per image holds the changes to one version; the image's other versions stay readable, read-only.
         if (await OverlayBaseOnDiskAsync(spec.Name, ct).ConfigureAwait(false) is { } onDisk && onDisk != entry.ManifestDigest) return image;
         // An overlay already open here, or left on disk, on this version: use it. Otherwise create it on the first write.
@@ -57,7 +57,8 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
             var overlay = await OpenOverlayAsync(spec.Name, image, entry.ManifestDigest).ConfigureAwait(false);
             return overlay.State.BaseManifest == entry.ManifestDigest ? new SharedImage(overlay) : image;
         }
-        return new LazyOverlayImage(image, entry.ManifestDigest, () => OpenOverlayAsync(spec.Name, image, entry.ManifestDigest));
+        return new LazyOverlayImage(image, entry.ManifestDigest, () => OpenOverlayAsync(spec.Name, image, entry.ManifestDigest),
+            () => _overlays.TryGetValue(spec.Name, out var open) && open.IsValueCreated && open.Value.IsCompletedSuccessfully ? open.Value.Result : null);
     }
 
     /// <summary>The image's one overlay, opened once and shared by every lease.</summary>

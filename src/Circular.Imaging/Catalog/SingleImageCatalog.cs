@@ -15,7 +15,7 @@ public sealed class SingleImageCatalog(string name, IBlockImage image) : IImageC
     {
         if (exportName.Length > 0 && exportName != name && exportName != name + "@latest")
             throw new NotFoundException($"no export '{exportName}' (this source has one image: '{name}')");
-        if (writable) throw new UsageException("a plain image URL cannot be opened writable; import it into an archive first");
+        // A plain image keeps no writes: even a writable open is read-only (the contract of IImageCatalog).
         return ValueTask.FromResult<IBlockImage>(new SharedImage(image));
     }
 

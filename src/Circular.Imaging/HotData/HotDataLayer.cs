@@ -1,10 +1,10 @@
-using Circular.Imaging.Diagnostics;
 using System.Buffers;
 using System.Collections.Concurrent;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
 using Circular.Core.Refs;
+using Circular.Imaging.Diagnostics;
 using Circular.Imaging.Images;
 using Circular.Storage.Archive;
 using Circular.Storage.Chunks;

@@ -1,10 +1,10 @@
-using Circular.Imaging.Diagnostics;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
 using Circular.Core.Manifests;
+using Circular.Imaging.Diagnostics;
 using Circular.Imaging.Images;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Circular.Imaging.HotData;
 

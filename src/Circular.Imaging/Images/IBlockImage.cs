@@ -39,4 +39,4 @@ public interface IBlockImage : IAsyncDisposable
 /// <summary>A run of bytes that is either data or known to read as zeros.</summary>
 public readonly record struct Extent(long Offset, long Length, bool IsZero);
 
-public sealed class ReadOnlyImageException(string message) : Core.Errors.CircularException(message);
+public sealed class ReadOnlyImageException(string message) : Core.Errors.ReadOnlyException(message);

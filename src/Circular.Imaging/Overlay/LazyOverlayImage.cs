@@ -5,8 +5,10 @@ namespace Circular.Imaging.Overlay;
 /// <summary>
 /// A writable view of a version whose overlay is created on the first write, not on open: reading a version
 /// through a writable mount or server must not tie the image's one overlay to it (nor leave an empty overlay).
+/// An overlay another lease created meanwhile is read through at once (<paramref name="existing"/>), so writable
+/// leases of one export always read the same bytes.
 /// </summary>
-public sealed class LazyOverlayImage(IVersionImage baseImage, string baseDigest, Func<Task<OverlayImage>> create) : IBlockImage
+public sealed class LazyOverlayImage(IVersionImage baseImage, string baseDigest, Func<Task<OverlayImage>> create, Func<OverlayImage?> existing) : IBlockImage
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private OverlayImage? _overlay;
@@ -14,7 +16,15 @@ public sealed class LazyOverlayImage(IVersionImage baseImage, string baseDigest,
     public long Size => baseImage.Size;
     public bool IsWritable => true;
 
-    private IBlockImage Current => (IBlockImage?)Volatile.Read(ref _overlay) ?? baseImage;
+    private IBlockImage Current => (IBlockImage?)Volatile.Read(ref _overlay) ?? (IBlockImage?)Adopt() ?? baseImage;
+
+    /// <summary>The overlay of this version that another lease opened, taken as this lease's own from now on.</summary>
+    private OverlayImage? Adopt()
+    {
+        if (existing() is not { } open || open.State.BaseManifest != baseDigest) return null;
+        Interlocked.CompareExchange(ref _overlay, open, null);
+        return _overlay;
+    }
 
     private async ValueTask<OverlayImage> OverlayAsync(CancellationToken ct)
     {

@@ -1,5 +1,4 @@
 using Circular.Client;
-using Microsoft.Extensions.Logging;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
@@ -10,6 +9,7 @@ using Circular.Storage.Archive;
 using Circular.Storage.Backends;
 using Circular.Storage.Chunks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
 namespace Circular.Server.Images;
@@ -44,7 +44,7 @@ public sealed class VirtualImages(ArchiveClient client) : IAsyncDisposable
         {
             version = await client.OpenVersionAsync(ImageSpec.Parse($"{name}@{selector}"), ct).ConfigureAwait(false);
         }
-        catch (CircularException e) when (e is NotFoundException or UsageException)
+        catch (CircularException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.Usage)
         {
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             await ctx.Response.WriteAsync(e.Message + "\n", ct).ConfigureAwait(false);

@@ -132,6 +132,8 @@ public readonly record struct ReadHints(bool BypassCaches = false, IReadOnlyList
 /// <summary>No mirror could be reached (offline, refused, timed out): distinct from "not found" and "corrupt".</summary>
 public sealed class BackendUnavailableException : Core.Errors.CircularException
 {
+    public override Core.Errors.ErrorKind Kind => Core.Errors.ErrorKind.Unavailable;
+
     public BackendUnavailableException(string message) : base(message) { }
     public BackendUnavailableException(string message, Exception inner) : base(message, inner) { }
 }
