@@ -122,7 +122,7 @@ public sealed class ServeStaticFilesTests(ServedArchiveFixture fx) : IClassFixtu
     [InlineData("/chunks/ab/../../../../../../../../../../../../../../../../../../../etc/passwd", false)]
     [InlineData("/packs/ab/ab00000000000000000000000000000000000000000000000000000000000000", false)]
     public void Only_exact_chunk_paths_take_the_fast_path(string path, bool expected) =>
-        Assert.Equal(expected, Hosting.ChunkFileResponder.IsChunkPath(path));
+        Assert.Equal(expected, Core.Archive.ObjectHandle.FromPath(path) is { Kind: Core.Archive.ObjectKind.Chunk });
 
     [Fact]
     public async Task Missing_chunk_is_404()

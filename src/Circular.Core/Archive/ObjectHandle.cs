@@ -70,6 +70,19 @@ public readonly record struct ObjectHandle
     /// <summary>The detached signature of this object: immutable exactly when its subject is.</summary>
     public ObjectHandle Signature() => new(ObjectKind.Signature, Path + ArchiveLayout.SignatureSuffix, MaxSignatureLength, IsImmutable);
 
+    /// <summary>"DIR/xx/" and 64 lowercase hex digits starting with xx: nothing else, so no path tricks pass.</summary>
+    private static bool TryAddressed(string path, string dir, out ChunkId id)
+    {
+        id = default;
+        int prefix = dir.Length + 1;
+        if (path.Length != prefix + 3 + 64 || !path.StartsWith(dir, StringComparison.Ordinal) || path[dir.Length] != '/' || path[prefix + 2] != '/')
+            return false;
+        var name = path.AsSpan(prefix + 3);
+        foreach (char c in name)
+            if (!char.IsAsciiHexDigitLower(c)) return false;
+        return name[..2].SequenceEqual(path.AsSpan(prefix, 2)) && ChunkId.TryParse(name.ToString(), out id);
+    }
+
     /// <summary>True for chunk and pack files: content-addressed, shared by every archive a cache serves.</summary>
     public bool IsChunkFile => Kind is ObjectKind.Chunk or ObjectKind.Pack;
 
@@ -80,6 +93,9 @@ public readonly record struct ObjectHandle
     public static ObjectHandle? FromPath(string path)
     {
         path = path.TrimStart('/');
+        // Nearly every request an archive server gets is for a chunk: recognised without splitting the path.
+        if (TryAddressed(path, ArchiveLayout.ChunksDir, out var chunk)) return Chunk(chunk);
+        if (TryAddressed(path, ArchiveLayout.PacksDir, out var pack)) return Pack(pack);
         if (path.EndsWith(ArchiveLayout.SignatureSuffix, StringComparison.Ordinal))
             return FromPath(path[..^ArchiveLayout.SignatureSuffix.Length]) is { Kind: ObjectKind.Refs or ObjectKind.Manifest } subject ? subject.Signature() : null;
         if (path == ArchiveLayout.ConfigPath) return Config;
@@ -90,8 +106,8 @@ public readonly record struct ObjectHandle
         {
             case ["keys", var file] when file.EndsWith(".pub", StringComparison.Ordinal):
                 return PublicKey(file[..^4]);
-            case [ArchiveLayout.ChunksDir or ArchiveLayout.PacksDir, var fan, var hex] when ChunkId.TryParse(hex, out var id) && hex.StartsWith(fan, StringComparison.Ordinal):
-                return parts[0] == ArchiveLayout.ChunksDir ? Chunk(id) : Pack(id);
+            case ["images", var image, ..] when ImageName.Problem(image) is not null:
+                return null;
             case ["images", var image, "refs.json"]:
                 return Refs(image);
             case ["images", var image, "versions", var v] when int.TryParse(v, System.Globalization.NumberStyles.None, null, out int version) && v == version.ToString(System.Globalization.CultureInfo.InvariantCulture):

@@ -56,9 +56,7 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
     /// <summary>Whole-chunk reads go straight into the caller's buffer and do not displace cached chunks.</summary>
     private async ValueTask ReadWholeChunkAsync(ChunkId id, Memory<byte> dest, int expected, CancellationToken ct)
     {
-        int n = chunks is MemoryChunkCache memory
-            ? await memory.ReadThroughAsync(id, dest, ct).ConfigureAwait(false)
-            : await chunks.ReadAsync(id, dest, ct).ConfigureAwait(false);
+        int n = await chunks.ReadThroughAsync(id, dest, ct).ConfigureAwait(false);
         Check(id, n, expected);
     }
 

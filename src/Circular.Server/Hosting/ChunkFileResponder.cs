@@ -1,3 +1,4 @@
+using Circular.Core.Archive;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -23,7 +24,7 @@ public static class ChunkFileResponder
         bool head = HttpMethods.IsHead(req.Method);
         if (!head && !HttpMethods.IsGet(req.Method)) return false;
         string? path = req.Path.Value;
-        if (path is null || !IsChunkPath(path)) return false;
+        if (path is null || ObjectHandle.FromPath(path) is not { Kind: ObjectKind.Chunk }) return false;
         var h = req.Headers;
         if (h.Range.Count > 0 || h.IfMatch.Count > 0 || h.IfNoneMatch.Count > 0 || h.IfModifiedSince.Count > 0 ||
             h.IfUnmodifiedSince.Count > 0 || h.IfRange.Count > 0)
@@ -59,18 +60,6 @@ public static class ChunkFileResponder
             await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             return true;
         }
-    }
-
-    /// <summary>"/chunks/xx/" and 64 lowercase hex digits starting with xx: nothing else, so no path tricks get here.</summary>
-    public static bool IsChunkPath(string path)
-    {
-        const string prefix = "/chunks/";
-        if (path.Length != prefix.Length + 3 + 64 || !path.StartsWith(prefix, StringComparison.Ordinal) || path[prefix.Length + 2] != '/')
-            return false;
-        var name = path.AsSpan(prefix.Length + 3);
-        foreach (char c in name)
-            if (!char.IsAsciiHexDigitLower(c)) return false;
-        return name[..2].SequenceEqual(path.AsSpan(prefix.Length, 2));
     }
 
     /// <summary>

@@ -15,4 +15,11 @@ namespace Circular.Storage.Chunks;
 public interface IChunkSource
 {
     ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct);
+
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, for a reader that takes the whole chunk once (a sequential copy): a layer that keeps
+    /// chunks (a memory cache) need not keep this one. Decorators forward it, so the hint reaches the layer that cares
+    /// whatever sits between (measuring, metrics); a layer that keeps nothing just reads.
+    /// </summary>
+    ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct) => ReadAsync(id, destination, ct);
 }

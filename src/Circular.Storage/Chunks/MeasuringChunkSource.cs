@@ -19,4 +19,11 @@ public sealed class MeasuringChunkSource(IChunkSource inner, MeasurementLog log)
         Log.MeasureChunk(id);
         return n;
     }
+
+    public async ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    {
+        int n = await Inner.ReadThroughAsync(id, destination, ct).ConfigureAwait(false);
+        Log.MeasureChunk(id);
+        return n;
+    }
 }
