@@ -136,7 +136,7 @@ public sealed class ArchiveReader
             var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
             Trust.Verify(handle.Path, data, sig?.Data, $"manifest of {what} from {obj.Source}");
             return m;
-        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}"), whenExhausted: null, ct);
+        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}"), whenExhausted: Damaged, ct);
     }
 
     /// <summary>The version's boot profile, checked against the digest its refs entry names; null when it has none.</summary>
@@ -168,7 +168,11 @@ public sealed class ArchiveReader
             string got = BootProfile.Digest(data);
             return got == digest ? ValueTask.FromResult(data)
                 : throw new DigestMismatchException($"{what} from {obj.Source} is corrupt (digest {got[..12]}, expected {digest[..12]})");
-        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"{what} is missing from {Backend.Location}"), whenExhausted: null, ct);
+        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"{what} is missing from {Backend.Location}"), whenExhausted: Damaged, ct);
+
+    /// <summary>No copy anywhere matches its digest: the archive itself is damaged (a failed signature stays a trust failure).</summary>
+    private static Exception Damaged(Exception last, IReadOnlyList<string> sources) =>
+        last is DigestMismatchException ? new ArchiveFormatException(last.Message, last) : last;
 
     /// <summary>Where a copy came from, for messages: the client's own cache says so.</summary>
     private static string Describe(string source) =>

@@ -45,13 +45,13 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
                         users.Add(label);
                     }
                 }
-                catch (ArchiveFormatException e)
+                catch (CircularException e) when (e.Kind is ErrorKind.Corrupt or ErrorKind.Untrusted)
                 {
                     problems.Add(new Problem($"manifest {label}", e.Message, [label]));
                 }
                 // A bad profile or pack index only slows a boot down (clients fall back to chunks), but it is still damage.
                 try { await reader.GetProfileAsync(image, entry, ct).ConfigureAwait(false); }
-                catch (ArchiveFormatException e) { problems.Add(new Problem($"profile of {label}", e.Message, [label])); }
+                catch (CircularException e) when (e.Kind is ErrorKind.Corrupt) { problems.Add(new Problem($"profile of {label}", e.Message, [label])); }
                 try
                 {
                     if (await reader.GetPackIndexAsync(image, entry, ct).ConfigureAwait(false) is { } index)
@@ -61,7 +61,7 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
                             users.Add(label);
                         }
                 }
-                catch (ArchiveFormatException e) { problems.Add(new Problem($"pack index of {label}", e.Message, [label])); }
+                catch (CircularException e) when (e.Kind is ErrorKind.Corrupt) { problems.Add(new Problem($"pack index of {label}", e.Message, [label])); }
             }
         }
         return new Plan(chunks, problems, versions) { Packs = packs };
