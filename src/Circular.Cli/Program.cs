@@ -33,6 +33,8 @@ public static class Program
             AttestCommand.Create(),
             ProfileCommand.Create(),
             OptimizeCommand.Create(),
+            InitramfsCommand.Create(),
+            NetrootCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,
@@ -48,6 +50,9 @@ public static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
         var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return await root.Parse(args).InvokeAsync(config, stop.Token).ConfigureAwait(false);
+        // No response files: the booted client runs with argv[0] "@circular" (systemd spares such processes at
+        // shutdown), which System.CommandLine would otherwise read as a response file to expand.
+        var parse = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        return await root.Parse(args, parse).InvokeAsync(config, stop.Token).ConfigureAwait(false);
     }
 }

@@ -20,6 +20,7 @@ namespace Circular.Client;
 /// <code>
 ///   backend        FileBackend (directory) | HttpBackend (mirrors, failover, bounded bodies)
 ///   disk cache     CachingBackend over DiskCache (URL archives): immutable objects kept, offline copies of the rest
+///   patience       PatientBackend (when options.Patience is set): reads that need the network wait through outages
 ///   verification   BackendChunkSource: every chunk hashed against its id; a bad copy is fetched again past caches
 ///   memory cache   MemoryChunkCache: decoded chunks (LRU), one fetch per chunk however many readers wait
 ///   measurement    MeasuringChunkSource (with a measurement log)
@@ -121,9 +122,12 @@ public sealed class ArchiveClient : IAsyncDisposable
         }
         var http = OpenHttp(location, options);
         var cache = OpenCache(options);
-        if (cache is null) return new Layers(http, http, null, null);
-        var caching = new CachingBackend(http, cache, options.Log);
-        return new Layers(caching, http, cache, caching);
+        var caching = cache is null ? null : new CachingBackend(http, cache, options.Log);
+        IArchiveBackend top = (IArchiveBackend?)caching ?? http;
+        // Above the cache: what the cache holds (and offline copies of metadata) answers at once; only reads that
+        // need the network wait for it.
+        if (options.Patience > TimeSpan.Zero) top = new PatientBackend(top, options.Patience, options.Log);
+        return new Layers(top, http, cache, caching);
     }
 
     private static HttpBackend OpenHttp(string location, ArchiveClientOptions options)

@@ -21,6 +21,11 @@ public sealed record ArchiveClientOptions
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Extra rounds over all mirrors, with backoff, before a read fails as unavailable.</summary>
     public int Retries { get; init; } = 2;
+    /// <summary>
+    /// How long a read waits through a network outage (no mirror reachable) before it fails; zero: not at all. For a
+    /// machine whose root is the archive, where a late read is a pause and a failed one an I/O error.
+    /// </summary>
+    public TimeSpan Patience { get; init; }
     /// <summary>The persistent cache of a URL archive (docs/cache.md); null: none. Local archives are never cached.</summary>
     public string? CacheDirectory { get; init; }
     public long CacheQuota { get; init; } = DiskCache.DefaultQuota;

@@ -34,7 +34,26 @@ public sealed partial class NbdServer
         return HandleConnectionAsync(stream, "client", ct);
     }
 
-    private async Task HandleConnectionAsync(Stream stream, string peer, CancellationToken ct)
+    private Task HandleConnectionAsync(Stream stream, string peer, CancellationToken ct) =>
+        RunConnectionAsync(stream, peer, (reader, writer, token) => new Handshake(reader, writer, _catalog, _options, peer).RunAsync(token), ct);
+
+    /// <summary>
+    /// Serves the transmission phase of an export already chosen, with no handshake: what the kernel's own client does
+    /// after NBD_SET_SOCK (simple replies only; <see cref="KernelFlags"/> are the flags to give it with NBD_SET_FLAGS).
+    /// Disposes <paramref name="image"/> and the stream when the client disconnects or <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public Task ServeExportAsync(Stream stream, string name, Imaging.Images.IBlockImage image, CancellationToken ct)
+    {
+        var export = new NegotiatedExport(name, image, NegotiatedExport.FlagsFor(image, structuredReplies: false), structuredReplies: false, baseAllocation: false);
+        return RunConnectionAsync(stream, "kernel", (_, _, _) => Task.FromResult<NegotiatedExport?>(export), ct);
+    }
+
+    /// <summary>The transmission flags a kernel client of <paramref name="image"/> gets (NBD_SET_FLAGS).</summary>
+    public static ushort KernelFlags(Imaging.Images.IBlockImage image) =>
+        (ushort)(NegotiatedExport.FlagsFor(image, structuredReplies: false) & ~NbdTransmissionFlags.CanMultiConn);
+
+    private async Task RunConnectionAsync(Stream stream, string peer,
+        Func<PipeReader, ReplyWriter, CancellationToken, Task<NegotiatedExport?>> negotiate, CancellationToken ct)
     {
         // 64 KiB segments keep a pipelined burst of 28-byte requests and a WRITE payload to a few reads.
         PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
@@ -45,8 +64,7 @@ public sealed partial class NbdServer
         NegotiatedExport? export = null;
         try
         {
-            var handshake = new Handshake(reader, writer, _catalog, _options, peer);
-            export = await handshake.RunAsync(ct).ConfigureAwait(false);
+            export = await negotiate(reader, writer, ct).ConfigureAwait(false);
             if (export is null)
                 return;
             who = $"{peer} ({export.Name})";

@@ -7,7 +7,7 @@ namespace Circular.Core.Chunks;
 /// managed ZstdSharp port on the push path, with the same frame format. <see cref="Available"/> is false when the
 /// library cannot be loaded; callers then use ZstdSharp.
 /// </summary>
-internal static partial class NativeZstd
+public static partial class NativeZstd
 {
     private const string Lib = "libzstd.so.1";
 

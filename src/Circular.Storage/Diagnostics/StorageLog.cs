@@ -19,4 +19,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "trusting key {Keys} of {Location} on first use (pinned in {Pin}); from now on only archives signed by it are accepted here. Pass --trust KEY.pub to pin a key you checked.")]
     public static partial void TrustedOnFirstUse(this ILogger logger, string keys, string location, string pin);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Location} is unreachable (reading {Path}); waiting up to {Seconds} s for the network")]
+    public static partial void WaitingForNetwork(this ILogger logger, string location, string path, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Location} answers again after {Seconds} s")]
+    public static partial void NetworkBack(this ILogger logger, string location, int seconds);
 }

@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Net;
+using Circular.Core.Archive;
+using Circular.Core.Chunks;
+using Circular.Core.Errors;
+
+namespace Circular.Boot.Guest;
+
+/// <summary>Static network settings from ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:DEVICE (the kernel's nfsroot syntax).</summary>
+public sealed record StaticAddress(IPAddress Address, int PrefixLength, IPAddress? Gateway, string? Hostname, string? Device);
+
+/// <summary>
+/// What the Circular initramfs reads from the kernel command line (docs/inetboot.md, "Kernel command line"). Unknown
+/// words belong to the kernel or the booted system and are ignored.
+/// </summary>
+public sealed record BootParameters
+{
+    public const int DefaultTimeoutSeconds = 120;
+
+    /// <summary>The archive's URL, then its mirrors (circular.url=URL[,MIRROR…]).</summary>
+    public IReadOnlyList<string> Urls { get; init; } = [];
+    /// <summary>circular.image=NAME[@VERSION|@TAG]; null when not given (a menu chooses, where the medium has one).</summary>
+    public ImageSpec? Image { get; init; }
+    /// <summary>circular.trust=KEYID[,KEYID]: keys carried in the initramfs (/etc/circular/keys) the archive must be signed by.</summary>
+    public IReadOnlyList<string> TrustKeyIds { get; init; } = [];
+    /// <summary>circular.cache=auto|none|DEVICE: the persistent chunk cache (auto: a partition labelled CIRCULAR-CACHE, when present).</summary>
+    public string Cache { get; init; } = "auto";
+    /// <summary>circular.timeout=SECONDS: how long reads wait through a network outage before failing with EIO.</summary>
+    public int TimeoutSeconds { get; init; } = DefaultTimeoutSeconds;
+    /// <summary>circular.root=auto|N|LABEL=X|UUID=X: which file system of the image is the root (auto: the one holding an init).</summary>
+    public string Root { get; init; } = "auto";
+    /// <summary>circular.overlay=auto|tmpfs|cache: where the root's writable layer lives (auto: the cache partition when there is one).</summary>
+    public string Overlay { get; init; } = "auto";
+    /// <summary>init= or circular.init=: the program started in the image (default: /sbin/init, else /init).</summary>
+    public string? Init { get; init; }
+    /// <summary>circular.memory=SIZE: decoded chunks kept in RAM (default: a sixteenth of the machine's memory, 16-64 MiB).</summary>
+    public long? MemoryCacheBytes { get; init; }
+    /// <summary>ip=dhcp (default), ip=off, or static settings.</summary>
+    public string IpMode { get; init; } = "dhcp";
+    public StaticAddress? StaticIp { get; init; }
+    /// <summary>circular.menu-timeout=SECONDS: how long a boot menu waits before taking the default.</summary>
+    public int MenuTimeoutSeconds { get; init; } = 10;
+
+    public static BootParameters Parse(string cmdline)
+    {
+        var p = new BootParameters();
+        foreach (string word in Split(cmdline))
+        {
+            int eq = word.IndexOf('=');
+            string key = eq < 0 ? word : word[..eq];
+            string value = eq < 0 ? "" : word[(eq + 1)..];
+            p = key switch {
+                "circular.url" => p with { Urls = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(CheckUrl).ToList() },
+                "circular.image" => p with { Image = ParseImage(value) },
+                "circular.trust" => p with { TrustKeyIds = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(CheckKeyId).ToList() },
+                "circular.cache" => p with { Cache = value.Length > 0 ? value : "auto" },
+                "circular.timeout" => p with { TimeoutSeconds = Seconds(key, value) },
+                "circular.root" => p with { Root = value.Length > 0 ? value : "auto" },
+                "circular.overlay" => p with { Overlay = value is "auto" or "tmpfs" or "cache" ? value : throw Bad(key, value, "auto, tmpfs or cache") },
+                "circular.init" or "init" => p with { Init = value.StartsWith('/') ? value : throw Bad(key, value, "an absolute path") },
+                "circular.memory" => p with { MemoryCacheBytes = ByteSize.Parse(value) },
+                "circular.menu-timeout" => p with { MenuTimeoutSeconds = Seconds(key, value) },
+                "ip" => ParseIp(p, value),
+                _ => p,
+            };
+        }
+        return p;
+    }
+
+    /// <summary>Words of the command line; a double-quoted value may hold spaces (as the kernel allows).</summary>
+    private static IEnumerable<string> Split(string cmdline)
+    {
+        var word = new System.Text.StringBuilder();
+        bool quoted = false;
+        foreach (char c in cmdline + " ")
+        {
+            if (c == '"') { quoted = !quoted; continue; }
+            if (char.IsWhiteSpace(c) && !quoted)
+            {
+                if (word.Length > 0) yield return word.ToString();
+                word.Clear();
+                continue;
+            }
+            word.Append(c);
+        }
+    }
+
+    private static UsageException Bad(string key, string value, string expected) => new($"{key}={value}: expected {expected}");
+
+    private static int Seconds(string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s > 0 ? s : throw Bad(key, value, "a number of seconds");
+
+    private static string CheckUrl(string url) =>
+        (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) && Uri.TryCreate(url, UriKind.Absolute, out _)
+            ? url.TrimEnd('/') : throw Bad("circular.url", url, "an http:// or https:// URL");
+
+    private static ImageSpec ParseImage(string value)
+    {
+        try { return ImageSpec.Parse(value); }
+        catch (UsageException e) { throw new UsageException($"circular.image={value}: {e.Message}"); }
+    }
+
+    private static string CheckKeyId(string id) =>
+        Core.Signing.KeyId.IsValid(id) ? id : throw Bad("circular.trust", id, "a key id (16 hex digits, as 'circular key generate' prints)");
+
+    /// <summary>ip=dhcp|on|any|off|none, or CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF (empty fields allowed).</summary>
+    private static BootParameters ParseIp(BootParameters p, string value)
+    {
+        switch (value)
+        {
+            case "dhcp" or "on" or "any" or "both" or "":
+                return p with { IpMode = "dhcp", StaticIp = null };
+            case "off" or "none":
+                return p with { IpMode = "off", StaticIp = null };
+        }
+        var f = value.Split(':');
+        string Field(int i) => i < f.Length ? f[i] : "";
+        if (!IPAddress.TryParse(Field(0), out var address))
+        {
+            // ip=:::::eth0:dhcp style: DHCP, possibly on a named device.
+            return p with { IpMode = "dhcp", StaticIp = null };
+        }
+        int prefix = 24;
+        if (Field(3).Length > 0)
+        {
+            if (!IPAddress.TryParse(Field(3), out var mask)) throw Bad("ip", value, "a netmask such as 255.255.255.0 in the fourth field");
+            prefix = PrefixOf(mask);
+        }
+        IPAddress? gateway = Field(2).Length > 0 ? IPAddress.TryParse(Field(2), out var gw) ? gw : throw Bad("ip", value, "a gateway address in the third field") : null;
+        return p with {
+            IpMode = "static",
+            StaticIp = new StaticAddress(address, prefix, gateway, Field(4).Length > 0 ? Field(4) : null, Field(5).Length > 0 ? Field(5) : null),
+        };
+    }
+
+    private static int PrefixOf(IPAddress mask)
+    {
+        int bits = 0;
+        foreach (byte b in mask.GetAddressBytes()) bits += System.Numerics.BitOperations.PopCount(b);
+        return bits;
+    }
+
+    /// <summary>The memory cache size: circular.memory, else a sixteenth of RAM within 16-64 MiB (a 256 MB guest gets 16 MiB).</summary>
+    public long MemoryCache(long ramBytes) => MemoryCacheBytes ?? Math.Clamp(ramBytes / 16, 16L << 20, 64L << 20);
+}

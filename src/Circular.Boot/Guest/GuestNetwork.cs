@@ -1,0 +1,60 @@
+using Circular.Core.Errors;
+using Microsoft.Extensions.Logging;
+
+namespace Circular.Boot.Guest;
+
+/// <summary>Brings the booting machine's network up: finds a network card, then DHCP on it, or the static ip= settings.</summary>
+public static class GuestNetwork
+{
+    /// <summary>Configures the network; returns the interface used and its address.</summary>
+    public static async Task<string> UpAsync(BootParameters p, ILogger log, CancellationToken ct)
+    {
+        await Programs.RunAsync("ip", ["link", "set", "lo", "up"], TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        if (p.IpMode == "off") return "none (ip=off)";
+        string[] cards = await WaitForCardsAsync(p.StaticIp?.Device, ct).ConfigureAwait(false);
+        if (cards.Length == 0)
+            throw new CircularException(p.StaticIp?.Device is { } wanted
+                ? $"no network card named {wanted} (ip= names it); cards found: {string.Join(", ", Cards())}"
+                : "no network card found: none of the drivers in this initramfs (virtio_net, e1000, e1000e, igb, r8169, vmxnet3, hv_netvsc) matched this machine");
+        if (p.StaticIp is { } s)
+        {
+            string dev = cards[0];
+            await MustAsync("ip", ["link", "set", dev, "up"], ct).ConfigureAwait(false);
+            await MustAsync("ip", ["addr", "add", $"{s.Address}/{s.PrefixLength}", "dev", dev], ct).ConfigureAwait(false);
+            if (s.Gateway is { } gw) await MustAsync("ip", ["route", "add", "default", "via", gw.ToString(), "dev", dev], ct).ConfigureAwait(false);
+            return $"{dev} {s.Address}/{s.PrefixLength}";
+        }
+        foreach (string dev in cards)
+        {
+            // -n: exit when no lease; -q: exit once one is bound (the lease is configured by the hook script).
+            var r = await Programs.RunAsync("udhcpc", ["-i", dev, "-n", "-q", "-t", "4", "-T", "2", "-f", "-s", "/etc/udhcpc/default.script"],
+                TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            if (r.Ok && File.Exists("/run/circular/lease")) return (await File.ReadAllTextAsync("/run/circular/lease", ct).ConfigureAwait(false)).Trim();
+            log.LogDebug("udhcpc on {Device}: {Output}", dev, r.Output);
+        }
+        throw new CircularException($"no DHCP answer on {string.Join(", ", cards)}: check the network cable or the virtual network, or set ip=ADDRESS::GATEWAY:NETMASK");
+    }
+
+    /// <summary>Network cards (not loopback) the kernel knows, waiting a little for drivers to find them.</summary>
+    private static async Task<string[]> WaitForCardsAsync(string? wanted, CancellationToken ct)
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            var cards = Cards().Where(c => wanted is null || c == wanted).ToArray();
+            if (cards.Length > 0) return cards;
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+        return [];
+    }
+
+    private static string[] Cards() =>
+        Directory.Exists("/sys/class/net")
+            ? Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).OfType<string>().Where(n => n != "lo").Order(StringComparer.Ordinal).ToArray()
+            : [];
+
+    private static async Task MustAsync(string program, string[] args, CancellationToken ct)
+    {
+        var r = await Programs.RunAsync(program, args, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        if (!r.Ok) throw new CircularException($"{program} {string.Join(' ', args)} failed: {r.Output}");
+    }
+}

@@ -1,0 +1,138 @@
+using Circular.Core.Errors;
+using Microsoft.Extensions.Logging;
+
+namespace Circular.Boot.Guest;
+
+/// <summary>
+/// Finds the image's root file system on the attached device (the whole device, or one of its partitions), mounts it
+/// read-only and puts a writable layer over it (overlayfs), ready for switch_root.
+/// </summary>
+public static class RootFileSystem
+{
+    public const string Lower = "/run/circular/lower", Layer = "/run/circular/layer";
+
+    /// <summary>Mounts the root on <paramref name="newRoot"/>; returns the init to start in it.</summary>
+    /// <param name="writableDir">Where the writable layer lives (a directory on the cache partition), or null for tmpfs.</param>
+    public static async Task<string> MountAsync(string device, BootParameters p, string newRoot, string? writableDir, ILogger log, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Lower);
+        string? init = null;
+        string? chosen = null;
+        var tried = new List<string>();
+        foreach (string candidate in await CandidatesAsync(device, p.Root, ct).ConfigureAwait(false))
+        {
+            if (!await MountReadOnlyAsync(candidate, Lower, ct).ConfigureAwait(false))
+            {
+                tried.Add($"{candidate} (no file system)");
+                continue;
+            }
+            init = FindInit(Lower, p.Init);
+            if (init is not null || p.Root != "auto")
+            {
+                chosen = candidate;
+                break;
+            }
+            tried.Add($"{candidate} (no init)");
+            await Programs.RunAsync("umount", Lower).ConfigureAwait(false);
+        }
+        if (chosen is null)
+            throw new CircularException($"no root file system with an init on {device}: tried {string.Join(", ", tried)}; name one with circular.root=N|LABEL=…|UUID=…");
+        if (init is null)
+            throw new CircularException($"{chosen} holds no {p.Init ?? "/sbin/init or /init"}: give the image's init with init=PATH");
+        log.LogInformation("root file system: {Device} (read-only), init {Init}", chosen, init);
+
+        string layer = writableDir ?? Layer;
+        if (writableDir is null)
+        {
+            Directory.CreateDirectory(Layer);
+            await MustAsync("mount", ["-t", "tmpfs", "-o", "mode=0755,size=50%", "tmpfs", Layer], ct).ConfigureAwait(false);
+        }
+        Directory.CreateDirectory(Path.Combine(layer, "upper"));
+        Directory.CreateDirectory(Path.Combine(layer, "work"));
+        Directory.CreateDirectory(newRoot);
+        await MustAsync("mount", ["-t", "overlay", "overlay", "-o", $"lowerdir={Lower},upperdir={layer}/upper,workdir={layer}/work", newRoot], ct).ConfigureAwait(false);
+        HideRootFromFstab(newRoot, log);
+        return init;
+    }
+
+    /// <summary>Where to look for the root: the device's partitions (after the kernel's scan), else the device itself.</summary>
+    private static async Task<IReadOnlyList<string>> CandidatesAsync(string device, string root, CancellationToken ct)
+    {
+        string name = Path.GetFileName(device);
+        if (root.StartsWith("LABEL=", StringComparison.Ordinal) || root.StartsWith("UUID=", StringComparison.Ordinal))
+        {
+            var r = await Programs.RunAsync("findfs", [root], TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+            if (!r.Ok) throw new CircularException($"circular.root={root}: no such file system on the attached image");
+            return [r.Output.Trim()];
+        }
+        var partitions = new List<string>();
+        for (int i = 0; i < 20 && partitions.Count == 0; i++)
+        {
+            if (Directory.Exists($"/sys/block/{name}"))
+                partitions = Directory.GetDirectories($"/sys/block/{name}", name + "p*").Select(Path.GetFileName).OfType<string>()
+                    .OrderBy(p => int.TryParse(p[(name.Length + 1)..], out int n) ? n : int.MaxValue).Select(p => "/dev/" + p).ToList();
+            if (partitions.Count == 0) await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+        if (int.TryParse(root, out int number))
+            return [partitions.FirstOrDefault(p => p == $"{device}p{number}") ?? throw new CircularException($"circular.root={root}: the image has no partition {number}")];
+        return [.. partitions, device];
+    }
+
+    private static async Task<bool> MountReadOnlyAsync(string device, string dir, CancellationToken ct)
+    {
+        // ext4 first with noload: a journal left unclean by the image's builder must not stop a read-only mount.
+        if ((await Programs.RunAsync("mount", ["-t", "ext4", "-o", "ro,noload", device, dir], TimeSpan.FromSeconds(60), ct).ConfigureAwait(false)).Ok) return true;
+        return (await Programs.RunAsync("mount", ["-o", "ro", device, dir], TimeSpan.FromSeconds(60), ct).ConfigureAwait(false)).Ok;
+    }
+
+    /// <summary>The init to start: the one asked for, else /sbin/init, else /init, followed through symlinks inside the root.</summary>
+    private static string? FindInit(string root, string? wanted)
+    {
+        foreach (string candidate in wanted is null ? ["/sbin/init", "/init"] : new[] { wanted })
+            if (ResolveInside(root, candidate) is { } real && File.Exists(real)) return candidate;
+        return null;
+    }
+
+    /// <summary>A path inside <paramref name="root"/>, symlinks resolved as the booted system will see them.</summary>
+    private static string? ResolveInside(string root, string path)
+    {
+        for (int hops = 0; hops < 16; hops++)
+        {
+            string full = root + path;
+            var info = new FileInfo(full);
+            if (info.LinkTarget is not { } target) return info.Exists || Directory.Exists(full) ? full : null;
+            path = target.StartsWith('/') ? target : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, target));
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The image's fstab names its root by device or UUID, which here is the read-only lower layer under an overlay: its
+    /// remount (and fsck) at boot would fail. The writable layer gets an fstab whose root line is commented out.
+    /// </summary>
+    private static void HideRootFromFstab(string newRoot, ILogger log)
+    {
+        string fstab = Path.Combine(newRoot, "etc", "fstab");
+        if (!File.Exists(fstab)) return;
+        var lines = File.ReadAllLines(fstab);
+        bool changed = false;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var f = lines[i].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 2 && !f[0].StartsWith('#') && f[1] == "/")
+            {
+                lines[i] = "# root is served by Circular (overlay over the archive's image): " + lines[i];
+                changed = true;
+            }
+        }
+        if (!changed) return;
+        File.WriteAllLines(fstab, lines);
+        log.LogDebug("commented the root entry out of {Fstab}", fstab);
+    }
+
+    private static async Task MustAsync(string program, string[] args, CancellationToken ct)
+    {
+        var r = await Programs.RunAsync(program, args, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        if (!r.Ok) throw new CircularException($"{program} {string.Join(' ', args)} failed: {r.Output}");
+    }
+}
