@@ -12,6 +12,9 @@ packages=(
   linux-image-amd64               # guest kernel and initramfs
   casync zstd time                # push benchmark peer; /usr/bin/time
   swtpm swtpm-tools tpm2-tools     # software TPM 2.0 and tools for measured boot (--tpm) tests
+  grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools  # boot ISOs and seed disks (BIOS and UEFI)
+  ovmf ipxe                        # UEFI firmware for QEMU; iPXE images (tests of network boot)
+  ca-certificates libssl3 libzstd1 # what the Circular initramfs carries for the booted client
 )
 missing=()
 for p in $(printf '%s\n' "${packages[@]}" | sed 's/#.*//' | tr ' ' '\n' | grep -v '^$'); do

@@ -22,13 +22,17 @@ public static class Program
             RollbackCommand.Create(),
             VerifyCommand.Create(),
             GcCommand.Create(),
+#if !GUEST
             ServeCommand.Create(),
+#endif
             ImportCommand.Create(),
             CommitCommand.Create(),
             NbdCommand.Create(),
             MountCommand.Create(),
             BootCommand.Create(),
+#if !GUEST
             DemoCommand.Create(),
+#endif
             KeyCommand.Create(),
             AttestCommand.Create(),
             ProfileCommand.Create(),

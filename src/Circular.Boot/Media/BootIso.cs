@@ -1,0 +1,72 @@
+using System.Text;
+using Circular.Boot.Guest;
+using Circular.Core.Errors;
+
+namespace Circular.Boot.Media;
+
+/// <summary>One entry of a boot menu: a title and the kernel command line it boots with.</summary>
+public sealed record BootEntry(string Title, string CommandLine);
+
+/// <summary>
+/// A small hybrid boot ISO (the seed's InetBoot CD): GRUB for BIOS and UEFI from Debian's packages, a kernel, the
+/// Circular initramfs and a menu whose entries name the archive and image. It boots from a CD and, written to a USB
+/// stick (or attached as a disk), from that too.
+/// </summary>
+public static class BootIso
+{
+    /// <summary>GRUB modules installed on the medium: what a menu that boots Linux from the ISO itself needs, no more.</summary>
+    private const string Modules = "linux normal iso9660 part_msdos part_gpt part_apple part_acorn part_amiga part_bsd part_dfly part_dvh " +
+        "part_plan part_sun part_sunpc serial terminal echo test search configfile";
+
+    public static async Task WriteAsync(string iso, string kernel, string initramfs, IReadOnlyList<BootEntry> entries, CancellationToken ct, int timeoutSeconds = 3)
+    {
+        foreach (var (tool, package) in new[] { ("grub-mkrescue", "grub-common"), ("xorriso", "xorriso"), ("mformat", "mtools") })
+            if (!OnPath(tool)) throw new NotFoundException($"{tool} is needed to write an ISO: apt-get install grub-pc-bin grub-efi-amd64-bin {package} xorriso mtools");
+        foreach (string dir in new[] { "/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi" })
+            if (!Directory.Exists(dir)) throw new NotFoundException($"{dir} is missing (GRUB for {(dir.EndsWith("pc", StringComparison.Ordinal) ? "BIOS" : "UEFI")}): apt-get install grub-pc-bin grub-efi-amd64-bin");
+
+        string tree = Directory.CreateTempSubdirectory("circular-iso-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(tree, "boot", "grub"));
+            File.Copy(kernel, Path.Combine(tree, "boot", "vmlinuz"));
+            File.Copy(initramfs, Path.Combine(tree, "boot", "initramfs"));
+            await File.WriteAllTextAsync(Path.Combine(tree, "boot", "grub", "grub.cfg"), GrubConfig(entries, timeoutSeconds), ct).ConfigureAwait(false);
+            string tmp = iso + $".partial-{Environment.ProcessId}";
+            var r = await Programs.RunAsync("grub-mkrescue", ["-o", tmp, "--locales=", "--fonts=", "--themes=", "--install-modules=" + Modules, tree],
+                TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+            if (!r.Ok || !File.Exists(tmp))
+            {
+                File.Delete(tmp);
+                throw new CircularException($"grub-mkrescue failed: {r.Output.Split('\n').LastOrDefault(l => l.Length > 0)}");
+            }
+            File.Move(tmp, iso, overwrite: true);
+        }
+        finally
+        {
+            Directory.Delete(tree, recursive: true);
+        }
+    }
+
+    /// <summary>A menu on the serial console and the screen alike; the first entry boots after the timeout.</summary>
+    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds)
+    {
+        var cfg = new StringBuilder();
+        cfg.AppendLine("serial --unit=0 --speed=115200");
+        cfg.AppendLine("terminal_input serial console");
+        cfg.AppendLine("terminal_output serial console");
+        cfg.AppendLine($"set timeout={timeoutSeconds}");
+        cfg.AppendLine("set default=0");
+        foreach (var e in entries)
+        {
+            cfg.AppendLine($"menuentry \"{e.Title.Replace("\"", "'", StringComparison.Ordinal)}\" {{");
+            cfg.AppendLine($"    linux /boot/vmlinuz {e.CommandLine}");
+            cfg.AppendLine("    initrd /boot/initramfs");
+            cfg.AppendLine("}");
+        }
+        return cfg.ToString();
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Append("/usr/sbin").Append("/sbin").Any(d => File.Exists(Path.Combine(d, tool)));
+}
