@@ -14,10 +14,10 @@ public sealed class BadInputFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        TestImages.Random(Image, 700_000, 1);
+        RandomData.WriteFile(Image, 700_000, 1);
         await Scratch.InitArchiveAsync("archive");
         await PushOutput.PushAsync(Archive, "os", Image);
-        await PushOutput.PushAsync(Archive, "os", TestImages.Random(Scratch["v2.img"], 500_000, 2), "--tag", "stable");
+        await PushOutput.PushAsync(Archive, "os", RandomData.WriteFile(Scratch["v2.img"], 500_000, 2), "--tag", "stable");
         Directory.CreateDirectory(NotArchive);
         File.WriteAllText(Scratch["plain-file"], "hello");
     }
@@ -72,7 +72,7 @@ public sealed class BadInputTests(BadInputFixture f) : IClassFixture<BadInputFix
     private string[] Expand(string[] args) =>
         args.Select(a => a.Replace("{A}", f.Archive).Replace("{I}", f.Image).Replace("{N}", f.NotArchive).Replace("{D}", f.Scratch.Dir)).ToArray();
 
-    private static void AssertOneLineError(CliResult r)
+    private static void AssertOneLineError(RunResult r)
     {
         Assert.NotEqual(0, r.Code);
         var line = Assert.Single(r.ErrLines);
@@ -85,14 +85,14 @@ public sealed class BadInputTests(BadInputFixture f) : IClassFixture<BadInputFix
     [MemberData(nameof(Cases))]
     public async Task Command_badInput_failsWithOneLineAndChangesNothing(string why, string[] args)
     {
-        var before = Scratch.Snapshot(f.Archive);
-        var notArchiveBefore = Scratch.Snapshot(f.NotArchive);
+        var before = Files.Snapshot(f.Archive);
+        var notArchiveBefore = Files.Snapshot(f.NotArchive);
 
-        var r = await CliProcess.RunAsync(Expand(args));
+        var r = await CircularCli.RunAsync(Expand(args));
 
         AssertOneLineError(r);
-        Assert.True(before.SequenceEqual(Scratch.Snapshot(f.Archive)), $"{why}: the archive changed");
-        Assert.Equal(notArchiveBefore, Scratch.Snapshot(f.NotArchive));
+        Assert.True(before.SequenceEqual(Files.Snapshot(f.Archive)), $"{why}: the archive changed");
+        Assert.Equal(notArchiveBefore, Files.Snapshot(f.NotArchive));
         Assert.False(File.Exists(f.Scratch["x"]), $"{why}: left an output file");
     }
 
@@ -102,7 +102,7 @@ public sealed class BadInputTests(BadInputFixture f) : IClassFixture<BadInputFix
     public async Task Init_badOption_failsAndCreatesNothing(string option, string value)
     {
         string target = f.Scratch["new-" + value];
-        AssertOneLineError(await CliProcess.RunAsync("init", target, option, value));
+        AssertOneLineError(await CircularCli.RunAsync("init", target, option, value));
         Assert.False(Directory.Exists(target));
     }
 
@@ -113,14 +113,14 @@ public sealed class BadInputTests(BadInputFixture f) : IClassFixture<BadInputFix
         string unreadable = "/proc/sys/vm/compact_memory";
         if (Environment.UserName != "root" && !OperatingSystem.IsWindows())
         {
-            unreadable = TestImages.Random(f.Scratch["unreadable.img"], 1000, 5);
+            unreadable = RandomData.WriteFile(f.Scratch["unreadable.img"], 1000, 5);
             File.SetUnixFileMode(unreadable, UnixFileMode.None);
         }
-        var before = Scratch.Snapshot(f.Archive);
-        var r = await CliProcess.RunAsync("push", f.Archive, "os", unreadable);
+        var before = Files.Snapshot(f.Archive);
+        var r = await CircularCli.RunAsync("push", f.Archive, "os", unreadable);
         AssertOneLineError(r);
         Assert.Contains("not readable", r.Err);
-        Assert.Equal(before, Scratch.Snapshot(f.Archive));
+        Assert.Equal(before, Files.Snapshot(f.Archive));
     }
 
     [Theory]
@@ -135,22 +135,22 @@ public sealed class BadInputTests(BadInputFixture f) : IClassFixture<BadInputFix
         byte[] bytes = File.ReadAllBytes(manifest);
         if (damage == "corrupt") bytes[bytes.Length / 2] ^= 0x01;
         File.WriteAllBytes(manifest, damage == "corrupt" ? bytes : bytes[..(bytes.Length / 2)]);
-        var before = Scratch.Snapshot(archive);
+        var before = Files.Snapshot(archive);
 
-        var cat = await CliProcess.RunAsync("cat", archive, "os@1", "-o", f.Scratch["damaged-out"]);
+        var cat = await CircularCli.RunAsync("cat", archive, "os@1", "-o", f.Scratch["damaged-out"]);
         AssertOneLineError(cat);
         Assert.Contains("manifest", cat.Err);
         Assert.Contains("os@1", cat.Err);
         Assert.False(File.Exists(f.Scratch["damaged-out"]));
 
-        var verify = await CliProcess.RunAsync("verify", archive);
+        var verify = await CircularCli.RunAsync("verify", archive);
         Assert.NotEqual(0, verify.Code);
         var bad = Assert.Single(verify.Out.Split('\n'), l => l.StartsWith("BAD"));
         Assert.Contains("manifest os@1", bad);
 
         // The undamaged version still reads.
-        (await CliProcess.RunAsync("cat", archive, "os@2", "-o", f.Scratch["damaged-ok"])).Ok();
-        Scratch.AssertSameBytes(f.Scratch["v2.img"], f.Scratch["damaged-ok"]);
-        Assert.Equal(before, Scratch.Snapshot(archive));
+        (await CircularCli.RunAsync("cat", archive, "os@2", "-o", f.Scratch["damaged-ok"])).Ok();
+        Files.AssertSameBytes(f.Scratch["v2.img"], f.Scratch["damaged-ok"]);
+        Assert.Equal(before, Files.Snapshot(archive));
     }
 }

@@ -20,7 +20,7 @@ public sealed class BiosBootTests(Scratch scratch) : IClassFixture<Scratch>
         await File.WriteAllBytesAsync(image, BootDisk(4 << 20));
         await PushOutput.PushAsync(archive, "bios", image);
 
-        var r = await CliProcess.RunAsync("boot", archive, "bios", "--accel", "tcg", "--ready-marker", Marker,
+        var r = await CircularCli.RunAsync("boot", archive, "bios", "--accel", "tcg", "--ready-marker", Marker,
             "--", "-device", "isa-debug-exit,iobase=0xf4,iosize=4");
 
         Assert.Contains(Marker, r.Out);
@@ -38,7 +38,7 @@ public sealed class BiosBootTests(Scratch scratch) : IClassFixture<Scratch>
         await File.WriteAllBytesAsync(image, BootDisk(1 << 20));
         await PushOutput.PushAsync(archive, "bios", image);
 
-        var r = await CliProcess.RunAsync("boot", archive, "bios@7", "--accel", "tcg");
+        var r = await CircularCli.RunAsync("boot", archive, "bios@7", "--accel", "tcg");
 
         Assert.NotEqual(0, r.Code);
         Assert.Contains("has no version 7", r.Err);

@@ -12,9 +12,9 @@ public sealed class CorruptMetadataFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Scratch.InitArchiveAsync("archive");
-        await PushOutput.PushAsync(Archive, "os", TestImages.Random(Scratch["v1.img"], 600_000, 1));
-        await PushOutput.PushAsync(Archive, "os", TestImages.Random(Scratch["v2.img"], 500_000, 2), "--tag", "stable");
-        await PushOutput.PushAsync(Archive, "other", TestImages.Random(Scratch["o1.img"], 300_000, 3));
+        await PushOutput.PushAsync(Archive, "os", RandomData.WriteFile(Scratch["v1.img"], 600_000, 1));
+        await PushOutput.PushAsync(Archive, "os", RandomData.WriteFile(Scratch["v2.img"], 500_000, 2), "--tag", "stable");
+        await PushOutput.PushAsync(Archive, "other", RandomData.WriteFile(Scratch["o1.img"], 300_000, 3));
     }
 
     public Task DisposeAsync()
@@ -73,17 +73,8 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
     private string FreshCopy(string name)
     {
         string copy = f.Scratch[name];
-        CopyTree(f.Archive, copy);
+        Scratch.CopyDirectory(f.Archive, copy);
         return copy;
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)), overwrite: true);
     }
 
     private static string[] Args(string command, string archive, string outFile) => command switch {
@@ -102,7 +93,7 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
         Damage(archive, damage);
         foreach (var command in commands)
         {
-            var r = await CliProcess.RunAsync(Args(command, archive, f.Scratch["out-" + damage.Replace(' ', '-')]));
+            var r = await CircularCli.RunAsync(Args(command, archive, f.Scratch["out-" + damage.Replace(' ', '-')]));
             string all = r.Out + r.Err;
             Assert.True(r.Code == 1, $"{damage}: {command} exited {r.Code}, not 1\n{all}");
             Assert.DoesNotContain("   at ", all);
@@ -131,11 +122,11 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
         File.WriteAllText(refsPath, refs.ToJsonString());
         foreach (var args in new[] { Args("cat", archive, f.Scratch["size-out"]), ["verify", archive, "os@1"] })
         {
-            var r = await CliProcess.RunAsync(args);
+            var r = await CircularCli.RunAsync(args);
             Assert.Equal(1, r.Code);
             Assert.Contains("does not match its manifest", r.Out + r.Err);
         }
-        (await CliProcess.RunAsync(Args("cat", archive, f.Scratch["size-v2"]).Select(a => a == "os@1" ? "os@2" : a).ToArray())).Ok();
+        (await CircularCli.RunAsync(Args("cat", archive, f.Scratch["size-v2"]).Select(a => a == "os@1" ? "os@2" : a).ToArray())).Ok();
     }
 
     [Fact]
@@ -151,7 +142,7 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
         File.WriteAllText(otherRefs, refs.ToJsonString());
         File.Copy(Path.Combine(archive, "images", "os", "versions", "1"), Path.Combine(archive, "images", "other", "versions", "1"), overwrite: true);
 
-        var r = await CliProcess.RunAsync("cat", archive, "other@1", "-o", f.Scratch["foreign-out"]);
+        var r = await CircularCli.RunAsync("cat", archive, "other@1", "-o", f.Scratch["foreign-out"]);
         Assert.Equal(1, r.Code);
         var line = Assert.Single(r.ErrLines);
         Assert.Contains("describes os@1", line);

@@ -16,7 +16,7 @@ public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
     public async Task Push_killedMidway_leavesEarlierVersionsIntactAndRerunCompletes()
     {
         string archive = await scratch.InitArchiveAsync("kill");
-        string v1 = TestImages.Random(scratch["v1.img"], 3 << 20, 1);
+        string v1 = RandomData.WriteFile(scratch["v1.img"], 3 << 20, 1);
         await PushOutput.PushAsync(archive, "os", v1);
         int chunksOfV1 = CountChunkFiles(archive);
         // 32 MiB (512 blocks of 64K) of compressible data at zlib level 9: seconds of work, killed about halfway.
@@ -24,29 +24,29 @@ public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
         File.WriteAllBytes(big, TestImages.TextBytes(32 << 20, 2));
         string[] args = ["push", archive, "os", big, "--chunk-size", "64K", "--codec", "zlib", "--level", "9"];
 
-        using (var p = CliProcess.Start(args))
+        await using (var p = CircularCli.Start(args))
         {
             var clock = Stopwatch.StartNew();
             while (CountChunkFiles(archive) < chunksOfV1 + 200 && !p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
             Assert.False(p.HasExited, "the push finished before it could be killed; make the image bigger");
-            p.Kill(); // SIGKILL
-            await p.WaitForExitAsync();
+            p.Signal("KILL");
+            await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
         int written = CountChunkFiles(archive) - chunksOfV1;
         Assert.True(written >= 200 && written < 512, $"expected a partial push, found {written} new chunks");
 
         Assert.Equal([1], RefsFile.Versions(archive, "os"));
-        (await CliProcess.RunAsync("verify", archive)).Ok();
-        (await CliProcess.RunAsync("cat", archive, "os", "-o", scratch["after-kill"])).Ok();
-        Scratch.AssertSameBytes(v1, scratch["after-kill"]);
+        (await CircularCli.RunAsync("verify", archive)).Ok();
+        (await CircularCli.RunAsync("cat", archive, "os", "-o", scratch["after-kill"])).Ok();
+        Files.AssertSameBytes(v1, scratch["after-kill"]);
 
-        var rerun = PushOutput.Parse((await CliProcess.RunAsync(args)).Ok());
+        var rerun = PushOutput.Parse((await CircularCli.RunAsync(args)).Ok());
         Assert.Equal(2, rerun.Version);
         Assert.True(rerun.Reused >= written, $"the re-run wrote again what the killed push had stored ({rerun.Reused} reused, {written} there)");
-        (await CliProcess.RunAsync("verify", archive)).Ok();
-        (await CliProcess.RunAsync("cat", archive, "os@2", "-o", scratch["v2-out"])).Ok();
-        Scratch.AssertSameBytes(big, scratch["v2-out"]);
-        (await CliProcess.RunAsync("gc", archive)).Ok();
+        (await CircularCli.RunAsync("verify", archive)).Ok();
+        (await CircularCli.RunAsync("cat", archive, "os@2", "-o", scratch["v2-out"])).Ok();
+        Files.AssertSameBytes(big, scratch["v2-out"]);
+        (await CircularCli.RunAsync("gc", archive)).Ok();
         Assert.Empty(Directory.GetFiles(archive, ".tmp-*", SearchOption.AllDirectories));
         File.Delete(big);
         File.Delete(scratch["v2-out"]);
@@ -56,18 +56,18 @@ public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
     public async Task Push_twoAtOnceToOneImage_bothBecomeVersions()
     {
         string archive = await scratch.InitArchiveAsync("conc");
-        await PushOutput.PushAsync(archive, "seed", TestImages.Random(scratch["seed.img"], 100_000, 9)); // archive already in use
-        string a = TestImages.Random(scratch["a.img"], 12 << 20, 3), b = TestImages.Random(scratch["b.img"], 12 << 20, 4);
+        await PushOutput.PushAsync(archive, "seed", RandomData.WriteFile(scratch["seed.img"], 100_000, 9)); // archive already in use
+        string a = RandomData.WriteFile(scratch["a.img"], 12 << 20, 3), b = RandomData.WriteFile(scratch["b.img"], 12 << 20, 4);
 
-        var results = await Task.WhenAll(CliProcess.RunAsync("push", archive, "os", a), CliProcess.RunAsync("push", archive, "os", b));
+        var results = await Task.WhenAll(CircularCli.RunAsync("push", archive, "os", a), CircularCli.RunAsync("push", archive, "os", b));
 
         foreach (var r in results) r.Ok();
         Assert.Equal([1, 2], results.Select(r => PushOutput.Parse(r).Version).Order());
         Assert.Equal([1, 2], RefsFile.Versions(archive, "os"));
-        (await CliProcess.RunAsync("cat", archive, "os@1", "-o", scratch["c1"])).Ok();
-        (await CliProcess.RunAsync("cat", archive, "os@2", "-o", scratch["c2"])).Ok();
+        (await CircularCli.RunAsync("cat", archive, "os@1", "-o", scratch["c1"])).Ok();
+        (await CircularCli.RunAsync("cat", archive, "os@2", "-o", scratch["c2"])).Ok();
         var outs = new[] { scratch["c1"], scratch["c2"] };
-        Assert.True(outs.Any(o => Scratch.SameBytes(a, o)) && outs.Any(o => Scratch.SameBytes(b, o)), "a pushed image is missing");
-        (await CliProcess.RunAsync("verify", archive)).Ok();
+        Assert.True(outs.Any(o => Files.SameBytes(a, o)) && outs.Any(o => Files.SameBytes(b, o)), "a pushed image is missing");
+        (await CircularCli.RunAsync("verify", archive)).Ok();
     }
 }

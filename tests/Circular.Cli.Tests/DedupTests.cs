@@ -8,7 +8,7 @@ public sealed partial class DedupTests(Scratch scratch) : IClassFixture<Scratch>
 {
     [GeneratedRegex(@"(\d+) of (\d+) blocks differ \([^;]+; (\d+) bytes\)")] private static partial Regex DiffLine();
 
-    private static (long Blocks, long Total, long Bytes) ParseDiff(CliResult r)
+    private static (long Blocks, long Total, long Bytes) ParseDiff(RunResult r)
     {
         var m = DiffLine().Match(r.Ok().Out);
         Assert.True(m.Success, "unexpected diff output: " + r.Out);
@@ -23,7 +23,7 @@ public sealed partial class DedupTests(Scratch scratch) : IClassFixture<Scratch>
         string v2 = scratch["v2.img"];
         File.Copy(v1, v2);
         string replacement = scratch["new-file"];
-        File.WriteAllBytes(replacement, TestImages.RandomBytes(100_000, 12));
+        File.WriteAllBytes(replacement, RandomData.Bytes(100_000, 12));
         TestImages.ReplaceFileInExt4(v2, "/etc/hostname", replacement);
         string archive = await scratch.InitArchiveAsync("a");
 
@@ -39,22 +39,22 @@ public sealed partial class DedupTests(Scratch scratch) : IClassFixture<Scratch>
         Assert.Equal(0, RefsFile.Version(archive, "fs", 3).GetProperty("addedChunks").GetInt64());
         Assert.Equal(unchanged.Total - unchanged.Zero, unchanged.Reused);
 
-        var diff = ParseDiff(await CliProcess.RunAsync("diff", archive, "fs@1", "fs@2"));
+        var diff = ParseDiff(await CircularCli.RunAsync("diff", archive, "fs@1", "fs@2"));
         Assert.InRange(diff.Blocks, 2, 16);
         Assert.True(diff.Blocks >= second.New, $"diff says {diff.Blocks} blocks differ but push stored {second.New} new ones");
-        Assert.Equal(0, ParseDiff(await CliProcess.RunAsync("diff", archive, "fs@2", "fs@3")).Blocks);
+        Assert.Equal(0, ParseDiff(await CircularCli.RunAsync("diff", archive, "fs@2", "fs@3")).Blocks);
 
-        (await CliProcess.RunAsync("cat", archive, "fs@1", "-o", scratch["o1"])).Ok();
-        (await CliProcess.RunAsync("cat", archive, "fs@2", "-o", scratch["o2"])).Ok();
-        Scratch.AssertSameBytes(v1, scratch["o1"]);
-        Scratch.AssertSameBytes(v2, scratch["o2"]);
+        (await CircularCli.RunAsync("cat", archive, "fs@1", "-o", scratch["o1"])).Ok();
+        (await CircularCli.RunAsync("cat", archive, "fs@2", "-o", scratch["o2"])).Ok();
+        Files.AssertSameBytes(v1, scratch["o1"]);
+        Files.AssertSameBytes(v2, scratch["o2"]);
     }
 
     [Fact]
     public async Task Diff_twoBlocksOverwritten_reportsExactlyThoseBlocks()
     {
         const int cs = 64 * 1024;
-        byte[] bytes = TestImages.RandomBytes(40 * cs + 999, 21);
+        byte[] bytes = RandomData.Bytes(40 * cs + 999, 21);
         string a = scratch["d1.img"], b = scratch["d2.img"];
         File.WriteAllBytes(a, bytes);
         bytes[3 * cs + 10] ^= 0xff;
@@ -67,7 +67,7 @@ public sealed partial class DedupTests(Scratch scratch) : IClassFixture<Scratch>
 
         Assert.Equal(2, second.New);
         Assert.Equal(39, second.Reused);
-        var diff = ParseDiff(await CliProcess.RunAsync("diff", archive, "r@1", "r@2"));
+        var diff = ParseDiff(await CircularCli.RunAsync("diff", archive, "r@1", "r@2"));
         Assert.Equal((2, 41, cs + 999L), diff);
     }
 }

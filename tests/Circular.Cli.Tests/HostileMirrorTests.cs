@@ -17,7 +17,7 @@ public sealed class HostileMirrorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _archive = await _s.InitArchiveAsync("archive");
-        await PushOutput.PushAsync(_archive, "os", TestImages.Random(_s["os.img"], 2_000_000, 11));
+        await PushOutput.PushAsync(_archive, "os", RandomData.WriteFile(_s["os.img"], 2_000_000, 11));
     }
 
     public Task DisposeAsync()
@@ -50,7 +50,7 @@ public sealed class HostileMirrorTests : IAsyncLifetime
         var (r, peak) = await PeakMemory.RunAsync("cat", hostile.Url.ToString(), "os", "--mirror", good.Url.ToString(),
             "-o", _s[$"mirrored-{mode}"], "--cache", "none", "--timeout", "20");
         r.Ok();
-        Scratch.AssertSameBytes(_s["os.img"], _s[$"mirrored-{mode}"]);
+        Files.AssertSameBytes(_s["os.img"], _s[$"mirrored-{mode}"]);
         Assert.True(hostile.HostileBytesSent > 0, "the hostile mirror was never asked for a chunk: the test proves nothing");
         Assert.True(peak < PeakBound, $"peak RSS {peak >> 20} MiB with a {mode} mirror beside a good one");
     }

@@ -19,9 +19,9 @@ public sealed class Qcow2Tests(Scratch scratch) : IClassFixture<Scratch>
         Assert.Equal(fromRaw.Total, fromQcow.Total);
         Assert.Equal(0, fromQcow.New);
         Assert.Equal(fromRaw.Zero, fromQcow.Zero);
-        Assert.Contains("0 of", (await CliProcess.RunAsync("diff", archive, "os@1", "os@2")).Ok().Out);
-        (await CliProcess.RunAsync("cat", archive, "os@2", "-o", scratch["out"])).Ok();
-        Scratch.AssertSameBytes(raw, scratch["out"]);
+        Assert.Contains("0 of", (await CircularCli.RunAsync("diff", archive, "os@1", "os@2")).Ok().Out);
+        (await CircularCli.RunAsync("cat", archive, "os@2", "-o", scratch["out"])).Ok();
+        Files.AssertSameBytes(raw, scratch["out"]);
         Assert.False(Directory.Exists(Path.Combine(archive, ".tmp")) && Directory.EnumerateFileSystemEntries(Path.Combine(archive, ".tmp")).Any(),
             "the converted temporary raw file was left in the archive");
     }

@@ -29,9 +29,9 @@ public abstract class RoundTripTests(Scratch scratch)
         string output = scratch[$"out-{chunkSize}-{codec}"];
 
         var pushed = await PushOutput.PushAsync(archive, name, Image, "--chunk-size", chunkSize, "--codec", codec);
-        (await CliProcess.RunAsync("cat", archive, name, "-o", output)).Ok();
+        (await CircularCli.RunAsync("cat", archive, name, "-o", output)).Ok();
 
-        Scratch.AssertSameBytes(Image, output);
+        Files.AssertSameBytes(Image, output);
         long cs = Core.Chunks.ByteSize.Parse(chunkSize);
         long size = new FileInfo(Image).Length;
         Assert.Equal((size + cs - 1) / cs, pushed.Total);
@@ -72,14 +72,14 @@ public abstract class RoundTripTests(Scratch scratch)
 public sealed class RandomImageRoundTripTests(Scratch s) : RoundTripTests(s), IClassFixture<Scratch>
 {
     /// <summary>5 MiB and 12345 bytes: not a multiple of any chunk size, so the last block is short.</summary>
-    protected override string Build(string path) => TestImages.Random(path, (5 << 20) + 12345, seed: 1);
+    protected override string Build(string path) => RandomData.WriteFile(path, (5 << 20) + 12345, seed: 1);
 
     [Fact]
     public async Task CatToStdout_isByteExact()
     {
         string archive = await Scratch.InitArchiveAsync("stdout");
         await PushOutput.PushAsync(archive, "img", Image);
-        var r = CliProcess.StartInfo("cat", archive, "img");
+        var r = CircularCli.StartInfo(["cat", archive, "img"]);
         using var p = System.Diagnostics.Process.Start(r)!;
         p.StandardInput.Close();
         _ = p.StandardError.ReadToEndAsync();
@@ -104,7 +104,7 @@ public sealed class SparseImageRoundTripTests(Scratch s) : RoundTripTests(s), IC
         Assert.True(pushed.Zero > pushed.Total / 2, $"expected mostly zero blocks, got {pushed.Zero} of {pushed.Total}");
         // Zero blocks become holes; data blocks are written whole, so at most that many chunk sizes get allocated.
         long dataBlocks = pushed.Total - pushed.Zero;
-        long allocated = Tools.AllocatedBytes(output);
+        long allocated = Files.AllocatedBytes(output);
         Assert.True(allocated <= dataBlocks * chunkSize + 65536 && allocated < Size / 4,
             $"cat output is not sparse: {allocated} bytes allocated for a {Size}-byte image with {dataBlocks} data blocks");
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Circular.Cli.Tests.Support;
 
@@ -16,7 +17,7 @@ public sealed class ServeStopTests : IDisposable
     public async Task Serve_stops_within_a_second_on_SIGTERM(bool halfSentRequest)
     {
         string archive = await _s.InitArchiveAsync("archive");
-        var (server, url) = await Background.ServeAsync(archive);
+        var (server, url) = await CircularCli.ServeAsync(archive);
         await using (server)
         {
             using var client = new TcpClient();
@@ -27,9 +28,12 @@ public sealed class ServeStopTests : IDisposable
                 await client.GetStream().WriteAsync("GET /images.json HTTP/1.1\r\nHost: x\r\n"u8.ToArray());
                 await Task.Delay(300); // let the server read it
             }
-            var took = await server.TerminateAsync(TimeSpan.FromSeconds(40));
-            Assert.True(server.Process.HasExited);
-            Assert.Equal(0, server.Process.ExitCode);
+            var clock = Stopwatch.StartNew();
+            server.Signal("TERM");
+            await server.WaitForExitAsync(TimeSpan.FromSeconds(40));
+            var took = clock.Elapsed;
+            Assert.True(server.HasExited);
+            Assert.Equal(0, server.ExitCode);
             Assert.True(took < TimeSpan.FromSeconds(1.5), $"serve took {took.TotalSeconds:0.00} s to stop{(halfSentRequest ? " with a half-sent request" : "")}");
         }
     }

@@ -11,7 +11,7 @@ public sealed class VerifyTests(Scratch scratch) : IClassFixture<Scratch>
     private async Task<(string Archive, string Shared, string OnlyV2)> BuildAsync(string name)
     {
         string archive = await scratch.InitArchiveAsync(name);
-        byte[] shared = TestImages.RandomBytes(Cs, 1), a = TestImages.RandomBytes(Cs, 2), b = TestImages.RandomBytes(Cs, 3);
+        byte[] shared = RandomData.Bytes(Cs, 1), a = RandomData.Bytes(Cs, 2), b = RandomData.Bytes(Cs, 3);
         File.WriteAllBytes(scratch[name + "1.img"], [.. shared, .. a]);
         File.WriteAllBytes(scratch[name + "2.img"], [.. shared, .. b]);
         await PushOutput.PushAsync(archive, "os", scratch[name + "1.img"], "--chunk-size", "64K");
@@ -28,10 +28,10 @@ public sealed class VerifyTests(Scratch scratch) : IClassFixture<Scratch>
     public async Task Verify_healthyArchive_passes()
     {
         var (archive, _, _) = await BuildAsync("ok");
-        var r = await CliProcess.RunAsync("verify", archive);
+        var r = await CircularCli.RunAsync("verify", archive);
         Assert.Equal(0, r.Code);
         Assert.Contains("checked 2 versions, 3 chunks: all good", r.Out);
-        Assert.Equal(0, (await CliProcess.RunAsync("verify", archive, "os@1")).Code);
+        Assert.Equal(0, (await CircularCli.RunAsync("verify", archive, "os@1")).Code);
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class VerifyTests(Scratch scratch) : IClassFixture<Scratch>
     {
         var (archive, shared, _) = await BuildAsync("miss");
         File.Delete(shared);
-        var r = await CliProcess.RunAsync("verify", archive);
+        var r = await CircularCli.RunAsync("verify", archive);
         Assert.NotEqual(0, r.Code);
         var bad = Assert.Single(r.Out.Split('\n'), l => l.StartsWith("BAD"));
         Assert.Contains(Path.GetFileName(shared), bad);
@@ -55,16 +55,16 @@ public sealed class VerifyTests(Scratch scratch) : IClassFixture<Scratch>
         byte[] file = File.ReadAllBytes(onlyV2);
         file[^100] ^= 0x40;
         File.WriteAllBytes(onlyV2, file);
-        var r = await CliProcess.RunAsync("verify", archive);
+        var r = await CircularCli.RunAsync("verify", archive);
         Assert.NotEqual(0, r.Code);
         var bad = Assert.Single(r.Out.Split('\n'), l => l.StartsWith("BAD"));
         Assert.Contains(Path.GetFileName(onlyV2), bad);
         Assert.Contains("corrupt", bad);
         Assert.Contains("breaks os@2", bad);
         Assert.DoesNotContain("os@1", bad);
-        Assert.Equal(0, (await CliProcess.RunAsync("verify", archive, "os@1")).Code);
+        Assert.Equal(0, (await CircularCli.RunAsync("verify", archive, "os@1")).Code);
         // cat refuses to return the corrupt bytes.
-        var cat = await CliProcess.RunAsync("cat", archive, "os@2", "-o", scratch["corrupt-out"]);
+        var cat = await CircularCli.RunAsync("cat", archive, "os@2", "-o", scratch["corrupt-out"]);
         Assert.NotEqual(0, cat.Code);
         Assert.Contains("corrupt", cat.Err);
         Assert.False(File.Exists(scratch["corrupt-out"]), "a failed cat left an output file");

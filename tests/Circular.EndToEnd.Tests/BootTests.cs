@@ -50,7 +50,7 @@ public sealed partial class BootTests(DemoRun demo) : IClassFixture<DemoRun>, ID
 
         int port = Ports.Free();
         string url = $"http://127.0.0.1:{port}";
-        await using var serve = await Daemon.StartAsync("serving", "serve", archive, "--listen", $"127.0.0.1:{port}");
+        await using var serve = await CircularCli.StartAsync("serving", "serve", archive, "--listen", $"127.0.0.1:{port}");
 
         // A missing version: one clear line, and no guest started.
         var missing = await CircularCli.RunAsync(TimeSpan.FromSeconds(60), "boot", url, "guest@7", "--cache", _s["cache"]);

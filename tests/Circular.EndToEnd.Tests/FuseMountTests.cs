@@ -12,7 +12,7 @@ public sealed class FuseMountTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
     public async Task Version_files_loop_mount_with_the_source_files_and_ctrl_c_unmounts_cleanly()
     {
         string mnt = _s.NewDir("mnt");
-        await using var mount = await Daemon.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
+        await using var mount = await CircularCli.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
 
         string dir = Path.Combine(mnt, N);
         Assert.Equal(["1.img", "latest.img", $"{Ext4Image.Tag}.img"],
@@ -41,7 +41,7 @@ public sealed class FuseMountTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
     public async Task Kill_9_leaves_no_dead_mount()
     {
         string mnt = _s.NewDir("mnt9");
-        await using var mount = await Daemon.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
+        await using var mount = await CircularCli.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
         Assert.True(File.Exists(Path.Combine(mnt, N, "latest.img")));
         Assert.True(Mounts.IsMounted(mnt));
 
@@ -51,7 +51,7 @@ public sealed class FuseMountTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
         Assert.Empty(Directory.GetFileSystemEntries(mnt)); // would throw ENOTCONN on a dead mount
 
         // The mountpoint is usable again straight away.
-        await using var again = await Daemon.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
+        await using var again = await CircularCli.StartAsync("mounted on", "mount", img.Archive, mnt, "--cache", "none");
         Assert.True(File.Exists(Path.Combine(mnt, N, "1.img")));
         await again.StopAsync("TERM");
         Assert.False(Mounts.IsMounted(mnt));
@@ -69,7 +69,7 @@ public sealed class FuseMountTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
         (await CircularCli.RunAsync("mount", img.Archive, _s["missing"])).FailsWithOneLine("does not exist");
 
         string busy = _s.NewDir("busy");
-        await using var first = await Daemon.StartAsync("mounted on", "mount", img.Archive, busy, "--cache", "none");
+        await using var first = await CircularCli.StartAsync("mounted on", "mount", img.Archive, busy, "--cache", "none");
         (await CircularCli.RunAsync("mount", img.Archive, busy)).FailsWithOneLine("busy");
         Assert.True(File.Exists(Path.Combine(busy, N, "latest.img")), "the first mount must keep working");
         await first.StopAsync("INT");

@@ -13,7 +13,7 @@ public sealed class HotDataTests(Ext4Image img) : IClassFixture<Ext4Image>, IDis
     private async Task<List<long[]>> RecordAsync(string archive, string profile, params (long Offset, int Length)[] reads)
     {
         string sock = _s["rec.sock"];
-        await using var nbd = await Daemon.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none", "--record-profile", profile);
+        await using var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none", "--record-profile", profile);
         var args = new List<string> { "-r", "-f", "raw" };
         foreach (var (o, l) in reads) args.AddRange(["-c", $"read {o} {l}"]);
         args.Add($"nbd+unix:///{N}@1?socket={sock}");
@@ -61,9 +61,9 @@ public sealed class HotDataTests(Ext4Image img) : IClassFixture<Ext4Image>, IDis
 
         // Over HTTP with a cold cache: the whole image reads back exactly, the profiled pages from the pack.
         int port = Ports.Free();
-        await using var serve = await Daemon.StartAsync("serving", "serve", archive, "--listen", $"127.0.0.1:{port}");
+        await using var serve = await CircularCli.StartAsync("serving", "serve", archive, "--listen", $"127.0.0.1:{port}");
         string sock = _s["http.sock"];
-        await using (var nbd = await Daemon.StartAsync("serving", "nbd", $"http://127.0.0.1:{port}", "--socket", sock, "--cache", _s["cache"]))
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", $"http://127.0.0.1:{port}", "--socket", sock, "--cache", _s["cache"]))
         {
             Tools.Run("qemu-io", "-r", "-f", "raw", "-c", $"read -P 0 {40 << 20} 0", $"nbd+unix:///{N}?socket={sock}"); // opens the export
             Tools.Run("nbdcopy", $"nbd+unix:///{N}?socket={sock}", _s["copy.img"]);
@@ -74,7 +74,7 @@ public sealed class HotDataTests(Ext4Image img) : IClassFixture<Ext4Image>, IDis
         Files.AssertSameBytes(img.Image, _s["copy.img"]);
 
         // --no-packs and --no-prefetch: the version reads as it did before it had either.
-        await using (var nbd = await Daemon.StartAsync("serving", "nbd", $"http://127.0.0.1:{port}", "--socket", sock, "--cache", _s["cache2"], "--no-packs", "--no-prefetch"))
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", $"http://127.0.0.1:{port}", "--socket", sock, "--cache", _s["cache2"], "--no-packs", "--no-prefetch"))
         {
             Tools.Run("nbdcopy", $"nbd+unix:///{N}?socket={sock}", _s["plain.img"]);
             await nbd.StopAsync("TERM");
@@ -102,7 +102,7 @@ public sealed class HotDataTests(Ext4Image img) : IClassFixture<Ext4Image>, IDis
         Assert.Contains("pack " + Path.GetFileName(pack), verify.Out + verify.Err, StringComparison.Ordinal);
 
         string sock = _s["s.sock"];
-        await using (var nbd = await Daemon.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none"))
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none"))
         {
             Tools.Run("nbdcopy", $"nbd+unix:///{N}?socket={sock}", _s["a.img"]);
             await nbd.StopAsync("TERM");
@@ -113,7 +113,7 @@ public sealed class HotDataTests(Ext4Image img) : IClassFixture<Ext4Image>, IDis
         // An index that does not match the digest its refs name is not used at all.
         string index = Directory.GetFiles(Path.Combine(archive, "images", N, "packs")).Single();
         File.WriteAllText(index, File.ReadAllText(index).Replace("\"regions\":[[", "\"regions\":[[0,4096,0,0],[", StringComparison.Ordinal));
-        await using (var nbd = await Daemon.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none"))
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--cache", "none"))
         {
             Tools.Run("nbdcopy", $"nbd+unix:///{N}?socket={sock}", _s["b.img"]);
             await nbd.StopAsync("TERM");

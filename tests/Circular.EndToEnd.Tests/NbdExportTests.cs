@@ -13,7 +13,7 @@ public sealed class NbdExportTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
     {
         int port = Ports.Free();
         string host = $"127.0.0.1:{port}";
-        await using var nbd = await Daemon.StartAsync("serving", "nbd", img.Archive, "--listen", host, "--cache", "none");
+        await using var nbd = await CircularCli.StartAsync("serving", "nbd", img.Archive, "--listen", host, "--cache", "none");
 
         Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd://{host}/{N}", _s["out.img"]);
         Files.AssertSameBytes(img.Image, _s["out.img"]);
@@ -58,7 +58,7 @@ public sealed class NbdExportTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
     public async Task Unix_socket_exports_every_version()
     {
         string sock = _s["nbd.sock"];
-        await using var nbd = await Daemon.StartAsync("serving", "nbd", img.Archive, "--socket", sock, "--cache", "none");
+        await using var nbd = await CircularCli.StartAsync("serving", "nbd", img.Archive, "--socket", sock, "--cache", "none");
 
         Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd+unix:///{N}@{Ext4Image.Tag}?socket={sock}", _s["tag.img"]);
         Files.AssertSameBytes(img.Image, _s["tag.img"]);
@@ -75,9 +75,9 @@ public sealed class NbdExportTests(Ext4Image img) : IClassFixture<Ext4Image>, ID
     public async Task Archive_over_http_is_served_as_nbd_exports()
     {
         int httpPort = Ports.Free();
-        await using var serve = await Daemon.StartAsync("serving", "serve", img.Archive, "--listen", $"127.0.0.1:{httpPort}");
+        await using var serve = await CircularCli.StartAsync("serving", "serve", img.Archive, "--listen", $"127.0.0.1:{httpPort}");
         string host = $"127.0.0.1:{Ports.Free()}";
-        await using var nbd = await Daemon.StartAsync("serving", "nbd", $"http://127.0.0.1:{httpPort}", "--listen", host, "--cache", _s["cache"]);
+        await using var nbd = await CircularCli.StartAsync("serving", "nbd", $"http://127.0.0.1:{httpPort}", "--listen", host, "--cache", _s["cache"]);
 
         Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd://{host}/{N}@{Ext4Image.Tag}", _s["http.img"]);
         Files.AssertSameBytes(img.Image, _s["http.img"]);

@@ -16,7 +16,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
         var newBin = new byte[1 << 20];
         new Random(5).NextBytes(newBin);
 
-        await using (var mount = await Daemon.StartAsync("mounted on", "mount", archive, mnt, "--writable", "--overlay", ov, "--cache", "none"))
+        await using (var mount = await CircularCli.StartAsync("mounted on", "mount", archive, mnt, "--writable", "--overlay", ov, "--cache", "none"))
         {
             Mounts.Loop(Path.Combine(mnt, N, "latest.img"), loop, writable: true);
             try
@@ -68,7 +68,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
         string host = $"127.0.0.1:{Ports.Free()}";
         string[] serve = ["nbd", archive, "--listen", host, "--writable", "--overlay", ov, "--cache", "none"];
 
-        await using (var nbd = await Daemon.StartAsync("serving", serve))
+        await using (var nbd = await CircularCli.StartAsync("serving", serve))
         {
             Tools.Run("qemu-io", "-f", "raw", "-c", "write -P 0xab 8M 64k", "-c", "write -P 0xcd 100k 3k", "-c", "flush", $"nbd://{host}/{N}");
             // Every version is still listed and readable on a writable server.
@@ -77,7 +77,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
             await nbd.StopAsync("TERM");
         }
 
-        await using (var nbd = await Daemon.StartAsync("serving", serve))
+        await using (var nbd = await CircularCli.StartAsync("serving", serve))
         {
             Tools.Run("qemu-io", "-r", "-f", "raw", "-c", "read -P 0xab 8M 64k", "-c", "read -P 0xcd 100k 3k", $"nbd://{host}/{N}");
             Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd://{host}/{N}", _s["served.img"]);
@@ -98,7 +98,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
         Assert.Equal(2, Refs.Version(archive, N, 2).GetProperty("addedChunks").GetInt64()); // two 256 KiB blocks touched
 
         // With two versions, a writable server still lists and serves the one its overlay is not on (read-only).
-        await using (var nbd = await Daemon.StartAsync("serving", serve))
+        await using (var nbd = await CircularCli.StartAsync("serving", serve))
         {
             Tools.Run("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 4k", $"nbd://{host}/{N}");
             var list = Tools.Run("nbdinfo", "--list", $"nbd://{host}");
@@ -122,7 +122,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
         // A writable session that only read leaves nothing to commit.
         string ov = _s["read-only-session"];
         string host = $"127.0.0.1:{Ports.Free()}";
-        await using (var nbd = await Daemon.StartAsync("serving", "nbd", archive, "--listen", host, "--writable", "--overlay", ov, "--cache", "none"))
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--listen", host, "--writable", "--overlay", ov, "--cache", "none"))
         {
             Tools.Run("qemu-io", "-f", "raw", "-c", "read 0 64k", $"nbd://{host}/{N}");
             await nbd.StopAsync("TERM");

@@ -13,17 +13,17 @@ public sealed class Ext4LoopTests
     {
         var image = MakeExt4();
         await using var m = await TestMount.StartAsync(new FakeCatalog(image, image.ToArray()));
-        string inner = m.Temp.Sub("inner");
+        string inner = m.Temp.NewDir("inner");
 
-        Shell.Run("mount", "-o", "loop,ro", m.PathOf("os/1.img"), inner).Ok("mount -o loop,ro");
+        Tools.Run("mount", "-o", "loop,ro", m.PathOf("os/1.img"), inner);
         try
         {
-            Assert.Equal(Content, Shell.Bounded(() => File.ReadAllText(Path.Combine(inner, "dir/hello.txt"))));
-            Assert.Equal(TestData.Random(5, 200_000), Shell.Bounded(() => File.ReadAllBytes(Path.Combine(inner, "random.bin"))));
+            Assert.Equal(Content, Timed.Bounded(() => File.ReadAllText(Path.Combine(inner, "dir/hello.txt"))));
+            Assert.Equal(RandomData.Bytes(200_000, 5), Timed.Bounded(() => File.ReadAllBytes(Path.Combine(inner, "random.bin"))));
         }
         finally
         {
-            Shell.Run("umount", inner).Ok("umount inner");
+            Tools.Run("umount", inner);
         }
     }
 
@@ -32,24 +32,24 @@ public sealed class Ext4LoopTests
     {
         var image = MakeExt4();
         await using var m = await TestMount.StartAsync(new FakeCatalog(image.ToArray(), image, version2Writable: true), writable: true);
-        string inner = m.Temp.Sub("inner");
+        string inner = m.Temp.NewDir("inner");
 
-        Shell.Run("mount", "-o", "loop", m.PathOf("os/2.img"), inner).Ok("mount -o loop");
+        Tools.Run("mount", "-o", "loop", m.PathOf("os/2.img"), inner);
         try
         {
-            Shell.Bounded(() => File.WriteAllText(Path.Combine(inner, "written.txt"), "written through FUSE\n"));
+            Timed.Bounded(() => File.WriteAllText(Path.Combine(inner, "written.txt"), "written through FUSE\n"));
         }
         finally
         {
-            Shell.Run("umount", inner).Ok("umount inner");
+            Tools.Run("umount", inner);
         }
 
         // Check the bytes the catalog holds, not the mount: dump them and read the file with debugfs.
-        string dump = Path.Combine(m.Temp.Path, "dump.img");
+        string dump = m.Temp["dump.img"];
         File.WriteAllBytes(dump, m.Catalog.Bytes(2));
-        Assert.Equal("written through FUSE\n", Shell.Run("debugfs", "-R", "cat /written.txt", dump).Ok("debugfs").Stdout);
-        Assert.Equal(Content, Shell.Run("debugfs", "-R", "cat /dir/hello.txt", dump).Ok("debugfs").Stdout);
-        Shell.Run("e2fsck", "-fn", dump).Ok("e2fsck");
+        Assert.Equal("written through FUSE\n", Tools.Run("debugfs", "-R", "cat /written.txt", dump));
+        Assert.Equal(Content, Tools.Run("debugfs", "-R", "cat /dir/hello.txt", dump));
+        Tools.Run("e2fsck", "-fn", dump);
     }
 
     [Fact]
@@ -57,13 +57,13 @@ public sealed class Ext4LoopTests
     {
         var image = MakeExt4();
         await using var m = await TestMount.StartAsync(new FakeCatalog(image, image.ToArray()), writable: true);
-        string inner = m.Temp.Sub("inner");
+        string inner = m.Temp.NewDir("inner");
         var before = image.ToArray();
 
         // util-linux falls back to a read-only loop when the file cannot be opened for writing: accept either
         // a refusal or a read-only mount, but never a changed image.
-        var mount = Shell.Run("mount", "-o", "loop", m.PathOf("os/1.img"), inner);
-        if (mount.ExitCode == 0)
+        var mount = Tools.Try("mount", "-o", "loop", m.PathOf("os/1.img"), inner);
+        if (mount.Code == 0)
         {
             try
             {
@@ -71,7 +71,7 @@ public sealed class Ext4LoopTests
             }
             finally
             {
-                Shell.Run("umount", inner).Ok("umount inner");
+                Tools.Run("umount", inner);
             }
         }
         Assert.Equal(before, image);
@@ -80,14 +80,14 @@ public sealed class Ext4LoopTests
     /// <summary>A 32 MiB ext4 image built with mkfs.ext4 -d from a small tree.</summary>
     private static byte[] MakeExt4()
     {
-        using var temp = new TempDirectory("circular-ext4-");
-        string tree = temp.Sub("tree");
+        using var temp = new Scratch();
+        string tree = temp.NewDir("tree");
         Directory.CreateDirectory(Path.Combine(tree, "dir"));
         File.WriteAllText(Path.Combine(tree, "dir/hello.txt"), Content, Encoding.UTF8);
-        File.WriteAllBytes(Path.Combine(tree, "random.bin"), TestData.Random(5, 200_000));
-        string image = Path.Combine(temp.Path, "fs.img");
-        Shell.Run("truncate", "-s", "32M", image).Ok("truncate");
-        Shell.Run("mkfs.ext4", "-q", "-F", "-d", tree, image).Ok("mkfs.ext4");
+        File.WriteAllBytes(Path.Combine(tree, "random.bin"), RandomData.Bytes(200_000, 5));
+        string image = temp["fs.img"];
+        Tools.Run("truncate", "-s", "32M", image);
+        Tools.Run("mkfs.ext4", "-q", "-F", "-d", tree, image);
         return File.ReadAllBytes(image);
     }
 }

@@ -10,8 +10,8 @@ public sealed class MountErrorTests
     [Fact]
     public async Task Missing_mountpoint_is_a_clear_error()
     {
-        using var temp = new TempDirectory();
-        var error = await Assert.ThrowsAsync<FuseMountException>(() => Mount(Path.Combine(temp.Path, "absent")));
+        using var temp = new Scratch();
+        var error = await Assert.ThrowsAsync<FuseMountException>(() => Mount(temp["absent"]));
         Assert.Contains("does not exist", error.Message);
         Assert.IsAssignableFrom<Circular.Core.Errors.CircularException>(error);
     }
@@ -19,8 +19,8 @@ public sealed class MountErrorTests
     [Fact]
     public async Task A_file_is_not_a_mountpoint()
     {
-        using var temp = new TempDirectory();
-        string file = Path.Combine(temp.Path, "file");
+        using var temp = new Scratch();
+        string file = temp["file"];
         File.WriteAllText(file, "x");
 
         var error = await Assert.ThrowsAsync<FuseMountException>(() => Mount(file));
@@ -30,8 +30,8 @@ public sealed class MountErrorTests
     [Fact]
     public async Task Non_empty_directory_is_refused()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         File.WriteAllText(Path.Combine(mnt, "precious"), "x");
 
         var error = await Assert.ThrowsAsync<FuseMountException>(() => Mount(mnt));
@@ -48,15 +48,15 @@ public sealed class MountErrorTests
         Assert.Contains("busy", error.Message);
         Assert.Contains("EBUSY", error.Message);
         // The first mount is untouched.
-        Assert.Equal(m.Catalog.Bytes(1), Shell.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img"))));
+        Assert.Equal(m.Catalog.Bytes(1), Timed.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img"))));
     }
 
     [Fact]
     public async Task A_directory_with_another_file_system_mounted_is_busy()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
-        Shell.Run("mount", "-t", "tmpfs", "none", mnt).Ok("mount tmpfs");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
+        Tools.Run("mount", "-t", "tmpfs", "none", mnt);
         try
         {
             var error = await Assert.ThrowsAsync<FuseMountException>(() => Mount(mnt));
@@ -64,16 +64,16 @@ public sealed class MountErrorTests
         }
         finally
         {
-            Shell.Run("umount", mnt).Ok("umount tmpfs");
+            Tools.Run("umount", mnt);
         }
     }
 
     [Fact]
     public async Task Relative_and_symlinked_mountpoints_resolve_to_the_real_directory()
     {
-        using var temp = new TempDirectory();
-        string real = temp.Sub("real");
-        string link = Path.Combine(temp.Path, "link");
+        using var temp = new Scratch();
+        string real = temp.NewDir("real");
+        string link = temp["link"];
         File.CreateSymbolicLink(link, real);
 
         await using var mount = await Mount(link).WaitAsync(TimeSpan.FromSeconds(15));

@@ -14,29 +14,29 @@ public sealed class NonRootTests
     [Fact]
     public void Unprivileged_mount_goes_through_fusermount3_and_survives_kill_9()
     {
-        using var temp = new TempDirectory();
+        using var temp = new Scratch();
         string mnt = PrepareMountPoint(temp);
         using var helper = MountHelper.Start(mnt, assembly: CopyBuildOutput(temp), asUid: Nobody);
 
         Assert.Equal("fuse.circular", Mounts.TypeAt(mnt));
-        var md5 = Shell.Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "md5sum", Path.Combine(mnt, "os/1.img")).Ok("md5sum as nobody");
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(FakeCatalog.WithRandomVersions().Bytes(1))), md5.Stdout.Split(' ')[0]);
+        string md5 = Tools.Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "md5sum", Path.Combine(mnt, "os/1.img"));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(FakeCatalog.WithRandomVersions().Bytes(1))), md5.Split(' ')[0]);
 
         helper.Kill();
         helper.WaitForExit();
 
-        Shell.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the watchdog to fusermount3 -u the mount");
-        Shell.Run("ls", mnt).Ok("ls after kill -9");
+        Timed.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the watchdog to fusermount3 -u the mount");
+        Tools.Run("ls", mnt);
     }
 
     [Fact]
     public void Unprivileged_mount_unmounts_on_sigterm()
     {
-        using var temp = new TempDirectory();
+        using var temp = new Scratch();
         string mnt = PrepareMountPoint(temp);
         using var helper = MountHelper.Start(mnt, "signals", CopyBuildOutput(temp), Nobody);
 
-        Shell.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Ok("kill -TERM");
+        Tools.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.True(helper.WaitForExit(Recovery), "helper did not exit after SIGTERM");
         Assert.Equal(0, helper.ExitCode);
@@ -46,34 +46,34 @@ public sealed class NonRootTests
     [Fact]
     public void Unprivileged_mount_on_a_directory_it_cannot_write_is_permission_denied()
     {
-        using var temp = new TempDirectory();
-        Shell.Run("chmod", "755", temp.Path).Ok("chmod");
-        string mnt = temp.Sub("mnt"); // owned by root
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Shell.Require("dotnet");
+        using var temp = new Scratch();
+        Tools.Run("chmod", "755", temp.Dir);
+        string mnt = temp.NewDir("mnt"); // owned by root
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Tools.Locate("dotnet");
 
-        var run = Shell.Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups",
+        var run = Tools.Try("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups",
             "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp", dotnet, "exec", CopyBuildOutput(temp), "mount-helper", mnt);
 
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains($"FuseMountException: permission denied mounting {mnt}", run.Stderr);
+        Assert.NotEqual(0, run.Code);
+        Assert.Contains($"FuseMountException: permission denied mounting {mnt}", run.Err);
         Assert.False(Mounts.IsFuse(mnt));
     }
 
     /// <summary>fusermount3 lets a user mount only on a directory it may write; the temp root must be traversable.</summary>
-    private static string PrepareMountPoint(TempDirectory temp)
+    private static string PrepareMountPoint(Scratch temp)
     {
-        Shell.Run("chmod", "755", temp.Path).Ok("chmod");
-        string mnt = temp.Sub("mnt");
-        Shell.Run("chown", $"{Nobody}:{Nobody}", mnt).Ok("chown");
+        Tools.Run("chmod", "755", temp.Dir);
+        string mnt = temp.NewDir("mnt");
+        Tools.Run("chown", $"{Nobody}:{Nobody}", mnt);
         return mnt;
     }
 
-    private static string CopyBuildOutput(TempDirectory temp)
+    private static string CopyBuildOutput(Scratch temp)
     {
-        string target = temp.Sub("bin");
+        string target = temp.NewDir("bin");
         foreach (var file in Directory.GetFiles(AppContext.BaseDirectory))
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-        Shell.Run("chmod", "-R", "a+rX", target).Ok("chmod");
+        Tools.Run("chmod", "-R", "a+rX", target);
         return Path.Combine(target, Path.GetFileName(typeof(NonRootTests).Assembly.Location));
     }
 }

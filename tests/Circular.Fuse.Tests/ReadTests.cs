@@ -13,7 +13,7 @@ public sealed class ReadTests
     {
         await using var m = await TestMount.StartAsync();
 
-        Assert.Equal(m.Catalog.Bytes(version), Shell.Bounded(() => File.ReadAllBytes(m.PathOf(file))));
+        Assert.Equal(m.Catalog.Bytes(version), Timed.Bounded(() => File.ReadAllBytes(m.PathOf(file))));
     }
 
     [Theory]
@@ -27,7 +27,7 @@ public sealed class ReadTests
         await using var m = await TestMount.StartAsync();
         var expected = m.Catalog.Bytes(1).AsSpan((int)offset, length).ToArray();
 
-        Assert.Equal(expected, Shell.Bounded(() => ReadAt(m.PathOf("os/1.img"), offset, length)));
+        Assert.Equal(expected, Timed.Bounded(() => ReadAt(m.PathOf("os/1.img"), offset, length)));
     }
 
     [Fact]
@@ -37,18 +37,18 @@ public sealed class ReadTests
         var bytes = m.Catalog.Bytes(1);
         string path = m.PathOf("os/1.img");
 
-        Assert.Equal(bytes[^100..], Shell.Bounded(() => ReadAt(path, bytes.Length - 100, 4096)));
-        Assert.Empty(Shell.Bounded(() => ReadAt(path, bytes.Length, 4096)));
-        Assert.Empty(Shell.Bounded(() => ReadAt(path, bytes.Length + 12345, 4096)));
+        Assert.Equal(bytes[^100..], Timed.Bounded(() => ReadAt(path, bytes.Length - 100, 4096)));
+        Assert.Empty(Timed.Bounded(() => ReadAt(path, bytes.Length, 4096)));
+        Assert.Empty(Timed.Bounded(() => ReadAt(path, bytes.Length + 12345, 4096)));
     }
 
     [Fact]
     public async Task Dd_with_odd_block_sizes_matches()
     {
         await using var m = await TestMount.StartAsync();
-        string copy = Path.Combine(m.Temp.Path, "copy");
+        string copy = m.Temp["copy"];
 
-        Shell.Run("dd", $"if={m.PathOf("os/2.img")}", $"of={copy}", "bs=12345", "status=none").Ok("dd");
+        Tools.Run("dd", $"if={m.PathOf("os/2.img")}", $"of={copy}", "bs=12345", "status=none");
         Assert.Equal(m.Catalog.Bytes(2), File.ReadAllBytes(copy));
     }
 
@@ -78,14 +78,14 @@ public sealed class ReadTests
         await using var m = await TestMount.StartAsync();
         string path = m.PathOf("os/1.img");
 
-        using (var a = Shell.Bounded(() => File.OpenRead(path)))
-        using (var b = Shell.Bounded(() => File.OpenRead(path)))
+        using (var a = Timed.Bounded(() => File.OpenRead(path)))
+        using (var b = Timed.Bounded(() => File.OpenRead(path)))
         {
             Assert.Equal(1, m.Catalog.Opens);
             Assert.Equal(1, m.Catalog.OpenImages);
         }
         // RELEASE reaches the server shortly after close(2) returns.
-        Shell.WaitUntil(() => m.Catalog.OpenImages == 0, TimeSpan.FromSeconds(10), "the image to be disposed");
+        Timed.WaitUntil(() => m.Catalog.OpenImages == 0, TimeSpan.FromSeconds(10), "the image to be disposed");
     }
 
     internal static byte[] ReadAt(string path, long offset, int length)

@@ -9,9 +9,9 @@ public sealed class TreeTests
     {
         await using var m = await TestMount.StartAsync();
 
-        Assert.Equal("os\n", Shell.Run("ls", m.Root).Ok("ls").Stdout);
+        Assert.Equal("os\n", Tools.Run("ls", m.Root));
         Assert.Equal(new[] { "1.img", "2.img", "latest.img", "stable.img" },
-            Shell.Run("ls", m.PathOf("os")).Ok("ls os").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Tools.Run("ls", m.PathOf("os")).Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.True(Mounts.IsFuse(m.Root));
         Assert.Equal("fuse.circular", Mounts.TypeAt(m.Root));
     }
@@ -21,13 +21,13 @@ public sealed class TreeTests
     {
         await using var m = await TestMount.StartAsync();
 
-        string Stat(string file) => Shell.Run("stat", "-c", "%s %a %F %h", m.PathOf(file)).Ok("stat").Stdout.Trim();
+        string Stat(string file) => Tools.Run("stat", "-c", "%s %a %F %h", m.PathOf(file)).Trim();
         Assert.Equal($"{m.Catalog.Bytes(1).Length} 444 regular file 1", Stat("os/1.img"));
         Assert.Equal($"{m.Catalog.Bytes(2).Length} 444 regular file 1", Stat("os/2.img"));
         Assert.Equal($"{m.Catalog.Bytes(2).Length} 444 regular file 1", Stat("os/latest.img"));
         Assert.Equal($"{m.Catalog.Bytes(1).Length} 444 regular file 1", Stat("os/stable.img"));
-        Assert.Equal("555 directory", Shell.Run("stat", "-c", "%a %F", m.PathOf("os")).Ok("stat").Stdout.Trim());
-        Assert.Equal("3", Shell.Run("stat", "-c", "%h", m.Root).Ok("stat").Stdout.Trim());
+        Assert.Equal("555 directory", Tools.Run("stat", "-c", "%a %F", m.PathOf("os")).Trim());
+        Assert.Equal("3", Tools.Run("stat", "-c", "%h", m.Root).Trim());
     }
 
     [Fact]
@@ -35,9 +35,9 @@ public sealed class TreeTests
     {
         await using var m = await TestMount.StartAsync();
 
-        string first = Shell.Run("stat", "-c", "%Y", m.PathOf("os/1.img")).Ok("stat").Stdout;
+        string first = Tools.Run("stat", "-c", "%Y", m.PathOf("os/1.img"));
         Thread.Sleep(2100); // past the attribute timeout and the catalog refresh
-        Assert.Equal(first, Shell.Run("stat", "-c", "%Y", m.PathOf("os/1.img")).Ok("stat").Stdout);
+        Assert.Equal(first, Tools.Run("stat", "-c", "%Y", m.PathOf("os/1.img")));
     }
 
     [Fact]
@@ -45,21 +45,21 @@ public sealed class TreeTests
     {
         await using var m = await TestMount.StartAsync(writable: true);
 
-        Assert.Equal("644", Shell.Run("stat", "-c", "%a", m.PathOf("os/2.img")).Ok("stat").Stdout.Trim());
+        Assert.Equal("644", Tools.Run("stat", "-c", "%a", m.PathOf("os/2.img")).Trim());
     }
 
     [Fact]
     public async Task New_version_appears_after_the_refresh_interval()
     {
         await using var m = await TestMount.StartAsync();
-        var v3 = TestData.Random(3, 5000);
+        var v3 = RandomData.Bytes(5000, 3);
         m.Catalog.AddVersion(3, v3);
 
-        Shell.WaitUntil(() => File.Exists(m.PathOf("os/3.img")), TimeSpan.FromSeconds(10), "os/3.img to appear");
-        Assert.Equal(v3, Shell.Bounded(() => File.ReadAllBytes(m.PathOf("os/3.img"))));
+        Timed.WaitUntil(() => File.Exists(m.PathOf("os/3.img")), TimeSpan.FromSeconds(10), "os/3.img to appear");
+        Assert.Equal(v3, Timed.Bounded(() => File.ReadAllBytes(m.PathOf("os/3.img"))));
         // latest.img now means version 3 and must not serve version 2's cached pages.
-        Shell.WaitUntil(() => new FileInfo(m.PathOf("os/latest.img")).Length == v3.Length, TimeSpan.FromSeconds(10), "latest.img to move");
-        Assert.Equal(v3, Shell.Bounded(() => File.ReadAllBytes(m.PathOf("os/latest.img"))));
+        Timed.WaitUntil(() => new FileInfo(m.PathOf("os/latest.img")).Length == v3.Length, TimeSpan.FromSeconds(10), "latest.img to move");
+        Assert.Equal(v3, Timed.Bounded(() => File.ReadAllBytes(m.PathOf("os/latest.img"))));
     }
 
     [Fact]
@@ -69,9 +69,9 @@ public sealed class TreeTests
 
         Assert.False(File.Exists(m.PathOf("os/9.img")));
         Assert.False(Directory.Exists(m.PathOf("nope")));
-        var ls = Shell.Run("ls", m.PathOf("nope"));
-        Assert.NotEqual(0, ls.ExitCode);
-        Assert.Contains("No such file or directory", ls.Stderr);
+        var ls = Tools.Try("ls", m.PathOf("nope"));
+        Assert.NotEqual(0, ls.Code);
+        Assert.Contains("No such file or directory", ls.Err);
     }
 
     [Fact]
@@ -79,6 +79,6 @@ public sealed class TreeTests
     {
         await using var m = await TestMount.StartAsync();
 
-        Shell.Run("df", m.Root).Ok("df");
+        Tools.Run("df", m.Root);
     }
 }

@@ -26,21 +26,21 @@ public sealed class UnmountTests
     public async Task External_unmount_completes_the_mount(string tool)
     {
         await using var m = await TestMount.StartAsync();
-        Shell.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img")));
+        Timed.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img")));
 
-        if (tool == "umount") Shell.Run("umount", m.Root).Ok("umount");
-        else Shell.Run("fusermount3", "-u", m.Root).Ok("fusermount3 -u");
+        if (tool == "umount") Tools.Run("umount", m.Root);
+        else Tools.Run("fusermount3", "-u", m.Root);
 
         await m.Mount.Completion.WaitAsync(Timeout);
         Assert.Null(Mounts.TypeAt(m.Root));
-        Shell.WaitUntil(() => m.Catalog.OpenImages == 0, Timeout, "images to be disposed");
+        Timed.WaitUntil(() => m.Catalog.OpenImages == 0, Timeout, "images to be disposed");
     }
 
     [Fact]
     public async Task Unmount_while_a_file_is_open_detaches_then_cuts_off_the_straggler()
     {
         await using var m = await TestMount.StartAsync();
-        var open = Shell.Bounded(() => File.OpenRead(m.PathOf("os/1.img")));
+        var open = Timed.Bounded(() => File.OpenRead(m.PathOf("os/1.img")));
         try
         {
             await m.Mount.UnmountAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -57,8 +57,8 @@ public sealed class UnmountTests
     [Fact]
     public async Task Dispose_unmounts()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         var catalog = FakeCatalog.WithRandomVersions();
 
         await using (var mount = await FuseMount.MountAsync(catalog, mnt, new FuseMountOptions(), CancellationToken.None).WaitAsync(Timeout))
@@ -72,14 +72,14 @@ public sealed class UnmountTests
     [Fact]
     public async Task A_mountpoint_can_be_reused_after_unmount()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         var catalog = FakeCatalog.WithRandomVersions();
 
         for (int i = 0; i < 3; i++)
         {
             await using var mount = await FuseMount.MountAsync(catalog, mnt, new FuseMountOptions(), CancellationToken.None).WaitAsync(Timeout);
-            Assert.Equal(catalog.Bytes(2), Shell.Bounded(() => File.ReadAllBytes(Path.Combine(mnt, "os/latest.img"))));
+            Assert.Equal(catalog.Bytes(2), Timed.Bounded(() => File.ReadAllBytes(Path.Combine(mnt, "os/latest.img"))));
         }
         Assert.Null(Mounts.TypeAt(mnt));
     }

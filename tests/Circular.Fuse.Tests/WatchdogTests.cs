@@ -13,48 +13,48 @@ public sealed class WatchdogTests
     [Fact]
     public void Kill_9_of_the_mounting_process_leaves_no_dead_mount()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         using var helper = MountHelper.Start(mnt);
 
         Assert.True(Mounts.IsFuse(mnt));
-        Assert.Contains("latest.img", Shell.Run("ls", Path.Combine(mnt, "os")).Ok("ls through the helper").Stdout);
+        Assert.Contains("latest.img", Tools.Run("ls", Path.Combine(mnt, "os")));
 
         helper.Kill(); // SIGKILL: nothing in the process gets to run
         helper.WaitForExit();
 
-        Shell.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the watchdog to unmount");
-        var ls = Shell.Run("ls", "-la", mnt);
-        Assert.True(ls.ExitCode == 0, $"ls after kill -9: {ls.Stderr}");
-        Assert.DoesNotContain("Transport endpoint", ls.Stderr);
+        Timed.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the watchdog to unmount");
+        var ls = Tools.Try("ls", "-la", mnt);
+        Assert.True(ls.Code == 0, $"ls after kill -9: {ls.Err}");
+        Assert.DoesNotContain("Transport endpoint", ls.Err);
     }
 
     [Fact]
     public void Sigterm_unmounts_cleanly()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         using var helper = MountHelper.Start(mnt, "signals");
 
-        Shell.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Ok("kill -TERM");
+        Tools.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.True(helper.WaitForExit(Recovery), "helper did not exit after SIGTERM");
         Assert.Equal(0, helper.ExitCode); // UnmountOnSignals let Completion finish and Main return
         Assert.False(Mounts.IsFuse(mnt));
-        Shell.Run("ls", mnt).Ok("ls after SIGTERM");
+        Tools.Run("ls", mnt);
     }
 
     [Fact]
     public void Sigterm_without_a_handler_still_unmounts()
     {
-        using var temp = new TempDirectory();
-        string mnt = temp.Sub("mnt");
+        using var temp = new Scratch();
+        string mnt = temp.NewDir("mnt");
         using var helper = MountHelper.Start(mnt);
 
-        Shell.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Ok("kill -TERM");
+        Tools.Run("kill", "-TERM", helper.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.True(helper.WaitForExit(Recovery), "helper did not exit after SIGTERM");
-        Shell.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the mount to go");
-        Shell.Run("ls", mnt).Ok("ls after SIGTERM");
+        Timed.WaitUntil(() => !Mounts.IsFuse(mnt), Recovery, "the mount to go");
+        Tools.Run("ls", mnt);
     }
 }

@@ -8,27 +8,27 @@ public sealed class WriteTests
     public async Task Writes_reach_the_backing_bytes()
     {
         await using var m = await TestMount.StartAsync(writable: true);
-        var data = TestData.Random(42, 70_001);
+        var data = RandomData.Bytes(70_001, 42);
 
-        Shell.Bounded(() =>
+        Timed.Bounded(() =>
         {
             using var handle = File.OpenHandle(m.PathOf("os/2.img"), FileMode.Open, FileAccess.Write);
             RandomAccess.Write(handle, data, 12_345);
         });
 
         Assert.Equal(data, m.Catalog.Bytes(2).AsSpan(12_345, data.Length).ToArray());
-        Assert.Equal(data, Shell.Bounded(() => ReadTests.ReadAt(m.PathOf("os/2.img"), 12_345, data.Length)));
+        Assert.Equal(data, Timed.Bounded(() => ReadTests.ReadAt(m.PathOf("os/2.img"), 12_345, data.Length)));
     }
 
     [Fact]
     public async Task One_mebibyte_dd_write_with_fsync_lands_intact()
     {
         await using var m = await TestMount.StartAsync(writable: true);
-        string source = Path.Combine(m.Temp.Path, "src");
-        var data = TestData.Random(7, 1 << 20);
+        string source = m.Temp["src"];
+        var data = RandomData.Bytes(1 << 20, 7);
         File.WriteAllBytes(source, data);
 
-        Shell.Run("dd", $"if={source}", $"of={m.PathOf("os/2.img")}", "bs=1M", "seek=1", "conv=notrunc,fsync", "status=none").Ok("dd");
+        Tools.Run("dd", $"if={source}", $"of={m.PathOf("os/2.img")}", "bs=1M", "seek=1", "conv=notrunc,fsync", "status=none");
 
         Assert.Equal(data, m.Catalog.Bytes(2).AsSpan(1 << 20, 1 << 20).ToArray());
     }
@@ -39,10 +39,10 @@ public sealed class WriteTests
         await using var m = await TestMount.StartAsync(writable: true);
         int size = m.Catalog.Bytes(2).Length;
 
-        var dd = Shell.Run("dd", "if=/dev/zero", $"of={m.PathOf("os/2.img")}", "bs=10", "count=1", $"seek={size + 100}",
+        var dd = Tools.Try("dd", "if=/dev/zero", $"of={m.PathOf("os/2.img")}", "bs=10", "count=1", $"seek={size + 100}",
             "oflag=seek_bytes", "conv=notrunc", "status=none");
-        Assert.NotEqual(0, dd.ExitCode);
-        Assert.Contains("File too large", dd.Stderr); // EFBIG
+        Assert.NotEqual(0, dd.Code);
+        Assert.Contains("File too large", dd.Err); // EFBIG
         Assert.Equal(size, m.Catalog.Bytes(2).Length);
     }
 
@@ -53,10 +53,10 @@ public sealed class WriteTests
         string path = m.PathOf("os/2.img");
         int size = m.Catalog.Bytes(2).Length;
 
-        Assert.NotEqual(0, Shell.Run("truncate", "-s", "0", path).ExitCode);
-        Assert.NotEqual(0, Shell.Run("truncate", "-s", (size + 4096).ToString(System.Globalization.CultureInfo.InvariantCulture), path).ExitCode);
-        Shell.Run("truncate", "-s", size.ToString(System.Globalization.CultureInfo.InvariantCulture), path).Ok("same-size truncate");
-        Shell.Run("touch", path).Ok("touch");
+        Assert.NotEqual(0, Tools.Try("truncate", "-s", "0", path).Code);
+        Assert.NotEqual(0, Tools.Try("truncate", "-s", (size + 4096).ToString(System.Globalization.CultureInfo.InvariantCulture), path).Code);
+        Tools.Run("truncate", "-s", size.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
+        Tools.Run("touch", path);
         Assert.Equal(size, new FileInfo(path).Length);
     }
 
@@ -66,9 +66,9 @@ public sealed class WriteTests
         await using var m = await TestMount.StartAsync(writable: false);
         var before = m.Catalog.Bytes(2).ToArray();
 
-        var dd = Shell.Run("dd", "if=/dev/zero", $"of={m.PathOf("os/2.img")}", "bs=4096", "count=1", "conv=notrunc", "status=none");
-        Assert.NotEqual(0, dd.ExitCode);
-        Assert.Contains("Read-only file system", dd.Stderr);
+        var dd = Tools.Try("dd", "if=/dev/zero", $"of={m.PathOf("os/2.img")}", "bs=4096", "count=1", "conv=notrunc", "status=none");
+        Assert.NotEqual(0, dd.Code);
+        Assert.Contains("Read-only file system", dd.Err);
         Assert.Equal(before, m.Catalog.Bytes(2));
     }
 
@@ -78,10 +78,10 @@ public sealed class WriteTests
         await using var m = await TestMount.StartAsync(writable: true);
         var before = m.Catalog.Bytes(1).ToArray();
 
-        var dd = Shell.Run("dd", "if=/dev/zero", $"of={m.PathOf("os/1.img")}", "bs=4096", "count=1", "conv=notrunc", "status=none");
-        Assert.NotEqual(0, dd.ExitCode);
-        Assert.Contains("Read-only file system", dd.Stderr);
+        var dd = Tools.Try("dd", "if=/dev/zero", $"of={m.PathOf("os/1.img")}", "bs=4096", "count=1", "conv=notrunc", "status=none");
+        Assert.NotEqual(0, dd.Code);
+        Assert.Contains("Read-only file system", dd.Err);
         Assert.Equal(before, m.Catalog.Bytes(1));
-        Assert.Equal(before, Shell.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img"))));
+        Assert.Equal(before, Timed.Bounded(() => File.ReadAllBytes(m.PathOf("os/1.img"))));
     }
 }

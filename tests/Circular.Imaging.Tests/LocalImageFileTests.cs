@@ -5,14 +5,14 @@ namespace Circular.Imaging.Tests;
 
 public sealed class LocalImageFileTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("circ-img-").FullName;
+    private readonly Scratch _s = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _s.Dispose();
 
     [Fact]
     public async Task GetExtentsAsync_sparseFile_reportsWrittenRegionsAsData()
     {
-        string path = Path.Combine(_dir, "sparse.img");
+        string path = _s["sparse.img"];
         const long size = 64L << 20;
         using (var h = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
         {
@@ -34,7 +34,7 @@ public sealed class LocalImageFileTests : IDisposable
     [Fact]
     public async Task ReadAsync_returnsFileBytes()
     {
-        string path = Path.Combine(_dir, "a.img");
+        string path = _s["a.img"];
         var bytes = new byte[100_000];
         new Random(4).NextBytes(bytes);
         await File.WriteAllBytesAsync(path, bytes);
@@ -47,12 +47,12 @@ public sealed class LocalImageFileTests : IDisposable
     [Fact]
     public void Open_missingFile_throwsNotFound()
     {
-        Assert.Throws<NotFoundException>(() => LocalImageFile.Open(Path.Combine(_dir, "nope.img")));
+        Assert.Throws<NotFoundException>(() => LocalImageFile.Open(_s["nope.img"]));
     }
 
     [Fact]
     public void Open_directory_throwsUsage()
     {
-        Assert.Throws<UsageException>(() => LocalImageFile.Open(_dir));
+        Assert.Throws<UsageException>(() => LocalImageFile.Open(_s.Dir));
     }
 }

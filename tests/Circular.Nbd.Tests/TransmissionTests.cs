@@ -94,7 +94,7 @@ public sealed class TransmissionTests
     {
         await using var connection = new InMemoryConnection(options: Writable);
         await connection.Client.NegotiateAsync("os", structured: false);
-        byte[] payload = TestData.Random(65536, seed: 9);
+        byte[] payload = RandomData.Bytes(65536, seed: 9);
         await connection.Client.SendRequestAsync(CmdWrite, 1, MiB, 65536, FlagFua, payload);
         Assert.Equal((0u, 1ul), await connection.Client.ReadSimpleReplyAsync());
         Assert.Equal(payload, connection.Catalog.DataOf("os").AsSpan(MiB, 65536).ToArray());

@@ -15,7 +15,7 @@ namespace Circular.Server.Tests;
 public sealed class FaultInjectionTests : IAsyncLifetime
 {
     private TestArchive _archive = null!;
-    private readonly string _cache = Scratch.NewDir("circ-cache-");
+    private readonly string _cache = Scratch.NewReadableDir("circ-cache-");
     private readonly List<FaultServer> _servers = [];
 
     public async Task InitializeAsync() => _archive = await TestArchive.CreateStandardAsync();

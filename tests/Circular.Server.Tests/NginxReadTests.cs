@@ -6,7 +6,7 @@ namespace Circular.Server.Tests;
 /// <summary>An archive served by plain nginx, read through the whole client stack.</summary>
 public sealed class NginxReadTests(NginxArchiveFixture fx) : IClassFixture<NginxArchiveFixture>, IDisposable
 {
-    private readonly string _cache = Scratch.NewDir("circ-cache-");
+    private readonly string _cache = Scratch.NewReadableDir("circ-cache-");
 
     public void Dispose() => Scratch.Delete(_cache);
 

@@ -10,7 +10,7 @@ namespace Circular.Server.Tests;
 public sealed class OfflineTests : IAsyncLifetime
 {
     private ServedArchive _served = null!;
-    private readonly string _cache = Scratch.NewDir("circ-cache-");
+    private readonly string _cache = Scratch.NewReadableDir("circ-cache-");
     private bool _stopped;
 
     public async Task InitializeAsync() => _served = await ServedArchive.StartAsync();

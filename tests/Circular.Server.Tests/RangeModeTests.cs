@@ -10,8 +10,8 @@ namespace Circular.Server.Tests;
 public sealed class RangeModeTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly string _www = Scratch.NewDir("circ-www-");
-    private readonly string _cache = Scratch.NewDir("circ-cache-");
+    private readonly string _www = Scratch.NewReadableDir("circ-www-");
+    private readonly string _cache = Scratch.NewReadableDir("circ-cache-");
     private readonly byte[] _raw = ImageData.Os1(64 * 1024).Concat(ImageData.Random(300_001, 9)).ToArray();
 
     public RangeModeTests() => File.WriteAllBytes(Path.Combine(_www, "raw.img"), _raw);

@@ -9,14 +9,11 @@ public class LocalArchiveTests
     [Fact]
     public async Task InitAsync_nonEmptyDirectory_throwsUsageAndWritesNothing()
     {
-        string dir = Directory.CreateTempSubdirectory("circ-st-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(dir, "x"), "x");
-            await Assert.ThrowsAsync<UsageException>(() => LocalArchive.InitAsync(dir, new ArchiveConfig(), CancellationToken.None));
-            Assert.Single(Directory.GetFileSystemEntries(dir));
-        }
-        finally { Directory.Delete(dir, true); }
+        using var scratch = new Scratch();
+        string dir = scratch.Dir;
+        await File.WriteAllTextAsync(Path.Combine(dir, "x"), "x");
+        await Assert.ThrowsAsync<UsageException>(() => LocalArchive.InitAsync(dir, new ArchiveConfig(), CancellationToken.None));
+        Assert.Single(Directory.GetFileSystemEntries(dir));
     }
 
     [Fact]
@@ -29,13 +26,9 @@ public class LocalArchiveTests
     [Fact]
     public async Task OpenAsync_directoryWithoutConfig_throwsNotFound()
     {
-        string dir = Directory.CreateTempSubdirectory("circ-st-").FullName;
-        try
-        {
-            var e = await Assert.ThrowsAsync<NotFoundException>(() => LocalArchive.OpenAsync(dir, CancellationToken.None));
-            Assert.Contains("not a Circular archive", e.Message);
-        }
-        finally { Directory.Delete(dir, true); }
+        using var scratch = new Scratch();
+        var e = await Assert.ThrowsAsync<NotFoundException>(() => LocalArchive.OpenAsync(scratch.Dir, CancellationToken.None));
+        Assert.Contains("not a Circular archive", e.Message);
     }
 
     [Fact]

@@ -12,8 +12,11 @@ public sealed class TempArchive : IDisposable
 {
     public const int Cs = 64 * 1024;
 
-    private TempArchive(string dir, LocalArchive archive)
+    private readonly Scratch _scratch;
+
+    private TempArchive(Scratch scratch, string dir, LocalArchive archive)
     {
+        _scratch = scratch;
         Dir = dir;
         Archive = archive;
     }
@@ -23,17 +26,13 @@ public sealed class TempArchive : IDisposable
 
     public static async Task<TempArchive> CreateAsync()
     {
-        string dir = Path.Combine(Directory.CreateTempSubdirectory("circ-st-").FullName, "a");
+        var scratch = new Scratch();
+        string dir = scratch["a"];
         await LocalArchive.InitAsync(dir, new ArchiveConfig { Created = DateTimeOffset.UtcNow }, CancellationToken.None);
-        return new TempArchive(dir, await LocalArchive.OpenAsync(dir, CancellationToken.None));
+        return new TempArchive(scratch, dir, await LocalArchive.OpenAsync(dir, CancellationToken.None));
     }
 
-    public static byte[] Block(int seed)
-    {
-        var b = new byte[Cs];
-        new Random(seed).NextBytes(b);
-        return b;
-    }
+    public static byte[] Block(int seed) => RandomData.Bytes(Cs, seed);
 
     /// <summary>Publishes blocks (null = zero block) as the next version of <paramref name="image"/>.</summary>
     public async Task<int> PushAsync(string image, byte[]?[] blocks, string? tag = null)
@@ -54,5 +53,5 @@ public sealed class TempArchive : IDisposable
 
     public string ChunkFilePath(byte[] block) => Path.Combine(Dir, ArchiveLayout.ChunkPath(ChunkId.Compute(block)));
 
-    public void Dispose() => Directory.Delete(Path.GetDirectoryName(Dir)!, recursive: true);
+    public void Dispose() => _scratch.Dispose();
 }

@@ -12,7 +12,7 @@ public sealed class MaliciousMirrorTests : IDisposable
 
     public void Dispose() => _s.Dispose();
 
-    private async Task<CliResult> CatAsync(CliUser client, string url, string spec, string archivePub, params string[] extra) =>
+    private async Task<RunResult> CatAsync(CliUser client, string url, string spec, string archivePub, params string[] extra) =>
         await client.RunAsync(["cat", url, spec, "--cache", "none", "--trust", archivePub, .. extra]);
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class MaliciousMirrorTests : IDisposable
         var client = _s.NewClient();
         string archive = _s["plain"];
         (await client.RunAsync("init", archive)).Ok();
-        Scratch.RandomImage(_s["img"], 300_000, 7);
+        RandomData.WriteFile(_s["img"], 300_000, 7);
         (await client.RunAsync("push", archive, "os", _s["img"])).Ok();
         await using var served = await Served.StartAsync(archive);
         string o = _s["out.img"];

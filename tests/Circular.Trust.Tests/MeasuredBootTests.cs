@@ -19,7 +19,7 @@ public sealed class MeasuredBootTests : IDisposable
         var origin = await Served.StartAsync(a.Root);
         string log = _s["boot.log"];
         await using var nbd = await NbdProcess.StartAsync(client, _s["nbd.sock"], [origin.Url, "--cache", "none", "--trust", a.Pub, "--measure", log, .. extra]);
-        await Tool.RunAsync("nbdcopy", null, nbd.Uri("os"), _s["copy.img"]);
+        await Tools.RunAsync("nbdcopy", nbd.Uri("os"), _s["copy.img"]);
         var (code, err) = await nbd.StopAsync();
         Assert.True(code == 0, $"circular nbd exited {code}: {err}");
         Assert.Equal(File.ReadAllBytes(a.V2), File.ReadAllBytes(_s["copy.img"]));

@@ -15,7 +15,7 @@ public sealed class PublishingTests : IDisposable
         var publisher = _s.NewClient("publisher");
         string archive = _s["archive"];
         (await publisher.RunAsync("init", archive)).Ok();
-        Scratch.RandomImage(_s["img"], 200_000, 3);
+        RandomData.WriteFile(_s["img"], 200_000, 3);
         (await publisher.RunAsync("push", archive, "os", _s["img"])).Ok();
         (await publisher.RunAsync("key", "generate", _s["k"])).Ok();
         var r = (await publisher.RunAsync("key", "resign", archive, "os", "--key", _s["k"], "--expires", "7d")).Ok();

@@ -10,9 +10,9 @@ namespace Circular.Trust.Tests;
 /// <summary>Signing, verification, trust policy and the measurement chain, in process.</summary>
 public sealed class SigningTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("circ-sign-").FullName;
+    private readonly Scratch _s = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _s.Dispose();
 
     private static SignedStatement Statement(byte[] data, string path = "images/os/refs.json", long? serial = 1, long? expires = null) => new() {
         Path = path,
@@ -25,7 +25,7 @@ public sealed class SigningTests : IDisposable
     [Fact]
     public void Key_files_round_trip_with_a_private_mode_and_a_stable_id()
     {
-        string path = Path.Combine(_dir, "k");
+        string path = _s["k"];
         string id;
         using (var key = SigningKey.Generate()) { key.Save(path); id = key.Id; }
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
@@ -74,7 +74,7 @@ public sealed class SigningTests : IDisposable
     [Fact]
     public void Policy_accepts_fresh_refs_and_refuses_replayed_expired_and_altered_ones()
     {
-        var (policy, key, state) = Policy(_dir);
+        var (policy, key, state) = Policy(_s.Dir);
         using var _ = key;
         var (r5, b5, s5) = SignedRefs(key, 5, TimeSpan.FromDays(1));
         policy.CheckRefs("os", r5, policy.Verify("images/os/refs.json", b5, s5, "refs"), false, "refs");
@@ -98,7 +98,7 @@ public sealed class SigningTests : IDisposable
     [Fact]
     public void Serial_in_the_refs_must_be_the_signed_one()
     {
-        var (policy, key, _) = Policy(_dir);
+        var (policy, key, _) = Policy(_s.Dir);
         using var k = key;
         var refs = new ImageRefs { Image = "os", Serial = 7 };
         byte[] bytes = refs.Serialize();
@@ -123,7 +123,7 @@ public sealed class SigningTests : IDisposable
     [Fact]
     public async Task Log_measures_each_value_once_in_first_access_order()
     {
-        string path = Path.Combine(_dir, "m.log");
+        string path = _s["m.log"];
         var ids = Enumerable.Range(0, 3).Select(i => Core.Chunks.ChunkId.Compute(new[] { (byte)i })).ToArray();
         string manifest = Convert.ToHexStringLower(SHA256.HashData("m"u8));
         await using (var log = MeasurementLog.Create(path, null))

@@ -21,7 +21,7 @@ public sealed class TpmTests : IDisposable
         string log = _s["boot.log"];
         await using (var nbd = await NbdProcess.StartAsync(client, _s["nbd.sock"], origin.Url, "--cache", "none", "--trust", a.Pub, "--measure", log, "--tpm", "--tpm-pcr", "23"))
         {
-            await Tool.RunAsync("nbdcopy", null, nbd.Uri("os@1"), _s["copy.img"]);
+            await Tools.RunAsync("nbdcopy", nbd.Uri("os@1"), _s["copy.img"]);
             var (code, err) = await nbd.StopAsync();
             Assert.True(code == 0, $"circular nbd exited {code}: {err}");
         }

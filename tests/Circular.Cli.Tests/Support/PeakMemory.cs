@@ -5,9 +5,9 @@ namespace Circular.Cli.Tests.Support;
 /// <summary>Runs `circular` and samples its peak resident memory (VmHWM) until it exits.</summary>
 public static class PeakMemory
 {
-    public static async Task<(CliResult Result, long PeakBytes)> RunAsync(params string[] args)
+    public static async Task<(RunResult Result, long PeakBytes)> RunAsync(params string[] args)
     {
-        using var p = Process.Start(CliProcess.StartInfo(args))!;
+        using var p = Process.Start(CircularCli.StartInfo(args))!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -24,7 +24,7 @@ public static class PeakMemory
             await Task.Delay(10);
         }
         await p.WaitForExitAsync();
-        return (new CliResult(p.ExitCode, await stdout, await stderr), peak);
+        return (new RunResult("circular " + string.Join(' ', args), p.ExitCode, await stdout, await stderr), peak);
     }
 
     /// <summary>The process's peak resident set so far, from /proc (0 once it is gone).</summary>

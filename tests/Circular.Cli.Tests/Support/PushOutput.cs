@@ -9,7 +9,7 @@ public sealed partial record PushOutput(int Version, long Total, long New, long 
     [GeneratedRegex(@"pushed \S+ version (\d+)")] private static partial Regex VersionLine();
     [GeneratedRegex(@"blocks: (\d+) total, (\d+) new, (\d+) reused, (\d+) zero")] private static partial Regex BlocksLine();
 
-    public static PushOutput Parse(CliResult r)
+    public static PushOutput Parse(RunResult r)
     {
         var v = VersionLine().Match(r.Out);
         var b = BlocksLine().Match(r.Out);
@@ -18,7 +18,7 @@ public sealed partial record PushOutput(int Version, long Total, long New, long 
             long.Parse(b.Groups[3].Value), long.Parse(b.Groups[4].Value));
     }
 
-    public static async Task<PushOutput> PushAsync(params string[] args) => Parse((await CliProcess.RunAsync(["push", .. args])).Ok());
+    public static async Task<PushOutput> PushAsync(params string[] args) => Parse((await CircularCli.RunAsync(["push", .. args])).Ok());
 }
 
 /// <summary>Reads images/NAME/refs.json directly, as a static HTTP client would.</summary>

@@ -1,15 +1,8 @@
 namespace Circular.Cli.Tests.Support;
 
-/// <summary>Builds the images the tests push: random, sparse (holes plus a few written regions) and real ext4.</summary>
+/// <summary>Builds the images the tests push besides random ones: sparse (holes plus a few written regions) and real ext4.</summary>
 public static class TestImages
 {
-    public static byte[] RandomBytes(int length, int seed)
-    {
-        var b = new byte[length];
-        new Random(seed).NextBytes(b);
-        return b;
-    }
-
     /// <summary>Low-entropy bytes: compressible, but every block different.</summary>
     public static byte[] TextBytes(int length, int seed)
     {
@@ -17,12 +10,6 @@ public static class TestImages
         var rng = new Random(seed);
         for (int i = 0; i < length; i++) b[i] = (byte)('a' + rng.Next(16));
         return b;
-    }
-
-    public static string Random(string path, int length, int seed)
-    {
-        File.WriteAllBytes(path, RandomBytes(length, seed));
-        return path;
     }
 
     /// <summary>A file of <paramref name="size"/> bytes that is all holes except the given written regions.</summary>
@@ -46,7 +33,7 @@ public static class TestImages
         {
             int len = rng.Next(1, 400_000);
             string sub = i % 3 == 0 ? "etc" : Path.Combine("usr", "lib");
-            File.WriteAllBytes(Path.Combine(dir, sub, $"f{i:D3}"), i % 2 == 0 ? RandomBytes(len, seed + i) : TextBytes(len, seed + i));
+            File.WriteAllBytes(Path.Combine(dir, sub, $"f{i:D3}"), i % 2 == 0 ? RandomData.Bytes(len, seed + i) : TextBytes(len, seed + i));
             written += len;
             i++;
         }

@@ -23,7 +23,7 @@ internal sealed class FakeCatalog : IImageCatalog
 
     /// <summary>The usual fixture: 1 MiB + 123 bytes and 3 MiB + 7 bytes of distinct pseudo-random data.</summary>
     public static FakeCatalog WithRandomVersions(bool version2Writable = true) =>
-        new(TestData.Random(1, (1 << 20) + 123), TestData.Random(2, (3 << 20) + 7), version2Writable);
+        new(RandomData.Bytes((1 << 20) + 123, 1), RandomData.Bytes((3 << 20) + 7, 2), version2Writable);
 
     public byte[] Bytes(int version)
     {

@@ -25,8 +25,8 @@ internal sealed class MountHelper : IDisposable
     /// <param name="asUid">Run unprivileged (through setpriv) with this uid and gid, to exercise the fusermount3 path.</param>
     public static MountHelper Start(string mountPoint, string? mode = null, string? assembly = null, int? asUid = null)
     {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Shell.Require("dotnet");
-        var start = new ProcessStartInfo(asUid is null ? dotnet : Shell.Require("setpriv")) {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : Tools.Locate("dotnet");
+        var start = new ProcessStartInfo(asUid is null ? dotnet : Tools.Locate("setpriv")) {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -78,6 +78,6 @@ internal sealed class MountHelper : IDisposable
             // Already reaped.
         }
         Process.Dispose();
-        if (Mounts.IsFuse(_mountPoint)) Mounts.ForceUnmountUnder(_mountPoint);
+        if (Mounts.IsFuse(_mountPoint)) Mounts.UnmountUnder(_mountPoint);
     }
 }

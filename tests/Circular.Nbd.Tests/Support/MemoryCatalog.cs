@@ -34,7 +34,7 @@ public sealed class MemoryCatalog : IImageCatalog
     public static MemoryCatalog CreateDefault(int size = 8 * 1024 * 1024)
     {
         var catalog = new MemoryCatalog();
-        byte[] v1 = TestData.Random(4 * 1024 * 1024, seed: 1);
+        byte[] v1 = RandomData.Bytes(4 * 1024 * 1024, seed: 1);
         v1.AsSpan(2 * 1024 * 1024).Clear();
         byte[] v2 = TestData.Sparse(size, seed: 2);
         catalog.Add("os", "latest", 2, v2, "os, latest version");
@@ -60,13 +60,6 @@ public sealed class MemoryCatalog : IImageCatalog
 
 public static class TestData
 {
-    public static byte[] Random(int size, int seed)
-    {
-        byte[] data = new byte[size];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
-
     /// <summary>Random data at [0, 1 MiB) and [3 MiB, 4 MiB); zeros elsewhere.</summary>
     public static byte[] Sparse(int size, int seed)
     {

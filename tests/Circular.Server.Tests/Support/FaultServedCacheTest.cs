@@ -6,7 +6,7 @@ public abstract class FaultServedCacheTest(string cachePrefix) : IAsyncLifetime
 #pragma warning disable CA1051, IDE1006 // test fixtures: the deriving tests use these like their own fields
     protected TestArchive _archive = null!;
     protected FaultServer _server = null!;
-    protected readonly string _cache = Scratch.NewDir(cachePrefix);
+    protected readonly string _cache = Scratch.NewReadableDir(cachePrefix);
 #pragma warning restore CA1051, IDE1006
 
     public async Task InitializeAsync()

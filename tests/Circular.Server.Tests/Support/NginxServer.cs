@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Diagnostics;
 
 namespace Circular.Server.Tests.Support;
@@ -42,7 +41,7 @@ public sealed class NginxServer : IDisposable
 
     private static async Task<(NginxServer? Server, string Error)> TryStartAsync(string root)
     {
-        string dir = Scratch.NewDir("circ-nginx-");
+        string dir = Scratch.NewReadableDir("circ-nginx-");
         int port = Ports.Free();
         string conf = Path.Combine(dir, "nginx.conf");
         // user root: workers must read the test's files; the directive is ignored (with a notice) when not root.
@@ -70,14 +69,9 @@ public sealed class NginxServer : IDisposable
               }
             }
             """);
-        var psi = new ProcessStartInfo("nginx") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(Tools.Locate("nginx")) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { "-p", dir, "-c", conf, "-e", Path.Combine(dir, "error.log") }) psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (Win32Exception e)
-        {
-            throw new Xunit.Sdk.XunitException($"nginx is needed by this test but cannot be run ({e.Message}); install it: apt-get install nginx");
-        }
+        var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         var server = new NginxServer(p, dir, port);

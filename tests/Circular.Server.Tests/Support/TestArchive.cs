@@ -32,7 +32,7 @@ public sealed class TestArchive : IDisposable
 
     public static async Task<TestArchive> CreateAsync(int chunkSize = 64 * 1024)
     {
-        string dir = Scratch.NewDir("circ-arch-");
+        string dir = Scratch.NewReadableDir("circ-arch-");
         string root = Path.Combine(dir, "archive");
         await LocalArchive.InitAsync(root, new ArchiveConfig { Created = DateTimeOffset.UtcNow, ChunkSize = chunkSize }, CancellationToken.None);
         return new TestArchive(dir, await LocalArchive.OpenAsync(root, CancellationToken.None), chunkSize);
@@ -113,12 +113,7 @@ public sealed class TestArchive : IDisposable
     public string CopyTo(string name)
     {
         string dest = Path.Combine(Dir, name);
-        foreach (var f in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(dest, Path.GetRelativePath(Root, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(f, target);
-        }
+        Scratch.CopyDirectory(Root, dest);
         Scratch.MakeReadable(dest);
         return dest;
     }

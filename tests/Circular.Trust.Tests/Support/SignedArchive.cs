@@ -32,7 +32,7 @@ public sealed class SignedArchive
         (await publisher.RunAsync("key", "generate", a.Key)).Ok();
         (await publisher.RunAsync("key", "generate", a.EvilKey)).Ok();
         (await publisher.RunAsync("init", a.Root)).Ok();
-        Scratch.RandomImage(a.V1, 1 << 20, 1);
+        RandomData.WriteFile(a.V1, 1 << 20, 1);
         var v2 = File.ReadAllBytes(a.V1);
         new Random(2).NextBytes(v2.AsSpan(300_000, 100_000));
         File.WriteAllBytes(a.V2, v2);

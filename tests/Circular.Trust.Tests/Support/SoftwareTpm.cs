@@ -1,15 +1,13 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Circular.Trust.Tests.Support;
 
 /// <summary>A swtpm TPM 2.0 simulator on loopback TCP ports, reached by tpm2-tools through the TCTI it names.</summary>
 public sealed class SoftwareTpm : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly BackgroundProcess _process;
 
-    private SoftwareTpm(Process process, int port)
+    private SoftwareTpm(BackgroundProcess process, int port)
     {
         _process = process;
         Tcti = $"swtpm:host=127.0.0.1,port={port}";
@@ -23,56 +21,26 @@ public sealed class SoftwareTpm : IAsyncDisposable
     {
         Directory.CreateDirectory(stateDir);
         // The swtpm TCTI finds the control channel at port + 1.
-        int port = Served.FreePort();
-        while (port >= 65535 || !IsFree(port + 1)) port = Served.FreePort();
-        int ctrl = port + 1;
-        var psi = new ProcessStartInfo("swtpm") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "socket", "--tpm2", "--server", $"type=tcp,port={port}", "--ctrl", $"type=tcp,port={ctrl}",
+        int port = Ports.Free();
+        while (port >= 65535 || !Ports.IsFree(port + 1)) port = Ports.Free();
+        var psi = new ProcessStartInfo(Tools.Locate("swtpm"));
+        foreach (var a in new[] { "socket", "--tpm2", "--server", $"type=tcp,port={port}", "--ctrl", $"type=tcp,port={port + 1}",
                      "--tpmstate", $"dir={stateDir}", "--flags", "startup-clear" })
             psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception) { throw new Xunit.Sdk.XunitException("swtpm is not installed (scripts/install-deps.sh installs swtpm and tpm2-tools)"); }
-        _ = p.StandardOutput.ReadToEndAsync();
-        var err = p.StandardError.ReadToEndAsync();
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (p.HasExited) throw new Xunit.Sdk.XunitException($"swtpm exited {p.ExitCode}: {await err}");
-            using var c = new TcpClient();
-            try
-            {
-                await c.ConnectAsync(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(20)) { await Task.Delay(50); }
-        }
-        return new SoftwareTpm(p, port);
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var l = new TcpListener(IPAddress.Loopback, port);
-            l.Start();
-            return true;
-        }
-        catch (SocketException) { return false; }
+        var p = BackgroundProcess.Start(psi, "swtpm");
+        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(20), () => p.HasExited)) return new SoftwareTpm(p, port);
+        string why = p.HasExited ? $"swtpm exited {await p.WaitForExitAsync(TimeSpan.FromSeconds(10))}: {p.Err}" : "swtpm did not listen in 20 s";
+        await p.DisposeAsync();
+        throw new Xunit.Sdk.XunitException(why);
     }
 
     public async Task<string> ReadPcrAsync(int index)
     {
-        string output = await Tool.RunAsync("tpm2_pcrread", Env, $"sha256:{index}");
+        string output = (await Tools.TryAsync(Tools.DefaultTimeout, Env, "tpm2_pcrread", $"sha256:{index}")).Ok().Out;
         int at = output.IndexOf("0x", StringComparison.Ordinal);
         Assert.True(at >= 0, "tpm2_pcrread printed: " + output);
         return output[(at + 2)..].Trim().Split('\n')[0].Trim().ToLowerInvariant();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        await _process.WaitForExitAsync();
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

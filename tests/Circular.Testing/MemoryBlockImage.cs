@@ -1,19 +1,22 @@
 using Circular.Imaging.Images;
 
-namespace Circular.Nbd.Tests.Support;
+namespace Circular.Testing;
 
 /// <summary>
-/// An <see cref="IBlockImage"/> over a byte array, with zero extents detected at 64 KiB granularity, call
-/// counters, and hooks to fail or hold back requests so tests can see errors and out-of-order replies.
+/// An <see cref="IBlockImage"/> over a byte array shared with the test, so tests compare against (and see writes in)
+/// the backing bytes. Zero extents are detected at 64 KiB granularity; call counters, and hooks to fail or hold back
+/// reads, let tests see errors and out-of-order replies. Used after dispose, it throws.
 /// </summary>
-public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
+public sealed class MemoryBlockImage(byte[] data, bool writable, Action? onDispose = null) : IBlockImage
 {
     public const int Granularity = 64 * 1024;
+
+    private int _disposed;
 
     public byte[] Data { get; } = data;
     public long Size => Data.Length;
     public bool IsWritable { get; } = writable;
-    public bool Disposed { get; private set; }
+    public bool Disposed => Volatile.Read(ref _disposed) != 0;
 
     public int Reads;
     public int Writes;
@@ -41,8 +44,7 @@ public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
 
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        if (!IsWritable)
-            throw new ReadOnlyImageException("read-only");
+        CheckWritable();
         CheckRange(offset, data.Length);
         Interlocked.Increment(ref Writes);
         data.Span.CopyTo(Data.AsSpan((int)offset));
@@ -51,8 +53,7 @@ public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
 
     public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken ct)
     {
-        if (!IsWritable)
-            throw new ReadOnlyImageException("read-only");
+        CheckWritable();
         CheckRange(offset, length);
         Interlocked.Increment(ref ZeroWrites);
         Data.AsSpan((int)offset, (int)length).Clear();
@@ -96,7 +97,7 @@ public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
 
     public ValueTask DisposeAsync()
     {
-        Disposed = true;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) onDispose?.Invoke();
         return ValueTask.CompletedTask;
     }
 
@@ -107,10 +108,16 @@ public sealed class MemoryBlockImage(byte[] data, bool writable) : IBlockImage
         return !Data.AsSpan((int)start, length).ContainsAnyExcept((byte)0);
     }
 
-    // The server validates ranges at its boundary; a request arriving here out of range is a server bug.
+    private void CheckWritable()
+    {
+        if (!IsWritable) throw new ReadOnlyImageException("memory image is read-only");
+    }
+
+    // The front end (NBD server, FUSE) validates ranges at its boundary; a request arriving here out of range is its bug.
     private void CheckRange(long offset, long length)
     {
+        ObjectDisposedException.ThrowIf(Disposed, this);
         if (offset < 0 || length < 0 || offset + length > Size)
-            throw new InvalidOperationException($"server passed an invalid range {offset}+{length} (size {Size})");
+            throw new InvalidOperationException($"front end passed an invalid range {offset}+{length} (size {Size})");
     }
 }

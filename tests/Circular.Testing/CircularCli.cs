@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace Circular.Testing;
+
+/// <summary>
+/// Runs the real `circular` as a child process, the way a user does: $CIRCULAR when set (scripts/test.sh points it at
+/// the native build users get), else `dotnet circular.dll` from beside the test assembly.
+/// </summary>
+public static class CircularCli
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Program and leading arguments, before the command's own.</summary>
+    private static string[] Command =>
+        Environment.GetEnvironmentVariable("CIRCULAR") is { Length: > 0 } bin ? [bin] : [DotnetHost, Path.Combine(AppContext.BaseDirectory, "circular.dll")];
+
+    private static string DotnetHost =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
+
+    /// <summary>
+    /// The command line `env --default-signal=INT CIRCULAR ARGS`, with <paramref name="environment"/> added. A test
+    /// runner started in the background has SIGINT ignored and children inherit that; env execs `circular` (same pid)
+    /// with SIGINT at its default disposition, as at a terminal, so a test's Ctrl-C reaches it.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.StartInfo("env", ["--default-signal=INT", .. Command, .. args],
+            [new("DOTNET_CLI_TELEMETRY_OPTOUT", "1"), .. environment ?? new Dictionary<string, string>()]);
+
+    public static Task<RunResult> RunAsync(params string[] args) => RunAsync(DefaultTimeout, null, args);
+
+    public static Task<RunResult> RunAsync(TimeSpan timeout, params string[] args) => RunAsync(timeout, null, args);
+
+    /// <summary>Runs with extra environment variables (say, XDG_DATA_HOME for a private trust store).</summary>
+    public static Task<RunResult> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunAsync(DefaultTimeout, environment, args);
+
+    /// <summary>Runs `circular ARGS` to its end; fails the test if it takes longer than <paramref name="timeout"/>.</summary>
+    public static Task<RunResult> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        ChildProcess.RunAsync(StartInfo(args, environment), Describe(args), timeout);
+
+    /// <summary>Starts a long-running command (serve, nbd, mount) in the background.</summary>
+    public static BackgroundProcess Start(params string[] args) => Start(null, args);
+
+    public static BackgroundProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        BackgroundProcess.Start(StartInfo(args, environment), Describe(args));
+
+    /// <summary>Starts a long-running command and waits until its stdout shows <paramref name="readyText"/>.</summary>
+    public static async Task<BackgroundProcess> StartAsync(string readyText, params string[] args)
+    {
+        var process = Start(args);
+        try
+        {
+            await process.WaitForOutputAsync(readyText, TimeSpan.FromSeconds(30));
+            return process;
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>`circular serve DIR` on a free loopback port, once it accepts connections.</summary>
+    public static async Task<(BackgroundProcess Server, Uri Url)> ServeAsync(string dir, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        int port = Ports.Free();
+        var server = Start(environment, "serve", dir, "--listen", $"127.0.0.1:{port}");
+        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(30), () => server.HasExited))
+            return (server, new Uri($"http://127.0.0.1:{port}"));
+        await server.DisposeAsync();
+        throw new Xunit.Sdk.XunitException($"{server.Name} did not listen\nstdout: {server.Out}\nstderr: {server.Err}");
+    }
+
+    private static string Describe(string[] args) => "circular " + string.Join(' ', args);
+}
