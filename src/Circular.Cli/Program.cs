@@ -39,6 +39,8 @@ public static class Program
             OptimizeCommand.Create(),
             InitramfsCommand.Create(),
             NetrootCommand.Create(),
+            IsoCommand.Create(),
+            NetbootCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,

@@ -16,7 +16,8 @@ public static class ServeCommand
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate: serve HTTPS, HTTP/2 negotiated by ALPN" };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key for --tls-cert" };
         var cmd = new Command("serve",
-            "Serve an archive over HTTP: its files with range and cache headers, each version as /images/NAME/VERSION.img, a catalog at / and JSON at /api/images")
+            "Serve an archive over HTTP: its files with range and cache headers, each version as /images/NAME/VERSION.img, a catalog at / and JSON at /api/images, " +
+            "and network boot (boot/NAME/VERSION.ipxe, latest.ipxe, TAG.ipxe with their kernel and the Circular initramfs) made on request")
             { archive, listen, h2c, cert, key };
         CommandAction.Set(cmd, async (pr, ct) =>
         {
@@ -26,6 +27,8 @@ public static class ServeCommand
             var options = new ServerOptions(endpoint) {
                 H2cListen = pr.GetValue(h2c) is { } h ? ParseEndpoint(h) : null,
                 TlsCertificate = pr.GetValue(cert) is { } c ? LoadCertificate(c, pr.GetValue(key)) : null,
+                Netboot = NetbootServing(),
+                Log = Console.ConsoleLog.Instance,
             };
             await using var server = await StartOrExplainAsync(root, options, ct);
             System.Console.WriteLine($"serving {Path.GetFullPath(root)} on {string.Join(", ", server.Addresses)} (Ctrl-C stops)");
@@ -34,6 +37,13 @@ public static class ServeCommand
             return CommandAction.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>boot/ answered on the fly with this build's in-guest circular; not from a JIT run, which has none to carry.</summary>
+    private static Server.Boot.NetbootServing? NetbootServing()
+    {
+        try { return new(new Circular.Boot.Initramfs.InitramfsOptions { ModuleTree = "", Circular = InitramfsCommand.GuestExecutable() }); }
+        catch (UsageException) { return null; }
     }
 
     private static async Task<ArchiveServer> StartOrExplainAsync(string root, ServerOptions options, CancellationToken ct)

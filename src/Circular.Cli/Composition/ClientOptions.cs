@@ -8,7 +8,8 @@ using Circular.Storage.Cache;
 namespace Circular.Cli.Composition;
 
 /// <summary>Options every reading command shares: where the archive is and how to reach and cache it.</summary>
-public sealed class ClientOptions
+/// <param name="readMirrors">False for commands whose --mirror names mirrors for booted machines, not for reading now.</param>
+public sealed class ClientOptions(bool readMirrors = true)
 {
     public Option<string[]> Mirrors { get; } = new("--mirror") {
         Description = "Another URL of the same archive (repeatable); the fastest answering mirror is preferred, the others take over on failure",
@@ -24,7 +25,7 @@ public sealed class ClientOptions
 
     public void AddTo(Command cmd)
     {
-        cmd.Options.Add(Mirrors);
+        if (readMirrors) cmd.Options.Add(Mirrors);
         cmd.Options.Add(Cache);
         cmd.Options.Add(CacheSize);
         cmd.Options.Add(Timeout);
@@ -39,7 +40,7 @@ public sealed class ClientOptions
         if (!(timeout > 0)) throw new UsageException("--timeout must be positive");
         return new ArchiveClientOptions {
             Location = location,
-            Mirrors = pr.GetValue(Mirrors) ?? [],
+            Mirrors = readMirrors ? pr.GetValue(Mirrors) ?? [] : [],
             CacheDirectory = cache is "none" ? null : cache ?? DiskCache.DefaultRoot(),
             CacheQuota = pr.GetValue(CacheSize) is { } q ? ByteSize.Parse(q) : DiskCache.DefaultQuota,
             Timeout = TimeSpan.FromSeconds(timeout),

@@ -87,6 +87,15 @@ public sealed class ArchiveServer : IAsyncDisposable
             images.ServeAsync(ctx, (string)ctx.Request.RouteValues["name"]!, (string)ctx.Request.RouteValues["selector"]!, ctx.RequestAborted));
         app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
         app.MapGet("/", (HttpContext ctx) => CatalogPages.HtmlAsync(ctx, images.Reader, ctx.RequestAborted));
+        // Network boot: files `circular netboot` wrote are served as they are; anything else under boot/ is made here.
+        var boot = options.Netboot is { } nb ? new Boot.BootFiles(images.Client, nb, options.Log) : null;
+        app.Use(async (ctx, next) =>
+        {
+            string path = ctx.Request.Path.Value ?? "";
+            if (boot is null || !path.StartsWith("/boot/", StringComparison.Ordinal) || File.Exists(Path.Combine(root, path.TrimStart('/'))) ||
+                !(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method)) || !await boot.TryServeAsync(ctx, ctx.RequestAborted).ConfigureAwait(false))
+                await next(ctx).ConfigureAwait(false);
+        });
         app.UseStaticFiles(new StaticFileOptions {
             FileProvider = new PhysicalFileProvider(root), // hides dot-files: locks and temporaries are never served
             ServeUnknownFileTypes = true,
@@ -120,6 +129,8 @@ public sealed record ServerOptions(IPEndPoint Listen)
     public IPEndPoint? H2cListen { get; init; }
     /// <summary>Serve HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with this certificate.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+    /// <summary>Answer boot/ requests (iPXE scripts, kernels, initramfs) on the fly; null: only files in the archive.</summary>
+    public Boot.NetbootServing? Netboot { get; init; }
     /// <summary>Warnings of the archive's read path.</summary>
     public ILogger Log { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 }

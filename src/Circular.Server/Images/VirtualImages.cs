@@ -21,6 +21,7 @@ namespace Circular.Server.Images;
 public sealed class VirtualImages(ArchiveClient client) : IAsyncDisposable
 {
     public ArchiveReader Reader => client.Reader;
+    public ArchiveClient Client => client;
 
     /// <summary>
     /// The origin's own archive: no signature checks (it is where signatures come from), and refs read afresh for every

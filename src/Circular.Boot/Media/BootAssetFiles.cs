@@ -6,7 +6,7 @@ using Circular.Storage.Chunks;
 namespace Circular.Boot.Media;
 
 /// <summary>A version's kernel and initrd (the seed's "kernel and miniroot"), written to local files from their chunks.</summary>
-public static class BootAssets
+public static class BootAssetFiles
 {
     /// <summary>
     /// Writes a boot asset to <paramref name="path"/>, fetching its chunks <paramref name="parallelism"/> at a time: over a

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using Circular.Boot.Initramfs;
+using Circular.Boot.Media;
+using Circular.Boot.Netboot;
+using Circular.Client;
+using Circular.Core.Archive;
+using Circular.Core.Errors;
+using Circular.Core.Manifests;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Circular.Server.Boot;
+
+/// <summary>What `serve` needs to answer network-boot requests itself: the in-guest circular and where kernel modules are.</summary>
+public sealed record NetbootServing(InitramfsOptions Initramfs);
+
+/// <summary>
+/// Answers boot/ requests that no file in the archive answers (docs/inetboot.md): an iPXE script for any image and
+/// selector (its URLs taken from the request, so it works under any host name), the version's kernel, and a Circular
+/// initramfs per kernel release, built on first request and kept for the server's life.
+/// </summary>
+public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILogger log)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<(byte[] Kernel, string Release)>>> _kernels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<byte[]>>> _initramfs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (AssetRef Kernel, int ChunkSize)> _known = new(StringComparer.Ordinal);
+
+    public async Task<bool> TryServeAsync(HttpContext ctx, CancellationToken ct)
+    {
+        var parts = (ctx.Request.Path.Value ?? "").Trim('/').Split('/');
+        try
+        {
+            switch (parts)
+            {
+                case [NetbootLayout.Dir, "kernels", var id]:
+                    await SendAsync(ctx, (await KernelAsync(id, ct).ConfigureAwait(false)).Kernel, "application/octet-stream", ct).ConfigureAwait(false);
+                    return true;
+                case [NetbootLayout.Dir, "initramfs", var name] when name.EndsWith(".img", StringComparison.Ordinal):
+                    await SendAsync(ctx, await InitramfsAsync(name[..^4], ct).ConfigureAwait(false), "application/octet-stream", ct).ConfigureAwait(false);
+                    return true;
+                case [NetbootLayout.Dir, var image, var file] when file.EndsWith(".ipxe", StringComparison.Ordinal):
+                    string script = await ScriptAsync(ctx, image, file[..^5], ct).ConfigureAwait(false);
+                    await SendAsync(ctx, System.Text.Encoding.UTF8.GetBytes(script), "text/plain; charset=utf-8", ct).ConfigureAwait(false);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+        catch (CircularException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.Usage)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            await ctx.Response.WriteAsync(e.Message + "\n", ct).ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    private async Task<string> ScriptAsync(HttpContext ctx, string image, string selector, CancellationToken ct)
+    {
+        var version = await client.OpenVersionAsync(ImageSpec.Parse($"{image}@{selector}"), ct).ConfigureAwait(false);
+        var kernel = version.Manifest.Metadata.Boot?.Kernel
+            ?? throw new NotFoundException($"{version.Name} has no kernel stored with it (push it with --kernel FILE)");
+        string id = NetbootLayout.KernelId(kernel);
+        _known[id] = (kernel, version.Manifest.ChunkSize);
+        var (_, release) = await KernelAsync(id, ct).ConfigureAwait(false);
+        _ = InitramfsAsync(release, CancellationToken.None); // started now: iPXE asks for it right after the script
+        string baseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}".TrimEnd('/');
+        string cmdline = CommandLine.For([baseUrl], new ImageSpec(image, version.Entry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), [], null);
+        return IpxeScript.For($"Circular: {version.Name} ({selector}) from {baseUrl}",
+            NetbootLayout.FromScript($"{NetbootLayout.Dir}/kernels/{id}"), NetbootLayout.FromScript(NetbootLayout.Initramfs(release + ".img")), cmdline);
+    }
+
+    private Task<(byte[] Kernel, string Release)> KernelAsync(string id, CancellationToken ct)
+    {
+        if (!_known.ContainsKey(id)) throw new NotFoundException($"no kernel {id} here (ask for a boot script first)");
+        var lazy = _kernels.GetOrAdd(id, k => new Lazy<Task<(byte[], string)>>(() => FetchKernelAsync(k)));
+        return lazy.Value.WaitAsync(ct);
+    }
+
+    private async Task<(byte[], string)> FetchKernelAsync(string id)
+    {
+        var (asset, chunkSize) = _known[id];
+        string work = Directory.CreateTempSubdirectory("circular-serve-boot-").FullName;
+        try
+        {
+            string file = await BootAssetFiles.FetchAsync(asset, chunkSize, client.Chunks, Path.Combine(work, "vmlinuz"), CancellationToken.None).ConfigureAwait(false);
+            byte[] bytes = await File.ReadAllBytesAsync(file).ConfigureAwait(false);
+            return (bytes, KernelImage.Release(bytes) ?? throw new ArchiveFormatException($"kernel {id} is not an x86 Linux kernel"));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private Task<byte[]> InitramfsAsync(string release, CancellationToken ct)
+    {
+        if (release.Contains('/') || release.StartsWith('.')) throw new NotFoundException($"no initramfs '{release}'");
+        var lazy = _initramfs.GetOrAdd(release, r => new Lazy<Task<byte[]>>(() => Task.Run(() =>
+        {
+            string tree = serving.Initramfs.ModuleTree.Length > 0 ? serving.Initramfs.ModuleTree : Path.Combine("/lib/modules", r);
+            using var ms = new MemoryStream();
+            InitramfsBuilder.Build(serving.Initramfs with { ModuleTree = tree }, ms);
+            log.LogInformation("built the Circular initramfs for kernel {Release} ({Bytes} bytes)", r, ms.Length);
+            return ms.ToArray();
+        })));
+        var task = lazy.Value;
+        if (task.IsFaulted) _initramfs.TryRemove(new KeyValuePair<string, Lazy<Task<byte[]>>>(release, lazy));
+        return task.WaitAsync(ct);
+    }
+
+    private static async Task SendAsync(HttpContext ctx, byte[] body, string type, CancellationToken ct)
+    {
+        ctx.Response.ContentType = type;
+        ctx.Response.ContentLength = body.Length;
+        ctx.Response.Headers.CacheControl = ArchiveServer_ShortCache;
+        if (!HttpMethods.IsHead(ctx.Request.Method)) await ctx.Response.Body.WriteAsync(body, ct).ConfigureAwait(false);
+    }
+
+    private const string ArchiveServer_ShortCache = Hosting.ArchiveServer.ShortCacheControl;
+}
