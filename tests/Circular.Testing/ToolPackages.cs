@@ -22,6 +22,9 @@ internal static class ToolPackages
         ["busybox"] = "busybox-static",
         ["modprobe"] = "kmod",
         ["kill"] = "procps",
+        ["python3"] = "python3",
+        ["grub-mkrescue"] = "grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools",
+        ["debootstrap"] = "debootstrap",
     };
 
     public static string Of(string tool) => s_packages.TryGetValue(tool, out var package) ? package : tool;

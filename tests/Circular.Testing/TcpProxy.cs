@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Circular.Testing;
+
+/// <summary>
+/// A TCP proxy to one loopback port that a test can stall (no byte moves either way until resumed: a network outage
+/// with connections left open), slow down (a delay per read: a more distant mirror), and ask which HTTP requests
+/// passed through it.
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly int _target;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private readonly List<string> _requests = [];
+    private volatile TaskCompletionSource? _stalled;
+
+    public TcpProxy(int targetPort)
+    {
+        _target = targetPort;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    /// <summary>Added before each read is passed on.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>Request lines ("GET /path HTTP/1.1") seen so far.</summary>
+    public IReadOnlyList<string> Requests { get { lock (_requests) return _requests.ToList(); } }
+
+    public void Stall() => _stalled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Resume()
+    {
+        var s = _stalled;
+        _stalled = null;
+        s?.TrySetResult();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
+            _ = Task.Run(() => RelayAsync(client));
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        using (client)
+        using (var server = new TcpClient())
+        {
+            try
+            {
+                if (_stalled is { } s) await s.Task.WaitAsync(_stop.Token);
+                await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
+                await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), requests: true), PumpAsync(server.GetStream(), client.GetStream(), requests: false));
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+        }
+    }
+
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool requests)
+    {
+        var buf = new byte[64 << 10];
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buf, _stop.Token)) > 0)
+            {
+                if (_stalled is { } s) await s.Task.WaitAsync(_stop.Token);
+                if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
+                if (requests) Note(buf.AsSpan(0, n));
+                await to.WriteAsync(buf.AsMemory(0, n), _stop.Token);
+            }
+            to.Socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
+    }
+
+    private void Note(ReadOnlySpan<byte> data)
+    {
+        foreach (string line in Encoding.ASCII.GetString(data).Split("\r\n"))
+            if (line.StartsWith("GET ", StringComparison.Ordinal) || line.StartsWith("HEAD ", StringComparison.Ordinal))
+                lock (_requests) _requests.Add(line);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Resume();
+        _stop.Cancel();
+        _listener.Stop();
+        await _accepting.ContinueWith(_ => { });
+        _stop.Dispose();
+    }
+}
