@@ -41,6 +41,7 @@ public static class Program
             NetrootCommand.Create(),
             IsoCommand.Create(),
             NetbootCommand.Create(),
+            AttachCommand.Create(),
             // more commands register here
         };
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,

@@ -62,18 +62,34 @@ public static class DebianImage
         }
     }
 
-    /// <summary>The Debian mirror this machine's apt already uses (one-line or deb822 sources): never a hard-coded host.</summary>
+    /// <summary>
+    /// The Debian mirror this machine's apt already uses for bookworm (one-line .list or deb822 .sources files; other
+    /// repositories and disabled files are skipped): never a hard-coded host.
+    /// </summary>
     private static string Mirror()
     {
-        var lines = new[] { "/etc/apt/sources.list" }.Concat(Directory.Exists("/etc/apt/sources.list.d") ? Directory.GetFiles("/etc/apt/sources.list.d") : [])
-            .Where(File.Exists).SelectMany(File.ReadAllLines).ToList();
-        foreach (string line in lines)
+        var files = new[] { "/etc/apt/sources.list" }
+            .Concat(Directory.Exists("/etc/apt/sources.list.d") ? Directory.GetFiles("/etc/apt/sources.list.d") : [])
+            .Where(f => File.Exists(f) && (f.EndsWith(".list", StringComparison.Ordinal) || f.EndsWith(".sources", StringComparison.Ordinal)));
+        foreach (string file in files)
         {
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length > 1 && (f[0] == "deb" || f[0] == "URIs:"))
-                foreach (string word in f.Skip(1))
-                    if (word.StartsWith("http", StringComparison.Ordinal) && !word.Contains("security", StringComparison.Ordinal)) return word;
+            string text = File.ReadAllText(file);
+            // One-line format: deb [options] URI SUITE COMPONENTS
+            foreach (string line in text.Split('\n'))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                int uri = Array.FindIndex(f, w => w.StartsWith("http", StringComparison.Ordinal));
+                if (f.Length > 0 && f[0] == "deb" && uri > 0 && uri + 1 < f.Length && f[uri + 1] == "bookworm") return f[uri];
+            }
+            // deb822: stanzas separated by blank lines, with URIs: and Suites: fields.
+            foreach (string stanza in text.Split("\n\n"))
+            {
+                var fields = stanza.Split('\n').Where(l => !l.StartsWith('#')).Select(l => l.Split(':', 2)).Where(kv => kv.Length == 2)
+                    .ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
+                if (fields.TryGetValue("Suites", out var suites) && suites.Split(' ').Contains("bookworm") && fields.TryGetValue("URIs", out var uris))
+                    return uris.Split(' ')[0];
+            }
         }
-        throw new Xunit.Sdk.XunitException("no Debian mirror in this machine's apt sources: debootstrap needs one");
+        throw new Xunit.Sdk.XunitException("no Debian bookworm mirror in this machine's apt sources: debootstrap needs one");
     }
 }

@@ -25,6 +25,11 @@ public sealed record BootParameters
     public IReadOnlyList<string> TrustKeyIds { get; init; } = [];
     /// <summary>circular.cache=auto|none|DEVICE: the persistent chunk cache (auto: a partition labelled CIRCULAR-CACHE, when present).</summary>
     public string Cache { get; init; } = "auto";
+    /// <summary>
+    /// circular.disk=DEVICE: the root is on a local block device (the disk `circular boot` gives a guest), not fetched
+    /// here: no network, no archive; the device is mounted read-write as the root.
+    /// </summary>
+    public string? Disk { get; init; }
     /// <summary>circular.timeout=SECONDS: how long reads wait through a network outage before failing with EIO.</summary>
     public int TimeoutSeconds { get; init; } = DefaultTimeoutSeconds;
     /// <summary>circular.root=auto|N|LABEL=X|UUID=X: which file system of the image is the root (auto: the one holding an init).</summary>
@@ -54,6 +59,7 @@ public sealed record BootParameters
                 "circular.image" => p with { Image = ParseImage(value) },
                 "circular.trust" => p with { TrustKeyIds = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(CheckKeyId).ToList() },
                 "circular.cache" => p with { Cache = value.Length > 0 ? value : "auto" },
+                "circular.disk" => p with { Disk = value.StartsWith("/dev/", StringComparison.Ordinal) ? value : throw Bad(key, value, "a device such as /dev/vda") },
                 "circular.timeout" => p with { TimeoutSeconds = Seconds(key, value) },
                 "circular.root" => p with { Root = value.Length > 0 ? value : "auto" },
                 "circular.overlay" => p with { Overlay = value is "auto" or "tmpfs" or "cache" ? value : throw Bad(key, value, "auto, tmpfs or cache") },

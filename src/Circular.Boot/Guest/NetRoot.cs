@@ -34,6 +34,7 @@ public static class NetRoot
         try
         {
             var p = BootParameters.Parse(await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
+            if (p.Disk is { } disk) return await LocalDiskAsync(o, p, disk, log, ct).ConfigureAwait(false);
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
             var spec = p.Image ?? throw new UsageException("the kernel command line names no image: add circular.image=NAME[@VERSION]");
             log.LogInformation("booting {Image} from {Url}", spec, p.Urls[0]);
@@ -63,6 +64,7 @@ public static class NetRoot
 
             // From here on this process is the root file system's server: it outlives the initramfs and runs until
             // power-off (systemd spares it: argv[0] is "@circular").
+            log.LogInformation("serving the root file system as process {Pid} ({Name})", Environment.ProcessId, ProcessName());
             await device.Ended.ConfigureAwait(false);
             log.LogWarning("{Device} was disconnected", o.Device);
             return 0;
@@ -73,6 +75,25 @@ public static class NetRoot
             if (device is not null) await device.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
+    }
+
+    /// <summary>circular.disk=: the root is a local disk (given by `circular boot`): drivers, then mount it and hand over.</summary>
+    private static async Task<int> LocalDiskAsync(NetRootOptions o, BootParameters p, string disk, ILogger log, CancellationToken ct)
+    {
+        await LoadModulesAsync(o.ModulesList, log, ct).ConfigureAwait(false);
+        for (int i = 0; i < 100 && !File.Exists(disk); i++) await Task.Delay(100, ct).ConfigureAwait(false);
+        if (!File.Exists(disk)) throw new CircularException($"circular.disk={disk}: no such device (the drivers in this initramfs found no such disk)");
+        string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: true).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>argv[0] as the kernel shows it (/proc/self/cmdline): what systemd reads to decide whom to spare.</summary>
+    private static string ProcessName()
+    {
+        try { return File.ReadAllText("/proc/self/cmdline").Split('\0')[0]; }
+        catch (IOException) { return "?"; }
     }
 
     private static async Task LoadModulesAsync(string list, ILogger log, CancellationToken ct)

@@ -13,7 +13,8 @@ public static class RootFileSystem
 
     /// <summary>Mounts the root on <paramref name="newRoot"/>; returns the init to start in it.</summary>
     /// <param name="writableDir">Where the writable layer lives (a directory on the cache partition), or null for tmpfs.</param>
-    public static async Task<string> MountAsync(string device, BootParameters p, string newRoot, string? writableDir, ILogger log, CancellationToken ct)
+    /// <param name="direct">Mount the root itself read-write (a local disk): no overlay.</param>
+    public static async Task<string> MountAsync(string device, BootParameters p, string newRoot, string? writableDir, ILogger log, CancellationToken ct, bool direct = false)
     {
         Directory.CreateDirectory(Lower);
         string? init = null;
@@ -39,6 +40,14 @@ public static class RootFileSystem
             throw new CircularException($"no root file system with an init on {device}: tried {string.Join(", ", tried)}; name one with circular.root=N|LABEL=…|UUID=…");
         if (init is null)
             throw new CircularException($"{chosen} holds no {p.Init ?? "/sbin/init or /init"}: give the image's init with init=PATH");
+        if (direct)
+        {
+            await Programs.RunAsync("umount", Lower).ConfigureAwait(false);
+            Directory.CreateDirectory(newRoot);
+            await MustAsync("mount", ["-o", "rw", chosen, newRoot], ct).ConfigureAwait(false);
+            log.LogInformation("root file system: {Device} (read-write), init {Init}", chosen, init);
+            return init;
+        }
         log.LogInformation("root file system: {Device} (read-only), init {Init}", chosen, init);
 
         string layer = writableDir ?? Layer;
@@ -65,17 +74,39 @@ public static class RootFileSystem
             if (!r.Ok) throw new CircularException($"circular.root={root}: no such file system on the attached image");
             return [r.Output.Trim()];
         }
-        var partitions = new List<string>();
-        for (int i = 0; i < 20 && partitions.Count == 0; i++)
+        // Partitions are the device's sysfs subdirectories with a "partition" file (nbd0p1, vda1, sda1), by number.
+        var partitions = new List<(int Number, string Device)>();
+        // The kernel scans a partition table as the device appears: wait for it only when there is one to scan.
+        int tries = HasPartitionTable(device) ? 100 : 1;
+        for (int i = 0; i < tries && partitions.Count == 0; i++)
         {
             if (Directory.Exists($"/sys/block/{name}"))
-                partitions = Directory.GetDirectories($"/sys/block/{name}", name + "p*").Select(Path.GetFileName).OfType<string>()
-                    .OrderBy(p => int.TryParse(p[(name.Length + 1)..], out int n) ? n : int.MaxValue).Select(p => "/dev/" + p).ToList();
+                foreach (string dir in Directory.GetDirectories($"/sys/block/{name}"))
+                    if (File.Exists(Path.Combine(dir, "partition")) && int.TryParse(File.ReadAllText(Path.Combine(dir, "partition")).Trim(), out int n))
+                        partitions.Add((n, "/dev/" + Path.GetFileName(dir)));
             if (partitions.Count == 0) await Task.Delay(50, ct).ConfigureAwait(false);
         }
+        partitions.Sort();
         if (int.TryParse(root, out int number))
-            return [partitions.FirstOrDefault(p => p == $"{device}p{number}") ?? throw new CircularException($"circular.root={root}: the image has no partition {number}")];
-        return [.. partitions, device];
+            return [partitions.FirstOrDefault(p => p.Number == number).Device ?? throw new CircularException($"circular.root={root}: the image has no partition {number}")];
+        return [.. partitions.Select(p => p.Device), device];
+    }
+
+    /// <summary>True when the device starts with an MBR holding partitions or with a GPT header.</summary>
+    private static bool HasPartitionTable(string device)
+    {
+        try
+        {
+            using var f = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            var b = new byte[1024];
+            if (f.ReadAtLeast(b, b.Length, throwOnEndOfStream: false) < b.Length) return false;
+            if (b.AsSpan(512, 8).SequenceEqual("EFI PART"u8)) return true;
+            if (b[510] != 0x55 || b[511] != 0xaa) return false;
+            for (int entry = 0; entry < 4; entry++)
+                if (b[446 + entry * 16 + 4] != 0) return true; // a partition type
+            return false;
+        }
+        catch (IOException) { return false; }
     }
 
     private static async Task<bool> MountReadOnlyAsync(string device, string dir, CancellationToken ct)

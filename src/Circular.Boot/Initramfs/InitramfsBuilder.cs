@@ -85,8 +85,25 @@ public static class InitramfsBuilder
                 }
                 output.Write(buf, 0, n);
                 break;
+            case "xz":
+                // The kernel's xz decoder checks CRC32 only (xz's default, CRC64, fails to unpack).
+                var psi = new ProcessStartInfo("xz") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in new[] { "--check=crc32", "-9e", "-T2", "-c" }) psi.ArgumentList.Add(a);
+                Process xz;
+                try { xz = Process.Start(psi)!; }
+                catch (System.ComponentModel.Win32Exception) { throw new NotFoundException("xz is not installed: apt-get install xz-utils"); }
+                using (xz)
+                {
+                    var copy = xz.StandardOutput.BaseStream.CopyToAsync(output);
+                    xz.StandardInput.BaseStream.Write(archive);
+                    xz.StandardInput.Close();
+                    copy.GetAwaiter().GetResult();
+                    xz.WaitForExit();
+                    if (xz.ExitCode != 0) throw new CircularException($"xz failed: {xz.StandardError.ReadToEnd().Trim()}");
+                }
+                break;
             default:
-                throw new UsageException($"--compress '{compression}': choose zstd or gzip");
+                throw new UsageException($"--compress '{compression}': choose zstd, xz or gzip");
         }
     }
 

@@ -11,7 +11,7 @@ public sealed record InitramfsOptions
     public string Busybox { get; init; } = "/bin/busybox";
     /// <summary>Public keys (KEY.pub files) the booted client may trust, named on the kernel command line by key id.</summary>
     public IReadOnlyList<string> TrustKeys { get; init; } = [];
-    /// <summary>zstd (smallest, the default) or gzip (for kernels without zstd support).</summary>
+    /// <summary>zstd (the default: small and quick to unpack), xz (smallest, slower to unpack) or gzip (any kernel).</summary>
     public string Compression { get; init; } = "zstd";
     /// <summary>Modules to carry, with everything they need; the default covers common network cards and root devices.</summary>
     public IReadOnlyList<string> Modules { get; init; } = DefaultModules;

@@ -7,7 +7,7 @@ namespace Circular.Cli.Commands;
 public sealed class BootAssetOptions
 {
     public Option<string?> Kernel { get; } = new("--kernel") { Description = "Linux kernel to store with (push) or boot instead of the stored one (boot)" };
-    public Option<string?> Initrd { get; } = new("--initrd") { Description = "Initial ramdisk to go with --kernel" };
+    public Option<string?> Initrd { get; } = new("--initrd") { Description = "Initial ramdisk to go with --kernel (boot: 'circular' uses the small Circular initramfs instead of the image's own)" };
     public Option<string?> Append { get; } = new("--append") { Description = "Kernel command line, e.g. \"console=ttyS0 root=/dev/vda\"" };
 
     public static BootAssetOptions Create() => new();

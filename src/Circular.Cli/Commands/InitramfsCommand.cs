@@ -13,7 +13,7 @@ public static class InitramfsCommand
         var kernelVersion = new Option<string?>("--kernel-version") { Description = "Take modules from /lib/modules/VER (default: the newest tree installed)" };
         var modules = new Option<string?>("--modules") { Description = "Take modules from this module tree instead (a …/lib/modules/VER directory)" };
         var trust = new Option<string[]>("--trust") { Description = "Carry this public key (KEY.pub; repeatable): the booted client then accepts only archives signed by the keys it carries (or those circular.trust= names)", AllowMultipleArgumentsPerToken = false };
-        var compress = new Option<string>("--compress") { Description = "zstd (smallest) or gzip", DefaultValueFactory = _ => "zstd" };
+        var compress = new Option<string>("--compress") { Description = "zstd (small, quick to unpack), xz (smallest; needs xz-utils) or gzip", DefaultValueFactory = _ => "zstd" };
         var busybox = new Option<string>("--busybox") { Description = "A statically linked busybox to carry", DefaultValueFactory = _ => "/bin/busybox" };
         var cmd = new Command("initramfs",
             "Build the Circular boot initramfs: boots any machine from an archive over the network (the kernel command line names " +
@@ -23,7 +23,7 @@ public static class InitramfsCommand
         {
             string tree = ModuleTree(pr.GetValue(kernelVersion), pr.GetValue(modules));
             string compression = pr.GetValue(compress)!;
-            if (compression is not ("zstd" or "gzip")) throw new UsageException($"--compress '{compression}': choose zstd or gzip");
+            if (compression is not ("zstd" or "xz" or "gzip")) throw new UsageException($"--compress '{compression}': choose zstd, xz or gzip");
             var options = new InitramfsOptions {
                 ModuleTree = tree,
                 Circular = GuestExecutable(),

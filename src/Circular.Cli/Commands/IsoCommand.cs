@@ -38,7 +38,7 @@ public static class IsoCommand
             if (!ArchiveLocation.IsUrl(bootUrl)) throw new UsageException($"--url '{bootUrl}' is not an http(s) URL");
             var keys = (pr.GetValue(client.Trust) ?? []).ToList();
             await using var archive = await ArchiveClient.OpenAsync(client.Read(pr, src), ct);
-            var template = new InitramfsOptions { ModuleTree = "", Circular = InitramfsCommand.GuestExecutable(), TrustKeys = keys, Compression = "zstd" };
+            var template = new InitramfsOptions { ModuleTree = "", Circular = InitramfsCommand.GuestExecutable(), TrustKeys = keys, Compression = "xz" };
             using var inputs = await MediaInputs.PrepareAsync(archive, image, template, pr.GetValue(kernelModules), pr.GetValue(initramfs), ct);
             var ids = keys.Select(k => VerifyingKey.Load(k).Id).ToList();
             string cmdline = CommandLine.For([bootUrl, .. pr.GetValue(mirrors) ?? []], image, ids, pr.GetValue(append));
