@@ -40,6 +40,7 @@ public static class Program
             InitramfsCommand.Create(),
             NetrootCommand.Create(),
             IsoCommand.Create(),
+            SeedCommand.Create(),
             NetbootCommand.Create(),
             AttachCommand.Create(),
             // more commands register here

@@ -31,6 +31,7 @@ namespace Circular.Client;
 public sealed class ArchiveClient : IAsyncDisposable
 {
     private readonly ArchiveCatalog _archiveCatalog;
+    private readonly HotDataLayer _hotData;
 
     private ArchiveClient(ArchiveClientOptions options, ArchiveReader reader, Layers layers, BackendChunkSource fetcher, MemoryChunkCache memory)
     {
@@ -45,7 +46,8 @@ public sealed class ArchiveClient : IAsyncDisposable
         // Pack reads bypass the chunk source, so a measured run reads whole chunks: every byte served is then in the log.
         var hot = options.Measure is null ? options.HotData : options.HotData with { Packs = false };
         if (ReferenceEquals(hot.Log, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)) hot = hot with { Log = options.Log };
-        _archiveCatalog = new ArchiveCatalog(reader, Chunks, options.OverlayRoot, new HotDataLayer(reader, Chunks, hot));
+        _hotData = new HotDataLayer(reader, Chunks, hot);
+        _archiveCatalog = new ArchiveCatalog(reader, Chunks, options.OverlayRoot, _hotData);
         Catalog = options.Measure is { } m ? new MeasuringCatalog(_archiveCatalog, reader, m) : _archiveCatalog;
     }
 
@@ -118,11 +120,14 @@ public sealed class ArchiveClient : IAsyncDisposable
         {
             if (options.Mirrors.Count > 0) throw new UsageException("--mirror needs an http(s) archive URL");
             if (!Directory.Exists(location)) throw new NotFoundException($"{location} is not a Circular archive (no such directory)");
-            return new Layers(new FileBackend(location), null, null, null);
+            var file = new FileBackend(location);
+            if (options.CacheAs is null || OpenCache(options) is not { } filled) return new Layers(file, null, null, null);
+            var filling = new CachingBackend(file, filled, options.Log, options.CacheAs);
+            return new Layers(filling, null, filled, filling);
         }
         var http = OpenHttp(location, options);
         var cache = OpenCache(options);
-        var caching = cache is null ? null : new CachingBackend(http, cache, options.Log);
+        var caching = cache is null ? null : new CachingBackend(http, cache, options.Log, options.CacheAs);
         IArchiveBackend top = (IArchiveBackend?)caching ?? http;
         // Above the cache: what the cache holds (and offline copies of metadata) answers at once; only reads that
         // need the network wait for it.
@@ -144,6 +149,9 @@ public sealed class ArchiveClient : IAsyncDisposable
 
     /// <summary>Resolves NAME, NAME@N or NAME@TAG to a version with its verified manifest (<see cref="ArchiveReader.OpenVersionAsync"/>).</summary>
     public Task<ResolvedVersion> OpenVersionAsync(ImageSpec spec, CancellationToken ct) => Reader.OpenVersionAsync(spec, ct);
+
+    /// <summary>The prefetchers of the versions the catalog has opened (one per version with a boot profile).</summary>
+    public IReadOnlyCollection<Storage.Prefetch.Prefetcher> Prefetchers => _hotData.Prefetchers;
 
     /// <summary>One version as a plain read-only image over <see cref="Chunks"/> (no hot data, no overlay): for whole copies.</summary>
     public async Task<ChunkedImage> OpenImageAsync(ImageSpec spec, CancellationToken ct)

@@ -26,9 +26,15 @@ public sealed record ArchiveClientOptions
     /// machine whose root is the archive, where a late read is a pause and a failed one an I/O error.
     /// </summary>
     public TimeSpan Patience { get; init; }
-    /// <summary>The persistent cache of a URL archive (docs/cache.md); null: none. Local archives are never cached.</summary>
+    /// <summary>The persistent cache of a URL archive (docs/cache.md); null: none. Local archives are cached only with <see cref="CacheAs"/>.</summary>
     public string? CacheDirectory { get; init; }
     public long CacheQuota { get; init; } = DiskCache.DefaultQuota;
+    /// <summary>
+    /// The location the disk cache files this archive's metadata under (default: <see cref="Location"/>), and with a
+    /// cache directory, a local archive is cached too. A seed disk's cache is filled from one address of an archive
+    /// (often its directory) and read, in the booted machine, from another (its URL there).
+    /// </summary>
+    public string? CacheAs { get; init; }
     /// <summary>Decoded chunks kept in memory (LRU): what repeated small reads inside one chunk hit.</summary>
     public long MemoryCacheBytes { get; init; } = 64L << 20;
     public TrustOptions Trust { get; init; } = new();

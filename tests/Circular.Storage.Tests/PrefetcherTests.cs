@@ -86,7 +86,8 @@ public class PrefetcherTests
         var probe = new Probe(TimeSpan.FromSeconds(30));
         var p = new Prefetcher(probe.Jobs(100), new DemandGate(), new PrefetchOptions { InitialConcurrency = 2, MaxConcurrency = 2 });
         p.Start();
-        await Task.Delay(100);
+        // Both workers busy (on a loaded machine they may take a while to start) before the dispose.
+        for (int i = 0; i < 200 && probe.Started.Count < 2; i++) await Task.Delay(50);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         await p.DisposeAsync();
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"dispose took {sw.Elapsed}");

@@ -115,7 +115,8 @@ public sealed class BackgroundProcess : IAsyncDisposable
     private string Output => $"stdout: {Out}\nstderr: {Err}";
 
     /// <summary>The rest of the output once the process has exited (bounded: a child it left behind may hold the pipes open).</summary>
-    private Task DrainAsync() => Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(10)));
+    /// <summary>Waits (up to 10 s) for the output an exited process left in its pipes.</summary>
+    public Task DrainAsync() => Task.WhenAny(_pumps, Task.Delay(TimeSpan.FromSeconds(10)));
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

@@ -46,6 +46,7 @@ public static class QemuGuest
         await using var guest = Start(memory, args);
         var clock = Stopwatch.StartNew();
         while (!guest.HasExited && clock.Elapsed < timeout) await Task.Delay(200);
+        if (guest.HasExited) await guest.DrainAsync();
         return guest.Out;
     }
 
@@ -56,7 +57,12 @@ public static class QemuGuest
         while (clock.Elapsed < timeout)
         {
             if (guest.Out.Contains(text, StringComparison.Ordinal)) return true;
-            if (guest.HasExited) return guest.Out.Contains(text, StringComparison.Ordinal);
+            if (guest.HasExited)
+            {
+                // Its last lines (the power-off message) may still be in the pipe when the process is gone.
+                await guest.DrainAsync();
+                return guest.Out.Contains(text, StringComparison.Ordinal);
+            }
             await Task.Delay(200);
         }
         return false;

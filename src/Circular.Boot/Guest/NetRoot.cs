@@ -40,15 +40,33 @@ public static class NetRoot
             log.LogInformation("booting {Image} from {Url}", spec, p.Urls[0]);
 
             await LoadModulesAsync(o.ModulesList, log, ct).ConfigureAwait(false);
-            string lease = await GuestNetwork.UpAsync(p, log, ct).ConfigureAwait(false);
-            log.LogInformation("network: {Lease}", lease);
+            var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
+            if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
+            bool online = true;
+            try
+            {
+                string lease = await GuestNetwork.UpAsync(p, log, ct).ConfigureAwait(false);
+                log.LogInformation("network: {Lease}", lease);
+            }
+            catch (CircularException e) when (local is not null)
+            {
+                // With a cache partition the machine boots offline from what earlier boots (or --fill) stored there.
+                online = false;
+                log.LogWarning("no network ({Reason}): booting from the cache on {Device}", e.Message, local.Device);
+            }
 
             var options = new ArchiveClientOptions {
                 Location = p.Urls[0],
                 Mirrors = p.Urls.Skip(1).ToList(),
-                Patience = TimeSpan.FromSeconds(p.TimeoutSeconds),
+                // Offline, a read the cache cannot answer fails at once with a message instead of waiting for a network
+                // that is not there.
+                Patience = online ? TimeSpan.FromSeconds(p.TimeoutSeconds) : TimeSpan.Zero,
+                Retries = online ? 2 : 0,
+                Timeout = online ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(2),
                 MemoryCacheBytes = p.MemoryCache(TotalMemory()),
-                Trust = new TrustOptions { KeyFiles = TrustedKeys(p, o.KeysDir), StateDirectory = Path.Combine(o.StatusDir, "trust") },
+                CacheDirectory = local?.CacheDir,
+                CacheQuota = local?.Quota ?? Storage.Cache.DiskCache.DefaultQuota,
+                Trust = new TrustOptions { KeyFiles = TrustedKeys(p, o.KeysDir), StateDirectory = local?.TrustDir ?? Path.Combine(o.StatusDir, "trust") },
                 Log = log,
             };
             var client = await ArchiveClient.OpenAsync(options, ct).ConfigureAwait(false);
@@ -58,7 +76,16 @@ public static class NetRoot
             Tune(o.Device);
             log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
 
-            string init = await RootFileSystem.MountAsync(o.Device, p, o.NewRoot, writableDir: null, log, ct).ConfigureAwait(false);
+            string? layer = local is not null && p.Overlay != "tmpfs" ? local.LayerDir(version.Name) : null;
+            string init = await RootFileSystem.MountAsync(o.Device, p, o.NewRoot, layer, log, ct).ConfigureAwait(false);
+            if (layer is not null) log.LogInformation("writable layer: {Layer} on {Device} (kept across reboots of {Version})", layer, local!.Device, version.Name);
+            local?.RecordBoot(new Seed.SeedState {
+                Booted = DateTimeOffset.UtcNow,
+                Version = version.Name,
+                Online = online,
+                CacheBytes = client.Cache?.Total ?? 0,
+                CacheQuota = options.CacheQuota,
+            });
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), version.Name + "\n", ct).ConfigureAwait(false);
 

@@ -36,4 +36,8 @@ public static class Programs
 
     public static Task<ProgramResult> RunAsync(string program, params string[] args) =>
         RunAsync(program, args, TimeSpan.FromSeconds(60), CancellationToken.None);
+
+    /// <summary>True when <paramref name="tool"/> is in PATH (or in /usr/sbin, /sbin, which a user's PATH may lack).</summary>
+    public static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Append("/usr/sbin").Append("/sbin").Any(d => File.Exists(Path.Combine(d, tool)));
 }

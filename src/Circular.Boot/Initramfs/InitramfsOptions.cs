@@ -17,14 +17,15 @@ public sealed record InitramfsOptions
     public IReadOnlyList<string> Modules { get; init; } = DefaultModules;
 
     /// <summary>
-    /// Network cards (virtio, Intel, Realtek, VMware, Hyper-V) and what the root needs: the NBD client, FUSE and loop
+    /// Network cards (virtio, Intel, Realtek, VMware, Hyper-V, Xen) and what the root needs: the NBD client, FUSE and loop
     /// devices, the file systems an image's root or the seed disk's cache uses, and the disk controllers of the
-    /// common hypervisors.
+    /// common hypervisors (a seed disk is IDE, SATA, NVMe, SCSI or paravirtual, whichever the VM gives it).
     /// </summary>
     public static IReadOnlyList<string> DefaultModules { get; } =
     [
         "virtio_pci", "virtio_net", "e1000", "e1000e", "igb", "r8169", "vmxnet3", "hv_netvsc",
         "nbd", "fuse", "loop", "ext4", "overlay", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1",
-        "virtio_blk", "virtio_scsi", "ahci", "sd_mod", "sr_mod", "hv_storvsc", "vmw_pvscsi",
+        "virtio_blk", "virtio_scsi", "ahci", "ata_piix", "nvme", "sd_mod", "sr_mod", "hv_storvsc", "vmw_pvscsi", "mptspi",
+        "xen_blkfront", "xen_netfront",
     ];
 }

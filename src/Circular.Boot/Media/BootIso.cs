@@ -21,7 +21,7 @@ public static class BootIso
     public static async Task WriteAsync(string iso, string kernel, string initramfs, IReadOnlyList<BootEntry> entries, CancellationToken ct, int timeoutSeconds = 3)
     {
         foreach (var (tool, package) in new[] { ("grub-mkrescue", "grub-common"), ("xorriso", "xorriso"), ("mformat", "mtools") })
-            if (!OnPath(tool)) throw new NotFoundException($"{tool} is needed to write an ISO: apt-get install grub-pc-bin grub-efi-amd64-bin {package} xorriso mtools");
+            if (!Programs.OnPath(tool)) throw new NotFoundException($"{tool} is needed to write an ISO: apt-get install grub-pc-bin grub-efi-amd64-bin {package} xorriso mtools");
         foreach (string dir in new[] { "/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi" })
             if (!Directory.Exists(dir)) throw new NotFoundException($"{dir} is missing (GRUB for {(dir.EndsWith("pc", StringComparison.Ordinal) ? "BIOS" : "UEFI")}): apt-get install grub-pc-bin grub-efi-amd64-bin");
 
@@ -49,7 +49,7 @@ public static class BootIso
     }
 
     /// <summary>A menu on the serial console and the screen alike; the first entry boots after the timeout.</summary>
-    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds)
+    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds, string kernel = "/boot/vmlinuz", string initrd = "/boot/initramfs")
     {
         var cfg = new StringBuilder();
         cfg.AppendLine("serial --unit=0 --speed=115200");
@@ -57,16 +57,18 @@ public static class BootIso
         cfg.AppendLine("terminal_output serial console");
         cfg.AppendLine($"set timeout={timeoutSeconds}");
         cfg.AppendLine("set default=0");
-        foreach (var e in entries)
+        for (int i = 0; i < entries.Count; i++)
         {
-            cfg.AppendLine($"menuentry \"{e.Title.Replace("\"", "'", StringComparison.Ordinal)}\" {{");
-            cfg.AppendLine($"    linux /boot/vmlinuz {e.CommandLine}");
-            cfg.AppendLine("    initrd /boot/initramfs");
+            var e = entries[i];
+            string title = e.Title.Replace("\"", "'", StringComparison.Ordinal);
+            // With several entries the first nine answer a digit key at once (shown in the title).
+            string hotkey = entries.Count > 1 && i < 9 ? $" --hotkey={i + 1}" : "";
+            if (hotkey.Length > 0) title = $"[{i + 1}] {title}";
+            cfg.AppendLine($"menuentry \"{title}\"{hotkey} {{");
+            cfg.AppendLine($"    linux {kernel} {e.CommandLine}");
+            cfg.AppendLine($"    initrd {initrd}");
             cfg.AppendLine("}");
         }
         return cfg.ToString();
     }
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':').Append("/usr/sbin").Append("/sbin").Any(d => File.Exists(Path.Combine(d, tool)));
 }

@@ -25,12 +25,14 @@ public sealed class CachingBackend : IArchiveBackend
     private readonly ILogger _log;
     private int _warnedOffline;
 
-    public CachingBackend(IArchiveBackend inner, DiskCache cache, ILogger? log = null)
+    /// <param name="metadataLocation">The location whose metadata copies this is (default: the inner backend's): a seed
+    /// disk's cache is filled from one address of an archive and read from another.</param>
+    public CachingBackend(IArchiveBackend inner, DiskCache cache, ILogger? log = null, string? metadataLocation = null)
     {
         _inner = inner;
         _cache = cache;
         _log = log ?? NullLogger.Instance;
-        _metaDir = cache.MetadataDir(inner.Location);
+        _metaDir = cache.MetadataDir(metadataLocation ?? inner.Location);
     }
 
     public IArchiveBackend Inner => _inner;

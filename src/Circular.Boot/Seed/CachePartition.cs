@@ -1,0 +1,43 @@
+using System.Globalization;
+using Circular.Boot.Guest;
+using Circular.Core.Errors;
+
+namespace Circular.Boot.Seed;
+
+/// <summary>
+/// The seed disk's cache partition: an ext4 file system labelled CIRCULAR-CACHE, made by mkfs.ext4 straight into the
+/// image file at the partition's offset (its inode tables and journal left for the kernel to initialise, so they cost
+/// no space in the file), optionally filled from a staging directory (mkfs.ext4 -d). Its layout is docs/vmseed.md's.
+/// </summary>
+public static class CachePartition
+{
+    public const string Label = "CIRCULAR-CACHE";
+    /// <summary>The layout version of the partition's contents (/circular-cache.json).</summary>
+    public const int Format = 1;
+    public const string MarkerFile = "circular-cache.json", CacheDir = "cache", TrustDir = "trust", LayersDir = "layers", StateFile = "state.json";
+
+    public static void CheckInstalled()
+    {
+        if (!Programs.OnPath("mkfs.ext4")) throw new NotFoundException("mkfs.ext4 is needed to write a seed disk's cache partition: apt-get install e2fsprogs");
+    }
+
+    /// <summary>A staging directory with the partition's skeleton: fill its cache/ before <see cref="WriteAsync"/>.</summary>
+    public static string CreateStaging(string workDir)
+    {
+        string root = Path.Combine(workDir, "cache-partition");
+        Directory.CreateDirectory(Path.Combine(root, CacheDir));
+        Directory.CreateDirectory(Path.Combine(root, TrustDir));
+        Directory.CreateDirectory(Path.Combine(root, LayersDir));
+        File.WriteAllText(Path.Combine(root, MarkerFile), $"{{\"format\": {Format}}}\n");
+        return root;
+    }
+
+    public static async Task WriteAsync(string disk, Partition p, Guid uuid, string staging, CancellationToken ct)
+    {
+        long kib = p.Length / 1024;
+        var r = await Programs.RunAsync("mkfs.ext4", ["-q", "-F", "-t", "ext4", "-L", Label, "-U", uuid.ToString(), "-m", "0",
+            "-E", $"offset={p.Offset.ToString(CultureInfo.InvariantCulture)},lazy_itable_init=1,lazy_journal_init=1", "-J", "size=4",
+            "-d", staging, disk, kib.ToString(CultureInfo.InvariantCulture) + "k"], TimeSpan.FromMinutes(30), ct).ConfigureAwait(false);
+        if (!r.Ok) throw new CircularException($"mkfs.ext4 failed: {r.Output.Trim()}");
+    }
+}
