@@ -31,10 +31,11 @@ public sealed class InetBootFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Tools.Require("mkfs.ext4", "busybox", "qemu-system-x86_64", "python3");
-        string v1 = MakeImage("v1"), v2 = MakeImage("v2");
+        string v1 = MakeImage("v1"), v2 = MakeImage("v2"), notes = MakeImage("n1", writesNote: true);
         (await CircularCli.RunAsync("init", Archive)).Ok();
         (await CircularCli.RunAsync("push", Archive, "os", v1, "--kernel", Kernel)).Ok();
         (await CircularCli.RunAsync("push", Archive, "os", v2, "--kernel", Kernel)).Ok();
+        (await CircularCli.RunAsync("push", Archive, "notes", notes, "--kernel", Kernel)).Ok();
 
         KeyA = Scratch["a.key"];
         KeyB = Scratch["b.key"];
@@ -63,19 +64,30 @@ public sealed class InetBootFixture : IAsyncLifetime
         return key.Id;
     }
 
-    /// <summary>A 96 MiB ext4 image (1 KiB blocks, as mkfs makes small ones) whose init prints the marker and powers off.</summary>
-    private string MakeImage(string version)
+    /// <summary>
+    /// A 96 MiB ext4 image (1 KiB blocks, as mkfs makes small ones) whose init prints the marker and powers off; with
+    /// <paramref name="writesNote"/> it also prints "CIRC-NOTE" and the note an earlier boot left in /data/note (or
+    /// "none"), then leaves a new one: what shows that a machine's writes survive its reboot.
+    /// </summary>
+    private string MakeImage(string version, bool writesNote = false)
     {
         string root = Scratch[$"root-{version}"];
         foreach (string dir in new[] { "bin", "sbin", "proc", "sys", "dev", "data" }) Directory.CreateDirectory(Path.Combine(root, dir));
         File.Copy(Tools.Locate("busybox"), Path.Combine(root, "bin", "busybox"));
-        foreach (string applet in new[] { "sh", "mount", "cat", "echo", "poweroff", "sha256sum", "cut", "sleep" })
+        foreach (string applet in new[] { "sh", "mount", "cat", "echo", "poweroff", "sha256sum", "cut", "sleep", "sync" })
             File.CreateSymbolicLink(Path.Combine(root, "bin", applet), "busybox");
         File.CreateSymbolicLink(Path.Combine(root, "sbin", "init"), "../init");
         File.WriteAllText(Path.Combine(root, "init"), """
             #!/bin/sh
             mount -t proc proc /proc
             echo "CIRC-MARK $(cat /data/version.txt) $(sha256sum /data/blob | cut -c1-16)"
+            """ + (writesNote ? """
+
+            if [ -f /data/note ]; then echo "CIRC-NOTE $(cat /data/note)"; else echo "CIRC-NOTE none"; fi
+            echo "left-at-$(cut -d' ' -f1 /proc/uptime)" > /data/note
+            sync
+            """ : "") + """
+
             poweroff -f
             """);
         File.SetUnixFileMode(Path.Combine(root, "init"), (UnixFileMode)0x1ed);

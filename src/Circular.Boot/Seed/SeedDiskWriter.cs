@@ -51,6 +51,7 @@ public static class SeedDiskWriter
     /// <summary>The disk's partitions for boot files of <paramref name="bootBytes"/> bytes; UsageException when the size cannot hold them.</summary>
     public static IReadOnlyList<Partition> Layout(long size, long bootBytes)
     {
+        size = RoundedSize(size);
         long sectors = size / PartitionTable.SectorSize;
         // The boot files, GRUB's UEFI application and a fifth more for a later kernel, in whole MiB.
         long esp = Math.Max(16 * MiB, (bootBytes + bootBytes / 5 + 2 * MiB + MiB - 1) / MiB * MiB);
@@ -69,6 +70,9 @@ public static class SeedDiskWriter
         ];
     }
 
+    /// <summary>Disks are whole MiB: every format and hypervisor takes that size as it is.</summary>
+    public static long RoundedSize(long size) => (size + MiB - 1) / MiB * MiB;
+
     public static async Task WriteAsync(SeedDiskRequest r, ILogger log, CancellationToken ct)
     {
         CheckInstalled(r.Format);
@@ -77,7 +81,7 @@ public static class SeedDiskWriter
         if (Directory.Exists(output)) throw new UsageException($"{r.Output} is a directory");
         string dir = Path.GetDirectoryName(output)!;
         if (!Directory.Exists(dir)) throw new NotFoundException($"{dir}: no such directory");
-        long size = (r.Size + MiB - 1) / MiB * MiB;
+        long size = RoundedSize(r.Size);
 
         string work = Directory.CreateTempSubdirectory("circular-seed-").FullName;
         // Beside the output (the same file system, which has the room): the raw disk, then the converted one.

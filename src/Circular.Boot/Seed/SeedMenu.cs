@@ -1,6 +1,6 @@
 using Circular.Boot.Media;
 using Circular.Core.Archive;
-using Circular.Storage.Archive;
+using Circular.Core.Refs;
 
 namespace Circular.Boot.Seed;
 
@@ -11,21 +11,22 @@ namespace Circular.Boot.Seed;
 /// </summary>
 public static class SeedMenu
 {
-    public static IReadOnlyList<SeedMenuEntry> For(ResolvedVersion version, IReadOnlyList<string> urls, IReadOnlyList<string> trustKeyIds, string cacheUuid, string? extra)
+    /// <param name="asked">What the user asked for; <paramref name="refs"/> resolve it to <paramref name="version"/> today.</param>
+    public static IReadOnlyList<SeedMenuEntry> For(ImageSpec asked, ImageRefs refs, int version, IReadOnlyList<string> urls, IReadOnlyList<string> trustKeyIds,
+        string cacheUuid, string? extra)
     {
         var specs = new List<(ImageSpec Spec, string Title)>();
         void Add(ImageSpec spec, string title)
         {
             if (!specs.Any(s => s.Spec.ToString() == spec.ToString())) specs.Add((spec, title));
         }
-        var asked = version.Spec;
         string name = asked.Name;
-        Add(asked, asked.Selector is null ? $"{name} (latest version)" : $"{asked} (version {version.Entry.Version} now)");
+        Add(asked, asked.Selector is null ? $"{name} (latest version)" : $"{asked} (version {version} now)");
         Add(new ImageSpec(name, null), $"{name} (latest version)");
-        foreach (var (tag, v) in version.Refs.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        foreach (var (tag, v) in refs.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
             Add(new ImageSpec(name, tag), $"{name}@{tag} (tag, version {v} now)");
-        if (version.Refs.Versions.Where(v => v.Version < version.Entry.Version).MaxBy(v => v.Version) is { } previous)
-            Add(new ImageSpec(name, previous.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"{name}@{previous.Version} (the version before {version.Entry.Version})");
+        if (refs.Versions.Where(v => v.Version < version).MaxBy(v => v.Version) is { } previous)
+            Add(new ImageSpec(name, previous.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"{name}@{previous.Version} (the version before {version})");
         string extraWords = $"circular.cache=UUID={cacheUuid}" + (string.IsNullOrWhiteSpace(extra) ? "" : " " + extra.Trim());
         return specs.Select(s => new SeedMenuEntry($"Circular: {s.Title}", s.Spec.ToString(), CommandLine.For(urls, s.Spec, trustKeyIds, extraWords))).ToList();
     }

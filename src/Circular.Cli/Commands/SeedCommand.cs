@@ -21,7 +21,7 @@ public static class SeedCommand
         var spec = new Argument<string?>("IMAGE") { Description = "NAME (the latest version at each boot), NAME@VERSION or NAME@TAG", Arity = ArgumentArity.ZeroOrOne };
         var output = new Option<string?>("--output", "-o") { Description = "The disk file to write; its name gives the format (.img .raw .qcow2 .vmdk .vdi .vhdx .vhd)" };
         var format = new Option<string?>("--format") { Description = "raw, qcow2, vmdk, vdi, vhdx or vpc (VHD) (default: from the file name)" };
-        var vmdk = new Option<string?>("--vmdk-subformat") { Description = "monolithicSparse (Workstation, Fusion, VirtualBox; the default) or streamOptimized (ESXi, OVF)" };
+        var vmdk = new Option<string?>("--vmdk-subformat") { Description = "monolithicSparse (Workstation, Fusion, VirtualBox; the default) or streamOptimized (ESXi, OVF: an import format, converted when imported)" };
         var size = new Option<string>("--size") { Description = "The disk's size as the machine sees it: boot files, then the cache partition (default 16G); the file grows only as blocks are fetched", DefaultValueFactory = _ => "16G" };
         var url = new Option<string?>("--url") { Description = "The archive's URL as the booted machine reaches it (default: SOURCE, when it is a URL)" };
         var mirrors = new Option<string[]>("--mirror") { Description = "Another URL of the archive for the booted machine (repeatable; it fails over to them)", AllowMultipleArgumentsPerToken = false };
@@ -74,10 +74,12 @@ public static class SeedCommand
             await using var archive = await ArchiveClient.OpenAsync(read, ct);
             var template = new InitramfsOptions { ModuleTree = "", Circular = InitramfsCommand.GuestExecutable(), TrustKeys = keys, Compression = "xz" };
             using var inputs = await MediaInputs.PrepareAsync(archive, image, template, pr.GetValue(kernelModules), pr.GetValue(initramfs), ct);
+            // The size must hold the boot files (and GRUB's ~1 MiB) before anything is filled.
+            SeedDiskWriter.Layout(bytes, new FileInfo(inputs.Kernel).Length + new FileInfo(inputs.Initramfs).Length + (1 << 20));
             var ids = keys.Select(k => VerifyingKey.Load(k).Id).ToList();
             string[] urls = [bootUrl, .. pr.GetValue(mirrors) ?? []];
             var cacheUuid = Guid.NewGuid();
-            var menu = SeedMenu.For(inputs.Version, urls, ids, cacheUuid.ToString(), pr.GetValue(append));
+            var menu = SeedMenu.For(image, inputs.Version.Refs, inputs.Version.Entry.Version, urls, ids, cacheUuid.ToString(), pr.GetValue(append));
 
             string work = Directory.CreateTempSubdirectory("circular-seed-cache-").FullName;
             try

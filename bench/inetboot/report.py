@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Prints the InetBoot benchmark's markdown table: usage report.py HEADER RESULTS SIZES NOTES (files run.sh writes).
+
+RESULTS: one line per run, "NAME SECONDS LOAD WAITED STATS-JSON" ("nan" when the marker never came) or "NAME skip".
+SIZES: "KEY BYTES" lines (and "initramfs-build-s SECONDS"). NOTES: free text, printed under the table.
+"""
+import json, math, statistics, sys
+
+ROWS = [  # name, label, RAM, goal (seconds over (d), None: no goal)
+    ("d", "(d) local disk, the image's kernel + Debian initrd (baseline)", "1G", None),
+    ("a", "(a) diskless: -kernel + Circular initramfs, root from the archive", "1G", 3),
+    ("a256", "(a) the same in 256 MB", "256M", 3),
+    ("b", "(b) iPXE (-boot n): script, kernel, initramfs over the WAN, then (a)", "1G", 5),
+    ("c", "(c) host-side `circular boot`, profile + packs, local kernel/initrd", "1G", None),
+    ("e", "(e) dracut livenet: squashfs (zstd -19) downloaded into RAM", "1G", None),
+    ("e2", "(e2) download the .zst (-9), boot it locally", "1G", None),
+    ("f", "(f) host-side `circular boot`, kernel + Debian initrd from the archive", "1G", 5),
+    ("fc", "(f) the same with `--initrd circular`", "1G", 5),
+]
+header, results, sizes, notes = (open(p).read() for p in sys.argv[1:5])
+runs, skipped = {}, set()
+for line in results.splitlines():
+    parts = line.split(maxsplit=4)
+    if len(parts) == 2 and parts[1] == "skip":
+        skipped.add(parts[0])
+        continue
+    name, t, load, waited, stats = parts
+    runs.setdefault(name, []).append((float(t), float(load), int(waited), json.loads(stats)))
+size = {}
+for line in sizes.splitlines():
+    k, v = line.split()
+    size[k] = float(v)
+MiB, MB = 2 ** 20, 10 ** 6
+
+
+def summary(name):
+    """(median seconds or nan, the run nearest the median, all times)"""
+    rs = runs.get(name, [])
+    times = [r[0] for r in rs if not math.isnan(r[0])]
+    if not times:
+        return math.nan, (rs[0] if rs else None), [r[0] for r in rs]
+    m = statistics.median(times)
+    return m, min((r for r in rs if not math.isnan(r[0])), key=lambda r: abs(r[0] - m)), [r[0] for r in rs]
+
+
+base = summary("d")[0]
+print(header.rstrip())
+print()
+print("| configuration | RAM | marker s | over (d) s | goal | MiB down | conns | load | waited s |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+for name, label, ram, goal in ROWS:
+    if name in skipped and name not in runs:
+        print(f"| {label} | {ram} | skipped (see notes) | | | | | | |")
+        continue
+    if name not in runs:
+        continue
+    m, r, times = summary(name)
+    shown = "did not boot" if math.isnan(m) else f"{m:.1f}"
+    if len(times) > 1:
+        shown += " (" + ", ".join("nan" if math.isnan(x) else f"{x:.1f}" for x in sorted(times)) + ")"
+    over = m - base if not (math.isnan(m) or math.isnan(base)) else math.nan
+    if name == "d":
+        over_s, goal_s = "-", "-"
+    else:
+        over_s = "-" if math.isnan(over) else f"{over:+.1f}"
+        if goal is None:
+            goal_s = "-"
+        elif math.isnan(over):
+            goal_s = f"<= +{goal} s: **not met**"
+        else:
+            goal_s = f"<= +{goal} s: " + ("met" if over <= goal else "**not met**")
+        if name == "a256":
+            goal_s += "; boots in 256 MB: " + ("yes" if not math.isnan(m) else "**no**")
+    s = r[3] if r else {"serverToClientBytes": 0, "connections": 0}
+    net = name != "d"
+    print(f"| {label} | {ram} | {shown} | {over_s} | {goal_s} | "
+          + (f"{s['serverToClientBytes'] / MiB:.1f} | {s['connections']}" if net else "- | -")
+          + (f" | {r[1]:.1f} | {r[2]}" if r else " | | ") + " |")
+print()
+print("marker s = seconds from the start of the command (qemu, circular, curl) to the guest's ready marker (median of the"
+      " runs listed, when more than one); over (d) = marker s - (d)'s; MiB down = server->client bytes through the proxy"
+      " until the marker (of the run nearest the median); conns = TCP connections through it; load = 1-minute load average"
+      " when the run started (2 cores: above 2, other jobs slow the guest down); waited = seconds spent waiting for other"
+      " QEMUs to finish before the run.")
+print()
+
+
+def mb(key):
+    return f"{size[key]:,.0f} bytes = {size[key] / MB:.1f} MB ({size[key] / MiB:.1f} MiB)"
+
+
+if "initramfs" in size:
+    print(f"- Circular initramfs (`circular initramfs --kernel-version`, zstd): {mb('initramfs')}, built in "
+          f"{size.get('initramfs-build-s', math.nan):.0f} s; goal <= 12 MB: " + ("met" if size["initramfs"] <= 12 * MB else "**not met**"))
+if "netboot-initramfs" in size:
+    print(f"- the one `circular netboot` wrote (fetched by iPXE in (b)): {mb('netboot-initramfs')}")
+if "iso" in size:
+    print(f"- `circular iso` (xz initramfs, GRUB BIOS + UEFI): {mb('iso')}; goal <= 24 MB: "
+          + ("met" if size["iso"] <= 24 * MB else "**not met**"))
+for key, what in (("kernel", "the image's kernel"), ("debian-initrd", "Debian's initrd (initramfs-tools)"),
+                  ("dracut-initramfs", "dracut livenet initramfs (zstd)"), ("squashfs", "squashfs of the root file system (zstd -19)")):
+    if key in size:
+        print(f"- {what}: {mb(key)}")
+if notes.strip():
+    print()
+    print("Notes:")
+    print()
+    print(notes.rstrip())
