@@ -187,17 +187,21 @@ if has e && [ "$SETUP_E" = ok ]; then
     mkdir -p "$W/mnt"
     if mount -o ro,loop,noload "$IMG" "$W/mnt" 2>/dev/null; then src=$W/mnt; else
       src=$W/rootfs; mkdir -p "$src"; debugfs -R "rdump / $src" "$IMG" >/dev/null 2>&1; fi
-    mksquashfs "$src" "$DERIVED/debian.squashfs.tmp" -comp zstd -Xcompression-level 19 -noappend -quiet >&2 \
+    mksquashfs "$src" "$DERIVED/debian.squashfs.tmp" -comp zstd -Xcompression-level 19 -noappend -quiet -no-progress >&2 \
       && mv "$DERIVED/debian.squashfs.tmp" "$DERIVED/debian.squashfs" || SETUP_E="mksquashfs failed"
     mountpoint -q "$W/mnt" && umount "$W/mnt"; rm -rf "$W/rootfs"
   fi
+  # A generic (not host-only) initramfs, as a distribution ships it, with livenet. The network is dracut's
+  # network-legacy (dhclient): with dracut 059's default here, systemd-networkd, the interface comes up but the
+  # initqueue's "online" hooks never run, so livenet never fetches the squashfs (the boot waits for /dev/root forever).
+  DRACUT_ARGS=(--no-hostonly --no-hostonly-cmdline --add "network-legacy livenet dmsquash-live"
+    --omit "systemd-networkd plymouth lvm mdraid dmraid crypt multipath iscsi nfs fcoe fcoe-uefi nbd btrfs"
+    --add-drivers "virtio_pci virtio_net virtio_blk squashfs overlay loop" --zstd)
   DRACUT_VER=$(dpkg-query -W -f '${Version}' dracut-core 2>/dev/null || echo unknown)
-  DRACUT_IMG=$DERIVED/dracut-livenet-$DRACUT_VER.img
+  DRACUT_IMG=$DERIVED/dracut-livenet-$DRACUT_VER-$(echo "${DRACUT_ARGS[*]} $KMODDIR" | md5sum | cut -c1-8).img
   if [ "$SETUP_E" = ok ] && [ ! -s "$DRACUT_IMG" ]; then
     log "dracut initramfs with livenet for $REL (once)"
-    dracut --force --no-hostonly --no-hostonly-cmdline --kver "$REL" ${KMODDIR:+--kmoddir "$KMODDIR"} \
-      --add "livenet dmsquash-live" --add-drivers "virtio_pci virtio_net virtio_blk squashfs overlay loop" \
-      --omit "plymouth lvm mdraid dmraid crypt multipath iscsi nfs fcoe fcoe-uefi nbd btrfs" --zstd "$DRACUT_IMG.tmp" \
+    dracut --force "${DRACUT_ARGS[@]}" --kver "$REL" ${KMODDIR:+--kmoddir "$KMODDIR"} "$DRACUT_IMG.tmp" \
       >"$W/dracut.log" 2>&1 && mv "$DRACUT_IMG.tmp" "$DRACUT_IMG" || SETUP_E="dracut failed: $(tail -1 "$W/dracut.log")"
   fi
   if [ "$SETUP_E" = ok ]; then size squashfs "$DERIVED/debian.squashfs"; size dracut-initramfs "$DRACUT_IMG"; fi

@@ -274,7 +274,7 @@ ELAPSED=$(( $(date +%s) - STARTED ))
 echo
 echo "## Seed disk benchmark (issue 13)"
 echo
-echo "command: $(printf '%q ' env ${NICE:+NICE=$NICE} REPEAT="$REPEAT" RTT_MS="$RTT_MS" BANDWIDTH="$BANDWIDTH" MEMORY="$MEMORY" SIZE="$SIZE" SEED_APPEND="$SEED_APPEND" FORMATS="$FORMATS" ${CIRCULAR:+CIRCULAR=$CIRCULAR} bash bench/vmseed/run.sh)"
+echo "command: $(printf '%q ' env ${NICE:+NICE=$NICE} REPEAT="$REPEAT" RTT_MS="$RTT_MS" BANDWIDTH="$BANDWIDTH" MEMORY="$MEMORY" SIZE="$SIZE" SEED_APPEND="$SEED_APPEND" FORMATS="$FORMATS" NIC_ROM="$NIC_ROM" ${CIRCULAR:+CIRCULAR=$CIRCULAR} bash bench/vmseed/run.sh)"
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); circular: $C"
 echo "seed:   $(printf '%q ' circular seed ARCHIVE debian -o seed.qcow2 "${SEED_ARGS[@]}" | sed "s|$W/|WORK/|g")"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG, -m $MEMORY, SeaBIOS; run took $((ELAPSED / 60)) min $((ELAPSED % 60)) s"

@@ -41,6 +41,7 @@ public static class Program
             NetrootCommand.Create(),
             IsoCommand.Create(),
             SeedCommand.Create(),
+            KexecCommand.Create(),
             NetbootCommand.Create(),
             AttachCommand.Create(),
             // more commands register here

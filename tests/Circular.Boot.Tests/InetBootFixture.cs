@@ -14,6 +14,8 @@ public sealed class InetBootFixture : IAsyncLifetime
     public string Kernel { get; } = Directory.GetFiles("/boot", "vmlinuz-*").Order(StringComparer.Ordinal).LastOrDefault()
         ?? throw new Xunit.Sdk.XunitException("no kernel in /boot: apt-get install linux-image-amd64");
     public string KernelRelease => Path.GetFileName(Kernel)["vmlinuz-".Length..];
+    /// <summary>The root file system of version 1 (a directory): what a Live ISO test packs into a squashfs.</summary>
+    public string RootV1 => Scratch["root-v1"];
     public string Archive => Scratch["archive"];
     public string SignedArchive => Scratch["signed"];
     public string Initramfs => Scratch["initramfs.img"];
@@ -33,8 +35,9 @@ public sealed class InetBootFixture : IAsyncLifetime
         Tools.Require("mkfs.ext4", "busybox", "qemu-system-x86_64", "python3");
         string v1 = MakeImage("v1"), v2 = MakeImage("v2"), notes = MakeImage("n1", writesNote: true);
         (await CircularCli.RunAsync("init", Archive)).Ok();
-        (await CircularCli.RunAsync("push", Archive, "os", v1, "--kernel", Kernel)).Ok();
-        (await CircularCli.RunAsync("push", Archive, "os", v2, "--kernel", Kernel)).Ok();
+        // Each version's own command line says which it is: what a kexec into "its own kernel" shows on the console.
+        (await CircularCli.RunAsync("push", Archive, "os", v1, "--kernel", Kernel, "--append", "console=ttyS0 deck=one")).Ok();
+        (await CircularCli.RunAsync("push", Archive, "os", v2, "--kernel", Kernel, "--append", "console=ttyS0 deck=two")).Ok();
         (await CircularCli.RunAsync("push", Archive, "notes", notes, "--kernel", Kernel)).Ok();
 
         KeyA = Scratch["a.key"];

@@ -45,6 +45,11 @@ public sealed record BootParameters
     public StaticAddress? StaticIp { get; init; }
     /// <summary>circular.menu-timeout=SECONDS: how long a boot menu waits before taking the default.</summary>
     public int MenuTimeoutSeconds { get; init; } = 10;
+    /// <summary>
+    /// Show the archive's boot menu and kexec into the chosen version's own kernel (the universal medium's double-deck
+    /// boot): when no circular.image is given, or circular.menu-timeout or circular.menu is.
+    /// </summary>
+    public bool Menu { get; init; }
 
     public static BootParameters Parse(string cmdline)
     {
@@ -65,7 +70,8 @@ public sealed record BootParameters
                 "circular.overlay" => p with { Overlay = value is "auto" or "tmpfs" or "cache" ? value : throw Bad(key, value, "auto, tmpfs or cache") },
                 "circular.init" or "init" => p with { Init = value.StartsWith('/') ? value : throw Bad(key, value, "an absolute path") },
                 "circular.memory" => p with { MemoryCacheBytes = ByteSize.Parse(value) },
-                "circular.menu-timeout" => p with { MenuTimeoutSeconds = Seconds(key, value) },
+                "circular.menu-timeout" => p with { MenuTimeoutSeconds = Seconds(key, value), Menu = true },
+                "circular.menu" => p with { Menu = value is not ("0" or "off" or "no") },
                 "ip" => ParseIp(p, value),
                 _ => p,
             };

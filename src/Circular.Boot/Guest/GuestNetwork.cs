@@ -7,11 +7,12 @@ namespace Circular.Boot.Guest;
 public static class GuestNetwork
 {
     /// <summary>Configures the network; returns the interface used and its address.</summary>
-    public static async Task<string> UpAsync(BootParameters p, ILogger log, CancellationToken ct)
+    /// <param name="cardWait">How long to wait for a network card to appear (less when the machine can boot without one).</param>
+    public static async Task<string> UpAsync(BootParameters p, ILogger log, CancellationToken ct, TimeSpan? cardWait = null)
     {
         await Programs.RunAsync("ip", ["link", "set", "lo", "up"], TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
         if (p.IpMode == "off") return "none (ip=off)";
-        string[] cards = await WaitForCardsAsync(p.StaticIp?.Device, ct).ConfigureAwait(false);
+        string[] cards = await WaitForCardsAsync(p.StaticIp?.Device, cardWait ?? TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
         if (cards.Length == 0)
             throw new CircularException(p.StaticIp?.Device is { } wanted
                 ? $"no network card named {wanted} (ip= names it); cards found: {string.Join(", ", Cards())}"
@@ -36,9 +37,9 @@ public static class GuestNetwork
     }
 
     /// <summary>Network cards (not loopback) the kernel knows, waiting a little for drivers to find them.</summary>
-    private static async Task<string[]> WaitForCardsAsync(string? wanted, CancellationToken ct)
+    private static async Task<string[]> WaitForCardsAsync(string? wanted, TimeSpan wait, CancellationToken ct)
     {
-        for (int i = 0; i < 50; i++)
+        for (int i = 0; i < Math.Max(1, (int)(wait.TotalMilliseconds / 100)); i++)
         {
             var cards = Cards().Where(c => wanted is null || c == wanted).ToArray();
             if (cards.Length > 0) return cards;

@@ -1,4 +1,6 @@
+using Circular.Boot.Kexec;
 using Circular.Client;
+using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Nbd;
@@ -17,6 +19,10 @@ public sealed record NetRootOptions
     public string KeysDir { get; init; } = "/etc/circular/keys";
     public string ModulesList { get; init; } = "/etc/circular/modules";
     public string Device { get; init; } = "/dev/nbd0";
+    /// <summary>The initramfs's own root, packed again for the kernel a double-deck boot kexecs into.</summary>
+    public string InitramfsRoot { get; init; } = "/";
+    /// <summary>Where that kernel, its initrd and the packed initramfs are put (in the initramfs's RAM file system).</summary>
+    public string KexecDir { get; init; } = "/kexec";
 }
 
 /// <summary>
@@ -36,8 +42,7 @@ public static class NetRoot
             var p = BootParameters.Parse(await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
             if (p.Disk is { } disk) return await LocalDiskAsync(o, p, disk, log, ct).ConfigureAwait(false);
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
-            var spec = p.Image ?? throw new UsageException("the kernel command line names no image: add circular.image=NAME[@VERSION]");
-            log.LogInformation("booting {Image} from {Url}", spec, p.Urls[0]);
+            log.LogInformation("booting {Image} from {Url}", p.Image?.ToString() ?? "(menu)", p.Urls[0]);
 
             await LoadModulesAsync(o.ModulesList, log, ct).ConfigureAwait(false);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
@@ -45,7 +50,8 @@ public static class NetRoot
             bool online = true;
             try
             {
-                string lease = await GuestNetwork.UpAsync(p, log, ct).ConfigureAwait(false);
+                // The drivers were loaded (and probed their cards) above; a machine with a local cache need not wait long for one.
+                string lease = await GuestNetwork.UpAsync(p, log, ct, local is null ? null : TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
                 log.LogInformation("network: {Lease}", lease);
             }
             catch (CircularException e) when (local is not null)
@@ -69,25 +75,45 @@ public static class NetRoot
                 Trust = new TrustOptions { KeyFiles = TrustedKeys(p, o.KeysDir), StateDirectory = local?.TrustDir ?? Path.Combine(o.StatusDir, "trust") },
                 Log = log,
             };
-            var client = await ArchiveClient.OpenAsync(options, ct).ConfigureAwait(false);
-            var version = await client.OpenVersionAsync(spec, ct).ConfigureAwait(false);
-            var image = await client.Catalog.OpenAsync(version.Name, writable: false, ct).ConfigureAwait(false);
-            device = await KernelNbdDevice.AttachAsync(o.Device, version.Name, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
-            Tune(o.Device);
-            log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
+            // An archive, or (HTTPFS) a plain Live ISO on any web server, read with range requests.
+            var source = await ImageSource.OpenAsync(options, ct).ConfigureAwait(false);
+            string name, init;
+            if (source.Client is not { } client)
+            {
+                name = (await source.Catalog.ListAsync(ct).ConfigureAwait(false)).Single().Name;
+                var iso = await source.Catalog.OpenAsync(name, writable: false, ct).ConfigureAwait(false);
+                device = await KernelNbdDevice.AttachAsync(o.Device, name, iso, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
+                Tune(o.Device);
+                log.LogInformation("{Url} is not an archive: reading it as a Live ISO ({Size}) over HTTP ranges, attached as {Device}", p.Urls[0], ByteSize.Format(iso.Size), o.Device);
+                init = await RootFileSystem.MountLiveAsync(o.Device, p, o.NewRoot, log, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                if (p.Image is null || p.Menu)
+                {
+                    // The universal medium: a menu from the archive, then the chosen version's own kernel (this returns only on failure).
+                    await DoubleDeckAsync(o, p, client, log, ct).ConfigureAwait(false);
+                }
+                var version = await client.OpenVersionAsync(p.Image!.Value, ct).ConfigureAwait(false);
+                name = version.Name;
+                var image = await client.Catalog.OpenAsync(version.Name, writable: false, ct).ConfigureAwait(false);
+                device = await KernelNbdDevice.AttachAsync(o.Device, version.Name, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
+                Tune(o.Device);
+                log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
 
-            string? layer = local is not null && p.Overlay != "tmpfs" ? local.LayerDir(version.Name) : null;
-            string init = await RootFileSystem.MountAsync(o.Device, p, o.NewRoot, layer, log, ct).ConfigureAwait(false);
-            if (layer is not null) log.LogInformation("writable layer: {Layer} on {Device} (kept across reboots of {Version})", layer, local!.Device, version.Name);
-            local?.RecordBoot(new Seed.SeedState {
-                Booted = DateTimeOffset.UtcNow,
-                Version = version.Name,
-                Online = online,
-                CacheBytes = client.Cache?.Total ?? 0,
-                CacheQuota = options.CacheQuota,
-            });
+                string? layer = local is not null && p.Overlay != "tmpfs" ? local.LayerDir(version.Name) : null;
+                init = await RootFileSystem.MountAsync(o.Device, p, o.NewRoot, layer, log, ct).ConfigureAwait(false);
+                if (layer is not null) log.LogInformation("writable layer: {Layer} on {Device} (kept across reboots of {Version})", layer, local!.Device, version.Name);
+                local?.RecordBoot(new Seed.SeedState {
+                    Booted = DateTimeOffset.UtcNow,
+                    Version = version.Name,
+                    Online = online,
+                    CacheBytes = client.Cache?.Total ?? 0,
+                    CacheQuota = options.CacheQuota,
+                });
+            }
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
-            await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), version.Name + "\n", ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), name + "\n", ct).ConfigureAwait(false);
 
             // From here on this process is the root file system's server: it outlives the initramfs and runs until
             // power-off (systemd spares it: argv[0] is "@circular").
@@ -102,6 +128,32 @@ public static class NetRoot
             if (device is not null) await device.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The double-deck boot: shows the archive's menu on the console, fetches the chosen version's kernel and kexecs
+    /// into it with this very initramfs (packed again from its root) and a command line naming the version.
+    /// </summary>
+    private static async Task DoubleDeckAsync(NetRootOptions o, BootParameters p, ArchiveClient client, ILogger log, CancellationToken ct)
+    {
+        ImageSpec spec;
+        using (var console = OpenConsole())
+            spec = await BootMenu.ChooseAsync(client.Reader, p.Image, p.MenuTimeoutSeconds, console ?? TextReader.Null, Console.Out, ct).ConfigureAwait(false);
+        var version = await client.OpenVersionAsync(spec, ct).ConfigureAwait(false);
+        log.LogInformation("starting {Version} with its own kernel", version.Name);
+        string work = o.KexecDir;
+        Directory.CreateDirectory(work);
+        string cmdline = DoubleDeck.CommandLine(version, await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
+        await DoubleDeck.LoadAsync(client, version, (_, _) => Task.FromResult(RunningInitramfs.WriteTo(o.InitramfsRoot, work)), cmdline, work, log, ct).ConfigureAwait(false);
+        log.LogInformation("kexec: {CommandLine}", cmdline);
+        KexecLoader.Execute();
+    }
+
+    /// <summary>The console to read menu choices from (this process's stdin is not it: /init starts it in the background).</summary>
+    private static StreamReader? OpenConsole()
+    {
+        try { return new StreamReader(new FileStream("/dev/console", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>circular.disk=: the root is a local disk (given by `circular boot`): drivers, then mount it and hand over.</summary>

@@ -49,7 +49,39 @@ public static class RootFileSystem
             return init;
         }
         log.LogInformation("root file system: {Device} (read-only), init {Init}", chosen, init);
+        await OverlayAsync(newRoot, writableDir, ct).ConfigureAwait(false);
+        HideRootFromFstab(newRoot, log);
+        return init;
+    }
 
+    /// <summary>Live images keep their root in a squashfs inside the ISO: the Debian live and the Ubuntu casper layouts.</summary>
+    public static readonly string[] LiveRoots = ["live/filesystem.squashfs", "casper/filesystem.squashfs", "LiveOS/squashfs.img"];
+
+    /// <summary>
+    /// A Live ISO attached as <paramref name="device"/> (HTTPFS): mounts the ISO, then its live root file system (a
+    /// squashfs file inside it, through a loop device) read-only under a tmpfs overlay on <paramref name="newRoot"/>.
+    /// </summary>
+    public static async Task<string> MountLiveAsync(string device, BootParameters p, string newRoot, ILogger log, CancellationToken ct)
+    {
+        const string iso = "/run/circular/iso";
+        Directory.CreateDirectory(iso);
+        Directory.CreateDirectory(Lower);
+        var m = await Programs.RunAsync("mount", ["-t", "iso9660", "-o", "ro", device, iso], TimeSpan.FromMinutes(2), ct).ConfigureAwait(false);
+        if (!m.Ok) throw new CircularException($"the file at circular.url is neither a Circular archive nor an ISO image that can be mounted ({m.Output.Trim()})");
+        string? squash = LiveRoots.Select(r => Path.Combine(iso, r)).FirstOrDefault(File.Exists);
+        if (squash is null)
+            throw new CircularException($"the ISO holds no live root file system (looked for {string.Join(", ", LiveRoots)})");
+        var s = await Programs.RunAsync("mount", ["-t", "squashfs", "-o", "ro,loop", squash, Lower], TimeSpan.FromMinutes(2), ct).ConfigureAwait(false);
+        if (!s.Ok) throw new CircularException($"{squash[(iso.Length + 1)..]} cannot be mounted: {s.Output.Trim()}");
+        string init = FindInit(Lower, p.Init) ?? throw new CircularException($"the live root file system {squash[(iso.Length + 1)..]} holds no {p.Init ?? "/sbin/init or /init"}");
+        log.LogInformation("live root file system: {Squashfs} of the ISO (read-only), init {Init}", squash[(iso.Length + 1)..], init);
+        await OverlayAsync(newRoot, writableDir: null, ct).ConfigureAwait(false);
+        return init;
+    }
+
+    /// <summary>The writable layer over <see cref="Lower"/>: a directory on the cache partition, or a tmpfs.</summary>
+    private static async Task OverlayAsync(string newRoot, string? writableDir, CancellationToken ct)
+    {
         string layer = writableDir ?? Layer;
         if (writableDir is null)
         {
@@ -60,8 +92,6 @@ public static class RootFileSystem
         Directory.CreateDirectory(Path.Combine(layer, "work"));
         Directory.CreateDirectory(newRoot);
         await MustAsync("mount", ["-t", "overlay", "overlay", "-o", $"lowerdir={Lower},upperdir={layer}/upper,workdir={layer}/work", newRoot], ct).ConfigureAwait(false);
-        HideRootFromFstab(newRoot, log);
-        return init;
     }
 
     /// <summary>Where to look for the root: the device's partitions (after the kernel's scan), else the device itself.</summary>

@@ -13,11 +13,14 @@ namespace Circular.Cli.Boot;
 /// </summary>
 public static class CircularInitramfs
 {
-    public static async Task<string> ForKernelAsync(string kernel, string? cacheDir, CancellationToken ct)
+    public static Task<string> ForKernelAsync(string kernel, string? cacheDir, CancellationToken ct) =>
+        ForReleaseAsync(KernelImage.Release(kernel) ?? throw new UsageException($"{kernel} is not an x86 Linux kernel (bzImage)"), cacheDir, ct);
+
+    /// <summary>The Circular initramfs for kernel <paramref name="release"/> (its modules from /lib/modules/RELEASE), built once and kept.</summary>
+    public static async Task<string> ForReleaseAsync(string release, string? cacheDir, CancellationToken ct)
     {
-        string release = KernelImage.Release(kernel) ?? throw new UsageException($"{kernel} is not an x86 Linux kernel (bzImage)");
         string tree = Path.Combine("/lib/modules", release);
-        if (!Directory.Exists(tree)) throw new NotFoundException($"--initrd circular needs the modules of kernel {release}: apt-get install linux-image-{release}");
+        if (!Directory.Exists(tree)) throw new NotFoundException($"the Circular initramfs for kernel {release} needs its modules (/lib/modules/{release}): apt-get install linux-image-{release}");
         string guest = InitramfsCommand.GuestExecutable();
         // Named by what it is built from: a new circular or a reinstalled kernel gives a new one.
         string key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 
-namespace Circular.Server.Tests.Support;
+namespace Circular.Testing;
 
 /// <summary>
 /// A private nginx (Debian package) serving one directory as plain static files on a loopback port, with its
 /// own configuration, logs and pid file in a temporary directory. A missing nginx fails the test, never skips it.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class NginxServer : IDisposable
 {
     private readonly Process _process;
@@ -21,7 +22,7 @@ public sealed class NginxServer : IDisposable
     public int Port { get; }
     public Uri Url => new($"http://127.0.0.1:{Port}/");
 
-    /// <summary>Lines of the access log so far ("METHOD PATH STATUS").</summary>
+    /// <summary>Lines of the access log so far ("METHOD PATH STATUS BYTES").</summary>
     public IReadOnlyList<string> AccessLog =>
         File.Exists(Path.Combine(_dir, "access.log")) ? File.ReadAllLines(Path.Combine(_dir, "access.log")) : [];
 
@@ -53,7 +54,7 @@ public sealed class NginxServer : IDisposable
             error_log {{dir}}/error.log;
             events { worker_connections 512; }
             http {
-              log_format short '$request_method $uri $status';
+              log_format short '$request_method $uri $status $body_bytes_sent';
               access_log {{dir}}/access.log short;
               client_body_temp_path {{dir}}/body;
               proxy_temp_path {{dir}}/proxy;

@@ -1,0 +1,51 @@
+using Circular.Boot.Initramfs;
+
+namespace Circular.Boot.Kexec;
+
+/// <summary>
+/// The Circular initramfs a booted medium is running, packed again (uncompressed newc cpio) from its root file
+/// system, so the double-deck boot hands the very same client to the kernel it kexecs into.
+/// </summary>
+public static class RunningInitramfs
+{
+    /// <summary>True when this process runs inside the Circular initramfs (its /init and module list are there).</summary>
+    public static bool IsRunning(string root = "/") =>
+        File.Exists(Path.Combine(root, "init")) && File.Exists(Path.Combine(root, "etc", "circular", "modules")) && File.Exists(Path.Combine(root, "bin", "circular"));
+
+    /// <summary>Mount points and scratch space that are not part of the initramfs.</summary>
+    private static readonly string[] Skipped = ["proc", "sys", "dev", "run", "newroot", "kexec", "tmp"];
+
+    /// <summary>Packs <paramref name="root"/> into DIR/circular.cpio; returns that path.</summary>
+    public static string WriteTo(string root, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        string output = Path.Combine(dir, "circular.cpio");
+        Write(root, output);
+        return output;
+    }
+
+    public static void Write(string root, string output)
+    {
+        var cpio = new CpioArchive();
+        cpio.AddDirectory("dev");
+        cpio.AddCharDevice("dev/console", 5, 1);
+        Add(cpio, root, "");
+        File.WriteAllBytes(output, cpio.ToArray());
+    }
+
+    private static void Add(CpioArchive cpio, string root, string relative)
+    {
+        foreach (var entry in new DirectoryInfo(Path.Combine(root, relative)).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            string path = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
+            if (relative.Length == 0 && Skipped.Contains(entry.Name, StringComparer.Ordinal))
+            {
+                if (entry is DirectoryInfo && !cpio.Contains(path)) cpio.AddDirectory(path);
+                continue;
+            }
+            if (entry.LinkTarget is { } target) cpio.AddSymlink(path, target);
+            else if (entry is DirectoryInfo) { cpio.AddDirectory(path, (uint)entry.UnixFileMode); Add(cpio, root, path); }
+            else if (entry is FileInfo) cpio.AddFile(path, File.ReadAllBytes(entry.FullName), (uint)entry.UnixFileMode);
+        }
+    }
+}
