@@ -1,31 +1,43 @@
 #!/usr/bin/env python3
-"""Prints the InetBoot benchmark's markdown table: usage report.py HEADER RESULTS SIZES NOTES (files run.sh writes).
+"""Prints the InetBoot benchmark's markdown table: usage report.py HEADER RESULTS SIZES NOTES ACCESS_LOG (run.sh's files).
 
-RESULTS: one line per run, "NAME SECONDS LOAD WAITED STATS-JSON" ("nan" when the marker never came) or "NAME skip".
+RESULTS: one line per run, "NAME REP SECONDS LOAD WAITED STATS-JSON" ("nan" when the marker never came) or "NAME skip".
 SIZES: "KEY BYTES" lines (and "initramfs-build-s SECONDS"). NOTES: free text, printed under the table.
+ACCESS_LOG: nginx's log ("MSEC CONN METHOD URI range=… status=… sent=…"), each run's requests followed by "== NAME REP".
 """
-import json, math, statistics, sys
+import json, math, os, statistics, sys
 
+M = os.environ.get("MEMORY", "1G")
 ROWS = [  # name, label, RAM, goal (seconds over (d), None: no goal)
-    ("d", "(d) local disk, the image's kernel + Debian initrd (baseline)", "1G", None),
-    ("a", "(a) diskless: -kernel + Circular initramfs, root from the archive", "1G", 3),
+    ("d", "(d) local disk, the image's kernel + Debian initrd (baseline)", M, None),
+    ("a", "(a) diskless: -kernel + Circular initramfs, root from the archive", M, 3),
     ("a256", "(a) the same in 256 MB", "256M", 3),
-    ("b", "(b) iPXE (-boot n): script, kernel, initramfs over the WAN, then (a)", "1G", 5),
-    ("c", "(c) host-side `circular boot`, profile + packs, local kernel/initrd", "1G", None),
-    ("e", "(e) dracut livenet: squashfs (zstd -19) downloaded into RAM", "1G", None),
-    ("e2", "(e2) download the .zst (-9), boot it locally", "1G", None),
-    ("f", "(f) host-side `circular boot`, kernel + Debian initrd from the archive", "1G", 5),
-    ("fc", "(f) the same with `--initrd circular`", "1G", 5),
+    ("b", "(b) iPXE (-boot n): script, kernel, initramfs over the WAN, then (a)", M, 5),
+    ("c", "(c) host-side `circular boot`, profile + packs, local kernel/initrd", M, None),
+    ("e", "(e) dracut livenet: squashfs (zstd -19) downloaded into RAM", M, None),
+    ("e2", "(e2) download the .zst (-9), boot it locally", M, None),
+    ("f", "(f) host-side `circular boot`, kernel + Debian initrd from the archive", M, 5),
+    ("fc", "(f) the same with `--initrd circular`", M, 5),
 ]
-header, results, sizes, notes = (open(p).read() for p in sys.argv[1:5])
+header, results, sizes, notes, access = (open(p).read() for p in sys.argv[1:6])
+# Per run: the chunks fetched one by one (GET /chunks/…): reads neither the packs nor the prefetch covered.
+chunk_gets, pending = {}, [0, 0]
+for line in access.splitlines():
+    if line.startswith("== "):
+        _, name, rep = line.split()
+        chunk_gets[name, int(rep)] = tuple(pending)
+        pending = [0, 0]
+    elif " /chunks/" in line:
+        pending[0] += 1
+        pending[1] += int(line.rsplit("sent=", 1)[1])
 runs, skipped = {}, set()
 for line in results.splitlines():
-    parts = line.split(maxsplit=4)
+    parts = line.split(maxsplit=5)
     if len(parts) == 2 and parts[1] == "skip":
         skipped.add(parts[0])
         continue
-    name, t, load, waited, stats = parts
-    runs.setdefault(name, []).append((float(t), float(load), int(waited), json.loads(stats)))
+    name, rep, t, load, waited, stats = parts
+    runs.setdefault(name, []).append((float(t), float(load), int(waited), json.loads(stats), chunk_gets.get((name, int(rep)))))
 size = {}
 for line in sizes.splitlines():
     k, v = line.split()
@@ -46,11 +58,11 @@ def summary(name):
 base = summary("d")[0]
 print(header.rstrip())
 print()
-print("| configuration | RAM | marker s | over (d) s | goal | MiB down | conns | load | waited s |")
-print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+print("| configuration | RAM | marker s | over (d) s | goal | MiB down | conns | chunk GETs | load | waited s |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
 for name, label, ram, goal in ROWS:
     if name in skipped and name not in runs:
-        print(f"| {label} | {ram} | skipped (see notes) | | | | | | |")
+        print(f"| {label} | {ram} | skipped (see notes) | | | | | | | |")
         continue
     if name not in runs:
         continue
@@ -65,6 +77,8 @@ for name, label, ram, goal in ROWS:
         over_s = "-" if math.isnan(over) else f"{over:+.1f}"
         if goal is None:
             goal_s = "-"
+        elif math.isnan(base):
+            goal_s = f"<= +{goal} s: (no (d) in this run)"
         elif math.isnan(over):
             goal_s = f"<= +{goal} s: **not met**"
         else:
@@ -73,13 +87,17 @@ for name, label, ram, goal in ROWS:
             goal_s += "; boots in 256 MB: " + ("yes" if not math.isnan(m) else "**no**")
     s = r[3] if r else {"serverToClientBytes": 0, "connections": 0}
     net = name != "d"
+    cg = r[4] if r and r[4] else None
     print(f"| {label} | {ram} | {shown} | {over_s} | {goal_s} | "
-          + (f"{s['serverToClientBytes'] / MiB:.1f} | {s['connections']}" if net else "- | -")
+          + (f"{s['serverToClientBytes'] / MiB:.1f} | {s['connections']} | " if net else "- | - | ")
+          + (f"{cg[0]} ({cg[1] / MiB:.1f} MiB)" if net and cg and cg[0] else "-" if not net else "0")
           + (f" | {r[1]:.1f} | {r[2]}" if r else " | | ") + " |")
 print()
 print("marker s = seconds from the start of the command (qemu, circular, curl) to the guest's ready marker (median of the"
       " runs listed, when more than one); over (d) = marker s - (d)'s; MiB down = server->client bytes through the proxy"
-      " until the marker (of the run nearest the median); conns = TCP connections through it; load = 1-minute load average"
+      " until the marker (of the run nearest the median); conns = TCP connections through it; chunk GETs = chunks fetched"
+      " one by one, from nginx's log: reads neither the packs nor the profile's prefetch covered (in (f) also the kernel's"
+      " and initrd's chunks); load = 1-minute load average"
       " when the run started (2 cores: above 2, other jobs slow the guest down); waited = seconds spent waiting for other"
       " QEMUs to finish before the run.")
 print()

@@ -34,6 +34,11 @@
 #   WAIT_QEMU=1200  before each measured run, wait up to this many seconds (polling every 10 s) until no
 #                   qemu-system-x86_64 that is not this script's runs (the machine is shared); then go on and note it
 set -euo pipefail
+CMD=""   # the command as given, for the report
+for v in CONFIGS REPEAT NICE KEEP RTT BANDWIDTH MEMORY TIMEOUT CIRCULAR WANPROXY WAIT_QEMU RELAY OUT; do
+  [ -n "${!v:-}" ] && CMD+="$v=${!v@Q} "
+done
+CMD+="bash bench/inetboot/run.sh"
 CONFIGS=${CONFIGS:-d a a256 b c e e2 f fc}
 RTT=${RTT:-50}
 BANDWIDTH=${BANDWIDTH:-100mbit}
@@ -281,7 +286,7 @@ run() {
         ${PRIO[@]+"${PRIO[@]}"} "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
   echo "== $name $rep" >>"$W/access.log"
-  echo "$name $t $load $waited $(python3 -c 'import json,sys;print(json.dumps(json.load(open(sys.argv[1]))))' "$stats")" >>"$W/results"
+  echo "$name $rep $t $load $waited $(python3 -c 'import json,sys;print(json.dumps(json.load(open(sys.argv[1]))))' "$stats")" >>"$W/results"
   log "($name) ${t} s (load $load), $(python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("%.1f MiB in %d connections" % (d["serverToClientBytes"]/2**20, d["connections"]))' "$stats")"
   if [ "$t" = nan ]; then
     note "($name) run $rep did not reach the marker; the console's last lines:"
@@ -326,15 +331,10 @@ for rep in $(seq "${REPEAT:-1}"); do
 done
 
 # --- report -----------------------------------------------------------------------------------------------------
-CMD=""
-for v in CONFIGS REPEAT NICE KEEP RTT BANDWIDTH MEMORY TIMEOUT CIRCULAR WANPROXY WAIT_QEMU; do
-  [ -n "${!v:-}" ] && CMD+="$v=${!v@Q} "
-done
-CMD+="bash bench/inetboot/run.sh"
 {
   echo "command: \`$CMD\` (commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u +%Y-%m-%dT%H:%MZ), $(( ($(date +%s) - STARTED) / 60 )) min in all)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG; -m $MEMORY unless listed"
   echo "guest: bench/wan/make-debian-image.sh (Debian bookworm minbase + systemd + python3, 2 GiB ext4 raw), kernel $REL"
   echo "link: WanProxy, ${RTT} ms RTT, $BANDWIDTH per direction; server: nginx (HTTP/1.1, static files); cold${NICE:+; nice $NICE}"
 } >"$W/header"
-python3 "$ROOT/bench/inetboot/report.py" "$W/header" "$W/results" "$W/sizes" "$W/notes"
+MEMORY=$MEMORY python3 "$ROOT/bench/inetboot/report.py" "$W/header" "$W/results" "$W/sizes" "$W/notes" "$W/access.log"

@@ -23,6 +23,12 @@ public static class NetbootLayout
 
     public static string Initramfs(string name) => $"{Dir}/initramfs/{name}";
 
+    /// <summary>The universal medium's script: a menu of every image of the archive, read at boot (docs/inetboot.md).</summary>
+    public const string MenuScript = Dir + "/menu.ipxe";
+
+    /// <summary>A relative URI from <see cref="MenuScript"/> (in boot/) to a file under boot/.</summary>
+    public static string FromMenu(string path) => path[(Dir.Length + 1)..];
+
     /// <summary>A relative URI from a script (boot/NAME/) to a file under boot/.</summary>
     public static string FromScript(string path) => "../" + path[(Dir.Length + 1)..];
 }

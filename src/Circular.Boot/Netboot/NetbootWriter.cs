@@ -28,6 +28,7 @@ public static class NetbootWriter
         var files = new List<string>();
         var skipped = new List<string>();
         var initramfsByRelease = new Dictionary<string, string>(StringComparer.Ordinal);
+        (string Kernel, string Initramfs)? latest = null;
         var selectors = refs.Versions.Select(v => (Selector: v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), v))
             .Append(("latest", refs.Find(refs.Latest)!))
             .Concat(refs.Tags.Select(t => (Selector: t.Key, refs.Find(t.Value)!)));
@@ -68,6 +69,7 @@ public static class NetbootWriter
                     }
                     initramfsByRelease[release] = initramfsPath;
                 }
+                if (selector == "latest") latest = (kernelPath, initramfsPath);
                 string commandLine = CommandLine.For(urls, new ImageSpec(image, entry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), trustKeyIds, append);
                 string script = NetbootLayout.Script(image, selector);
                 string text = IpxeScript.For($"Circular: {version.Name} ({selector}) from {urls[0]}",
@@ -80,6 +82,15 @@ public static class NetbootWriter
             {
                 Directory.Delete(work, recursive: true);
             }
+        }
+        if (latest is { } menu)
+        {
+            // The universal medium over iPXE: the latest version's kernel starts the initramfs's menu of every image.
+            string words = $"console=tty0 console=ttyS0,115200 circular.url={string.Join(',', urls.Select(u => u.TrimEnd('/')))} circular.menu-timeout=10" +
+                (trustKeyIds.Count > 0 ? $" circular.trust={string.Join(',', trustKeyIds)}" : "") + (string.IsNullOrWhiteSpace(append) ? "" : " " + append.Trim());
+            string text = IpxeScript.For($"Circular: boot menu of {urls[0]}", NetbootLayout.FromMenu(menu.Kernel), NetbootLayout.FromMenu(menu.Initramfs), words);
+            AtomicFile.Write(Path.Combine(root, NetbootLayout.MenuScript), System.Text.Encoding.UTF8.GetBytes(text), durable: true);
+            scripts.Add(NetbootLayout.MenuScript);
         }
         return new NetbootReport(scripts, files, skipped);
     }
