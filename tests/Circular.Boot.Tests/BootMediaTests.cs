@@ -4,17 +4,12 @@ namespace Circular.Boot.Tests;
 
 /// <summary>The media that start a diskless machine: QEMU's network boot ROM chaining an iPXE script, and the boot ISO.</summary>
 [Collection("qemu")]
-public sealed partial class BootMediaTests(InetBootFixture f) : IDisposable
+public sealed class BootMediaTests(InetBootFixture f) : IDisposable
 {
     private readonly Scratch _s = new();
     private static readonly TimeSpan Boot = TimeSpan.FromMinutes(4);
 
     public void Dispose() => _s.Dispose();
-
-    [GeneratedRegex(@"CIRC-MARK (v\d)")]
-    private static partial Regex Marker();
-
-    private static string MarkerOf(string console) => Marker().Match(console) is { Success: true } m ? m.Groups[1].Value : "no marker";
 
     [Fact]
     public async Task The_network_boot_rom_chains_the_served_ipxe_script()
@@ -29,7 +24,7 @@ public sealed partial class BootMediaTests(InetBootFixture f) : IDisposable
 
         string console = await QemuGuest.RunAsync(Boot, "256M",
             ["-boot", "n", .. QemuGuest.Network([f.Port], bootFile: "http://10.0.2.100/boot/os/latest.ipxe")]);
-        Assert.True(MarkerOf(console) == "v2", "the iPXE network boot did not reach version 2's marker:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v2", "the iPXE network boot did not reach version 2's marker:\n" + console);
         Assert.Contains("circular.url=http://10.0.2.100", console); // the script took its URLs from the request
     }
 
@@ -42,10 +37,10 @@ public sealed partial class BootMediaTests(InetBootFixture f) : IDisposable
         Assert.True(new FileInfo(iso).Length < 24_000_000, $"the ISO is {new FileInfo(iso).Length} bytes");
 
         string bios = await QemuGuest.RunAsync(Boot, "256M", ["-cdrom", iso, "-boot", "d", .. QemuGuest.Network([f.Port])]);
-        Assert.True(MarkerOf(bios) == "v2", "BIOS boot of the ISO did not reach the marker:\n" + bios);
+        Assert.True(GuestConsole.MarkerOf(bios) == "v2", "BIOS boot of the ISO did not reach the marker:\n" + bios);
 
         // GRUB's EFI build runs out of memory loading the kernel at 256 MB (docs/inetboot.md).
         string uefi = await QemuGuest.RunAsync(Boot, "384M", [.. QemuGuest.Uefi(_s.Dir), "-cdrom", iso, "-boot", "d", .. QemuGuest.Network([f.Port])]);
-        Assert.True(MarkerOf(uefi) == "v2", "UEFI boot of the ISO did not reach the marker:\n" + uefi);
+        Assert.True(GuestConsole.MarkerOf(uefi) == "v2", "UEFI boot of the ISO did not reach the marker:\n" + uefi);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 
 namespace Circular.Boot.Tests;
 
@@ -7,14 +6,9 @@ namespace Circular.Boot.Tests;
 /// network that reaches only the loopback test servers (QEMU user networking, restrict=on, guestfwd).
 /// </summary>
 [Collection("qemu")]
-public sealed partial class DisklessBootTests(InetBootFixture f)
+public sealed class DisklessBootTests(InetBootFixture f)
 {
     private static readonly TimeSpan Boot = TimeSpan.FromMinutes(3);
-
-    [GeneratedRegex(@"CIRC-MARK (v\d)")]
-    private static partial Regex Marker();
-
-    private static string MarkerOf(string console) => Marker().Match(console) is { Success: true } m ? m.Groups[1].Value : "no marker";
 
     private string[] Direct(string image, params int[] ports) =>
         ["-kernel", f.Kernel, "-initrd", f.Initramfs, "-append", $"console=ttyS0 circular.url=http://10.0.2.100 circular.image={image}",
@@ -24,11 +18,11 @@ public sealed partial class DisklessBootTests(InetBootFixture f)
     public async Task Versions_boot_by_number_and_latest_follows_a_rollback()
     {
         string console = await QemuGuest.RunAsync(Boot, "256M", Direct("os@1"));
-        Assert.True(MarkerOf(console) == "v1", "os@1 did not boot to its marker:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v1", "os@1 did not boot to its marker:\n" + console);
         Assert.Contains("circular: os@1 (96.0 MiB) attached as /dev/nbd0", console);
 
         console = await QemuGuest.RunAsync(Boot, "256M", Direct("os"));
-        Assert.True(MarkerOf(console) == "v2", "os (latest) did not boot version 2:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v2", "os (latest) did not boot version 2:\n" + console);
 
         (await CircularCli.RunAsync("rollback", f.Archive, "os", "1")).Ok();
         try
@@ -36,7 +30,7 @@ public sealed partial class DisklessBootTests(InetBootFixture f)
             // serve and the booted client each reuse refs for a few seconds: wait them out.
             await Task.Delay(TimeSpan.FromSeconds(6));
             console = await QemuGuest.RunAsync(Boot, "256M", Direct("os"));
-            Assert.True(MarkerOf(console) == "v1", "after the rollback, os did not boot version 1:\n" + console);
+            Assert.True(GuestConsole.MarkerOf(console) == "v1", "after the rollback, os did not boot version 1:\n" + console);
         }
         finally
         {

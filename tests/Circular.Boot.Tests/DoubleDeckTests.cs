@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Circular.Boot.Initramfs;
 using Xunit.Abstractions;
 
@@ -9,23 +8,12 @@ namespace Circular.Boot.Tests;
 /// running Linux; a plain Live ISO on a web server booted over HTTP ranges (HTTPFS).
 /// </summary>
 [Collection("qemu")]
-public sealed partial class DoubleDeckTests(InetBootFixture f, ITestOutputHelper output) : IDisposable
+public sealed class DoubleDeckTests(InetBootFixture f, ITestOutputHelper output) : IDisposable
 {
     private readonly Scratch _s = new();
     private static readonly TimeSpan Boot = TimeSpan.FromMinutes(5);
 
     public void Dispose() => _s.Dispose();
-
-    [GeneratedRegex(@"CIRC-MARK (v\d)")]
-    private static partial Regex Marker();
-
-    [GeneratedRegex(@"Command line: (.*)")]
-    private static partial Regex KernelCommandLine();
-
-    private static string MarkerOf(string console) => Marker().Match(console) is { Success: true } m ? m.Groups[1].Value : "no marker";
-
-    /// <summary>The command lines of every kernel the console shows starting, in order.</summary>
-    private static List<string> Kernels(string console) => [.. KernelCommandLine().Matches(console).Select(m => m.Groups[1].Value.Trim())];
 
     [Fact]
     public async Task The_universal_iso_boots_the_menus_default_with_that_versions_own_kernel()
@@ -37,12 +25,12 @@ public sealed partial class DoubleDeckTests(InetBootFixture f, ITestOutputHelper
         string console = await QemuGuest.RunAsync(Boot, "512M", ["-cdrom", iso, "-boot", "d", .. QemuGuest.Network([f.Port])]);
         Assert.Contains("Circular boot menu", console);
         Assert.Contains("os (latest: version 2", console);
-        var kernels = Kernels(console);
+        var kernels = GuestConsole.Kernels(console);
         Assert.True(kernels.Count == 2, "expected the medium's kernel, then the version's:\n" + console);
         Assert.DoesNotContain("deck=", kernels[0]);
         Assert.Contains("deck=one", kernels[1]); // version 1's own command line: its own kernel was started
         Assert.Contains("circular.image=os@1", kernels[1]);
-        Assert.True(MarkerOf(console) == "v1", "the chosen version did not boot:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v1", "the chosen version did not boot:\n" + console);
     }
 
     [Fact]
@@ -75,10 +63,10 @@ public sealed partial class DoubleDeckTests(InetBootFixture f, ITestOutputHelper
             "-append", "console=ttyS0 rdinit=/kexec-test", .. QemuGuest.Network([f.Port])]);
         Assert.Contains("KEXEC-TEST: running circular kexec", console);
         Assert.DoesNotContain("KEXEC-TEST: circular kexec returned", console);
-        var kernels = Kernels(console);
+        var kernels = GuestConsole.Kernels(console);
         Assert.True(kernels.Count == 2, "no second kernel started:\n" + console);
         Assert.Contains("deck=one", kernels[1]);
-        Assert.True(MarkerOf(console) == "v1", "the kexec'd kernel did not boot version 1:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v1", "the kexec'd kernel did not boot version 1:\n" + console);
     }
 
     [Fact]
@@ -98,7 +86,7 @@ public sealed partial class DoubleDeckTests(InetBootFixture f, ITestOutputHelper
         string console = await QemuGuest.RunAsync(Boot, "512M", ["-kernel", f.Kernel, "-initrd", f.Initramfs,
             "-append", "console=ttyS0 circular.url=http://10.0.2.100/live.iso", .. QemuGuest.Network([nginx.Port])]);
         Assert.Contains("reading it as a Live ISO", console);
-        Assert.True(MarkerOf(console) == "v1", "the Live ISO did not boot:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v1", "the Live ISO did not boot:\n" + console);
         long isoSize = new FileInfo(iso).Length;
         long fetched = nginx.AccessLog.Select(BytesOf).Sum();
         output.WriteLine($"fetched {fetched} bytes of the {isoSize}-byte ISO ({100.0 * fetched / isoSize:F1}%)");
@@ -108,4 +96,24 @@ public sealed partial class DoubleDeckTests(InetBootFixture f, ITestOutputHelper
     /// <summary>Bytes sent, the last field of the test nginx's access log lines.</summary>
     private static long BytesOf(string line) =>
         long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(), out long n) ? n : 0;
+
+    [Fact]
+    public async Task Static_netboot_files_boot_the_menu_over_ipxe_from_a_plain_web_server()
+    {
+        // A copy of the archive with `circular netboot`'s static files, served by nginx: no Circular server at all.
+        string archive = _s["static"];
+        Tools.Run("cp", "-a", f.Archive, archive);
+        var made = (await CircularCli.RunAsync(TimeSpan.FromMinutes(5), "netboot", archive, "os", "--url", "http://10.0.2.100",
+            "--append", "circular.image=os circular.menu-timeout=1")).Ok();
+        foreach (string script in new[] { "boot/os/1.ipxe", "boot/os/2.ipxe", "boot/os/latest.ipxe", "boot/menu.ipxe" })
+            Assert.True(File.Exists(Path.Combine(archive, script)), $"{script} was not written:\n{made.Out}");
+        Assert.Contains("circular.image=os@1", File.ReadAllText(Path.Combine(archive, "boot/os/1.ipxe")));
+        Scratch.MakeReadable(archive);
+        using var nginx = await NginxServer.StartAsync(archive);
+        string console = await QemuGuest.RunAsync(Boot, "512M", ["-boot", "n", .. QemuGuest.Network([nginx.Port], bootFile: "http://10.0.2.100/boot/menu.ipxe")]);
+        Assert.Contains("Circular boot menu", console);
+        var kernels = GuestConsole.Kernels(console);
+        Assert.True(kernels.Count == 2 && kernels[1].Contains("deck=two", StringComparison.Ordinal), "the menu's default (latest) did not start with its own kernel:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v2", "the iPXE menu boot did not reach the latest version:\n" + console);
+    }
 }

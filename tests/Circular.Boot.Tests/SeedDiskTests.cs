@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace Circular.Boot.Tests;
@@ -10,21 +9,12 @@ namespace Circular.Boot.Tests;
 /// version; a filled disk boots without fetching.
 /// </summary>
 [Collection("qemu")]
-public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) : IDisposable
+public sealed class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) : IDisposable
 {
     private readonly Scratch _s = new();
     private static readonly TimeSpan Boot = TimeSpan.FromMinutes(4);
 
     public void Dispose() => _s.Dispose();
-
-    [GeneratedRegex(@"CIRC-MARK (v\d|n\d)")]
-    private static partial Regex Marker();
-
-    [GeneratedRegex(@"CIRC-NOTE (\S+)")]
-    private static partial Regex Note();
-
-    private static string MarkerOf(string console) => Marker().Match(console) is { Success: true } m ? m.Groups[1].Value : "no marker";
-    private static string NoteOf(string console) => Note().Match(console) is { Success: true } m ? m.Groups[1].Value : "no note";
 
     /// <summary>Writes a seed disk of <paramref name="image"/> for a guest reaching the archive at http://10.0.2.100 (the prebuilt initramfs: quicker).</summary>
     private async Task<string> SeedAsync(string file, string image, params string[] more)
@@ -68,11 +58,11 @@ public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper o
         }
 
         string online = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), .. QemuGuest.Network([f.Port])]);
-        Assert.True(MarkerOf(online) == "v2", $"{format}: the first boot did not reach version 2's marker:\n{online}");
+        Assert.True(GuestConsole.MarkerOf(online) == "v2", $"{format}: the first boot did not reach version 2's marker:\n{online}");
         long first = Allocated(file);
 
         string offline = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), "-nic", "none"]);
-        Assert.True(MarkerOf(offline) == "v2", $"{format}: the offline boot did not reach the marker:\n{offline}");
+        Assert.True(GuestConsole.MarkerOf(offline) == "v2", $"{format}: the offline boot did not reach the marker:\n{offline}");
         Assert.Contains("booting from the cache", offline);
         long second = Allocated(file);
 
@@ -89,13 +79,13 @@ public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper o
     {
         string file = await SeedAsync(_s["notes.img"], "notes");
         string first = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, "raw"), .. QemuGuest.Network([f.Port])]);
-        Assert.True(MarkerOf(first) == "n1", "BIOS boot of the seed disk did not reach the marker:\n" + first);
-        Assert.Equal("none", NoteOf(first));
+        Assert.True(GuestConsole.MarkerOf(first) == "n1", "BIOS boot of the seed disk did not reach the marker:\n" + first);
+        Assert.Equal("none", GuestConsole.NoteOf(first));
 
         // The same disk under UEFI (GRUB's EFI build needs more than 256 MB: docs/inetboot.md), offline.
         string second = await QemuGuest.RunAsync(Boot, "384M", [.. QemuGuest.Uefi(_s.Dir), .. Disk(file, "raw"), "-nic", "none"]);
-        Assert.True(MarkerOf(second) == "n1", "UEFI boot of the seed disk did not reach the marker:\n" + second);
-        Assert.StartsWith("left-at-", NoteOf(second));
+        Assert.True(GuestConsole.MarkerOf(second) == "n1", "UEFI boot of the seed disk did not reach the marker:\n" + second);
+        Assert.StartsWith("left-at-", GuestConsole.NoteOf(second));
 
         var shown = (await CircularCli.RunAsync("seed", "--info", file)).Ok().Out;
         Assert.Contains("boots:    notes from http://10.0.2.100", shown);
@@ -119,7 +109,7 @@ public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper o
         }
         Assert.True(await QemuGuest.WaitForAsync(guest, "CIRC-MARK", Boot), "the menu's second entry did not boot:\n" + guest.Out);
         await QemuGuest.WaitForAsync(guest, "Power down", TimeSpan.FromSeconds(30));
-        Assert.Equal("v1", MarkerOf(guest.Out));
+        Assert.Equal("v1", GuestConsole.MarkerOf(guest.Out));
     }
 
     [Fact]
@@ -130,7 +120,7 @@ public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper o
         Assert.Contains("filled at creation: all", shown);
         Assert.Contains("never booted", shown);
         string console = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, "qcow2"), "-nic", "none"]);
-        Assert.True(MarkerOf(console) == "v2", "a disk filled with every block did not boot offline:\n" + console);
+        Assert.True(GuestConsole.MarkerOf(console) == "v2", "a disk filled with every block did not boot offline:\n" + console);
     }
 
     [Fact]
@@ -155,7 +145,7 @@ public sealed partial class SeedDiskTests(InetBootFixture f, ITestOutputHelper o
                 "--size", "2G", "--initramfs", f.Initramfs, "--menu-timeout", "0", "--fill", "profile")).Ok();
             Assert.Contains("of blocks in its cache", made.Out);
             string console = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, "qcow2"), .. QemuGuest.Network([proxy.Port])]);
-            Assert.True(MarkerOf(console) == "v1", "the filled disk did not boot:\n" + console);
+            Assert.True(GuestConsole.MarkerOf(console) == "v1", "the filled disk did not boot:\n" + console);
             // The boot reads the 8 MB blob (32 chunks) and more (about 40 chunks unfilled); what the profile held came
             // from the disk. The few left are reads the recording boot (virtio, not NBD) did not make.
             var data = proxy.Requests.Where(r => r.Contains("/chunks/", StringComparison.Ordinal) || r.Contains("/packs/", StringComparison.Ordinal)).ToList();
