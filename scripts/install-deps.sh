@@ -14,6 +14,7 @@ packages=(
   swtpm swtpm-tools tpm2-tools     # software TPM 2.0 and tools for measured boot (--tpm) tests
   grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools  # boot ISOs and seed disks (BIOS and UEFI)
   ovmf ipxe                        # UEFI firmware for QEMU; iPXE images (tests of network boot)
+  squashfs-tools                   # Live ISO tests (a squashfs root inside an ISO, booted over HTTP ranges)
   ca-certificates libssl3 libzstd1 xz-utils # what the Circular initramfs carries; xz packs it for ISOs
 )
 missing=()

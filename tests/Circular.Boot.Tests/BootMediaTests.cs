@@ -32,7 +32,8 @@ public sealed class BootMediaTests(InetBootFixture f) : IDisposable
     public async Task The_boot_iso_boots_under_bios_and_uefi()
     {
         string iso = _s["boot.iso"];
-        var made = (await CircularCli.RunAsync(TimeSpan.FromMinutes(5), "iso", f.Archive, "os", "-o", iso, "--url", "http://10.0.2.100", "--initramfs", f.Initramfs)).Ok();
+        // The ISO as users get it: its initramfs built for it (xz), which is what keeps it under 24 MB.
+        var made = (await CircularCli.RunAsync(TimeSpan.FromMinutes(5), "iso", f.Archive, "os", "-o", iso, "--url", "http://10.0.2.100")).Ok();
         Assert.Contains("wrote " + iso, made.Out);
         Assert.True(new FileInfo(iso).Length < 24_000_000, $"the ISO is {new FileInfo(iso).Length} bytes");
 
