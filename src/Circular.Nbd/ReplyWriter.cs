@@ -72,8 +72,12 @@ internal sealed class ReplyWriter(PipeWriter pipe)
         }
         try
         {
-            if (maxHeaderLength > 0) pipe.Advance(writeHeader(pipe.GetSpan(maxHeaderLength)[..maxHeaderLength], state));
-            if (!payload.IsEmpty) pipe.Write(payload.Span);
+            // Header and payload in one contiguous piece of the pipe's memory: the pipe writes each of its segments to the
+            // socket separately, so a 256 KiB READ copied into 64 KiB segments left in five writes instead of one.
+            var span = pipe.GetSpan(maxHeaderLength + payload.Length);
+            int header = maxHeaderLength > 0 ? writeHeader(span[..maxHeaderLength], state) : 0;
+            payload.Span.CopyTo(span[header..]);
+            pipe.Advance(header + payload.Length);
             if (Interlocked.Decrement(ref _pending) == 0) await FlushAsync(ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not ConnectionLostException)
