@@ -18,6 +18,8 @@ ROWS = [  # name, label, RAM, goal (seconds over (d), None: no goal)
     ("e2", "(e2) download the .zst (-9), boot it locally", M, None),
     ("f", "(f) host-side `circular boot`, kernel + Debian initrd from the archive", M, 5),
     ("fc", "(f) the same with `--initrd circular`", M, 5),
+    ("di", "(di) issue 19 baseline: `circular iso ARCHIVE debian` on a CD", M, None),
+    ("ui", "(ui) issue 19: the universal ISO (menu 1 s, kexec into the version's kernel); compare with (di)", M, None),
 ]
 header, results, sizes, notes, access = (open(p).read() for p in sys.argv[1:6])
 # Per run: the chunks fetched one by one (GET /chunks/…): reads neither the packs nor the prefetch covered.

@@ -19,12 +19,15 @@
 #          root file system, which dracut downloads whole into RAM and boots with an overlayfs on top
 #   (e2)   download the zstd -9 image and boot it locally (bench/wan's (f)); the time includes both
 #   (f)    host-side 'circular boot URL' with the kernel and Debian's initrd taken from the archive over the WAN
+#   (di)   issue 19's baseline: 'circular iso ARCHIVE debian' (the version's kernel and the Circular initramfs) on a CD
+#   (ui)   issue 19: the universal medium ('circular iso ARCHIVE', no image): menu (default debian, 1 s), then kexec
+#          into the version's own kernel with the Circular initramfs; goal: at most (di) + one kernel start + 1 s
 #   (fc)   the same with '--initrd circular' (the small Circular initramfs for the archive's kernel, mounting the
 #          disk QEMU is given); the initramfs is built before the run and kept in the run's cache dir, the chunks are cold
 # Time is from the start of the command (qemu, circular, curl) to the marker on the guest's console; the command is
 # then stopped. Also measured: the Circular initramfs and 'circular iso' sizes.
 # Usage: bench/inetboot/run.sh   (from the repository, as root; needs network for apt-get and the Debian mirror)
-#   CONFIGS="d a a256 b c e e2 f fc"   (default: all) run only these; (d) is the baseline of the "over (d)" column
+#   CONFIGS="d a a256 b c e e2 f fc di ui"   (default: all) run only these; (d) is the baseline of the "over (d)" column
 #   REPEAT=3        run every configuration 3 times, interleaved; the table shows medians
 #   NICE=-10        nginx, the proxy and every measured command at that nice level
 #   KEEP=1          keep the work directory (console logs, proxy stats, nginx access log, archive)
@@ -175,6 +178,16 @@ size netboot-initramfs "$(ls "$ARCHIVE"/boot/initramfs/*.img | head -1)"
 size kernel "$KERNEL"; size debian-initrd "$INITRD"
 if "$C" iso "$ARCHIVE" debian -o "$W/boot.iso" --url http://10.0.2.100 --cache "$W/cache-iso" ${KMODDIR:+--modules "$KMODDIR"} \
      >"$W/iso.log" 2>&1; then size iso "$W/boot.iso"; else note "circular iso failed: $(tail -1 "$W/iso.log")"; fi
+if has di || has ui; then
+  # Issue 19: the direct ISO of the version (as (a), booted from a CD) against the universal medium (no image named:
+  # a menu from the archive, its default taken after 1 s, then kexec into the version's own kernel). Both carry the
+  # image's kernel release, so the medium's initramfs has that kernel's modules.
+  "$C" iso "$ARCHIVE" debian -o "$W/direct.iso" --url http://10.0.2.100 --append quiet ${KMODDIR:+--modules "$KMODDIR"} \
+    >"$W/iso-direct.log" 2>&1 || { cat "$W/iso-direct.log" >&2; exit 1; }
+  "$C" iso "$ARCHIVE" -o "$W/universal.iso" --url http://10.0.2.100 --kernel "$KERNEL" ${KMODDIR:+--modules "$KMODDIR"} \
+    --menu-timeout 1 --append "circular.image=debian quiet" >"$W/iso-universal.log" 2>&1 || { cat "$W/iso-universal.log" >&2; exit 1; }
+  size universal-iso "$W/universal.iso"
+fi
 if has fc && [ "$SETUP_FC" = ok ]; then
   # --initrd circular builds the initramfs into the cache's initramfs/ on first use: build it now (a local boot up
   # to the kernel's first line), so that the measured runs start with that directory and no chunks.
@@ -304,7 +317,7 @@ DRIVE_OPTS=format=raw,if=virtio,cache=writeback,snapshot=on
 A_APPEND="console=ttyS0 circular.url=http://10.0.2.100 circular.image=debian quiet"
 E_APPEND="console=ttyS0 root=live:http://10.0.2.100/bench/debian.squashfs ip=dhcp rd.neednet=1 rd.live.overlay.overlayfs=1 rd.shell=0 rd.emergency=poweroff quiet"
 for rep in $(seq "${REPEAT:-1}"); do
-  for cfg in d a a256 b c e e2 f fc; do
+  for cfg in d a a256 b c e e2 f fc di ui; do
     has "$cfg" || continue
     case $cfg in
       d) run d "${QEMU[@]}" -m "$MEMORY" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" -drive "file=$IMG,$DRIVE_OPTS" ;;
@@ -323,6 +336,8 @@ for rep in $(seq "${REPEAT:-1}"); do
             "${QEMU[@]}" -m "$MEMORY" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" -drive "file=$W/e2.img,$DRIVE_OPTS"
           rm -f "$W/e2.img" ;;
       f) rm -rf "$W/cache"; run f "$C" boot "$URL" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}" ;;
+      di) run di "${QEMU[@]}" -m "$MEMORY" -cdrom "$W/direct.iso" -boot d -netdev "$NET" -device virtio-net-pci,netdev=n0 ;;
+      ui) run ui "${QEMU[@]}" -m "$MEMORY" -cdrom "$W/universal.iso" -boot d -netdev "$NET" -device virtio-net-pci,netdev=n0 ;;
       fc) if [ "$SETUP_FC" != ok ]; then skip fc "$SETUP_FC"; continue; fi
           rm -rf "$W/cache"; mkdir -p "$W/cache"; cp -a "$W/cache-fc/initramfs" "$W/cache/"
           run fc "$C" boot "$URL" debian@1 --cache "$W/cache" --initrd circular "${BOOT_ARGS[@]}" ;;
