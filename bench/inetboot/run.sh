@@ -132,26 +132,7 @@ if has e; then
       >"$W/apt-dracut.log" 2>&1 || SETUP_E="apt-get install ${need[*]} failed: $(tail -1 "$W/apt-dracut.log")"
   fi
 fi
-# The guest side of slirp's guestfwd: one process per guest connection, stdin/stdout <-> the proxy. Never writes to
-# stderr (QEMU would mix it into the connection).
-cat >"$W/relay.py" <<'PY'
-import os, socket, sys, threading
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-def up():
-    try:
-        while (b := os.read(0, 65536)):
-            s.sendall(b)
-        s.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-threading.Thread(target=up, daemon=True).start()
-try:
-    while (b := s.recv(65536)):
-        os.write(1, b)
-except OSError:
-    pass
-PY
-RELAY=${RELAY:-$W/relay.py}
+RELAY=${RELAY:-$ROOT/bench/lib/relay.py}   # the guestfwd relay, one process per guest connection
 
 # --- the archive ------------------------------------------------------------------------------------------------
 ARCHIVE=$W/archive

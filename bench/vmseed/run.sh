@@ -26,7 +26,7 @@
 #   WANPROXY=/path/to/published/WanProxy (default: dotnet publish bench/WanProxy into the work directory)
 #   NIC_ROM=1  keep the network card's iPXE option ROM in the first boot (default: romfile= drops it: its banner
 #              costs seconds of firmware time that (g), with no card, does not pay)
-#   RELAY=/path/to/relay.py  the guestfwd relay (stdin/stdout <-> 127.0.0.1:PORT; default: one written here)
+#   RELAY=/path/to/relay.py  the guestfwd relay (stdin/stdout <-> 127.0.0.1:PORT; default: bench/lib/relay.py)
 #   NICE=-10  nginx, the proxy and every measured QEMU at that nice level   KEEP=1 keeps the work directory
 #   OUT=DIR   the guest image's directory (default /var/tmp/circular-bench-debian, bench/wan/make-debian-image.sh)
 set -euo pipefail
@@ -108,27 +108,7 @@ if [ -n "${WANPROXY:-}" ]; then P=$WANPROXY; else
     >"$W/build-proxy.log" 2>&1 || { cat "$W/build-proxy.log" >&2; exit 1; }
   P=$W/proxy/WanProxy
 fi
-if [ -n "${RELAY:-}" ]; then R=$RELAY; else
-  # QEMU's guestfwd runs it per guest connection; it must never write to stderr (QEMU mixes that into the stream).
-  R=$W/relay.py
-  cat >"$R" <<'PY'
-import os, socket, sys, threading
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-def up():
-    try:
-        while (b := os.read(0, 65536)):
-            s.sendall(b)
-        s.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-threading.Thread(target=up, daemon=True).start()
-try:
-    while (b := s.recv(65536)):
-        os.write(1, b)
-except OSError:
-    pass
-PY
-fi
+R=${RELAY:-$ROOT/bench/lib/relay.py}   # the guestfwd relay, one process per guest connection
 # The Circular initramfs is built from /lib/modules/RELEASE of the version's kernel. When this machine lacks that tree
 # (its kernel differs from the image's), the seed is given the image's own tree (--modules) and the profile is
 # recorded with a Circular initramfs built from it: what 'boot --initrd circular' would do with the tree installed.

@@ -58,9 +58,10 @@ public sealed class LocalCache
             return null;
         }
         string marker = Path.Combine(mountPoint, CachePartition.MarkerFile);
-        if (File.Exists(marker) && Format(marker) > CachePartition.Format)
+        int layout = File.Exists(marker) ? Format(marker) : CachePartition.Format;
+        if (layout > CachePartition.Format)
         {
-            log.LogWarning("the cache partition {Device} has layout {Format}, newer than this initramfs knows; booting without it", device, Format(marker));
+            log.LogWarning("the cache partition {Device} has layout {Format}, newer than this initramfs knows; booting without it", device, layout);
             await Programs.RunAsync("umount", mountPoint).ConfigureAwait(false);
             return null;
         }

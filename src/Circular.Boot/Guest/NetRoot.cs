@@ -82,8 +82,7 @@ public static class NetRoot
             {
                 name = (await source.Catalog.ListAsync(ct).ConfigureAwait(false)).Single().Name;
                 var iso = await source.Catalog.OpenAsync(name, writable: false, ct).ConfigureAwait(false);
-                device = await KernelNbdDevice.AttachAsync(o.Device, name, iso, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
-                Tune(o.Device);
+                device = await AttachAsync(o, name, iso, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Url} is not an archive: reading it as a Live ISO ({Size}) over HTTP ranges, attached as {Device}", p.Urls[0], ByteSize.Format(iso.Size), o.Device);
                 init = await RootFileSystem.MountLiveAsync(o.Device, p, o.NewRoot, log, ct).ConfigureAwait(false);
             }
@@ -97,8 +96,7 @@ public static class NetRoot
                 var version = await client.OpenVersionAsync(p.Image!.Value, ct).ConfigureAwait(false);
                 name = version.Name;
                 var image = await client.Catalog.OpenAsync(version.Name, writable: false, ct).ConfigureAwait(false);
-                device = await KernelNbdDevice.AttachAsync(o.Device, version.Name, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
-                Tune(o.Device);
+                device = await AttachAsync(o, version.Name, image, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
 
                 string? layer = local is not null && p.Overlay != "tmpfs" ? local.LayerDir(version.Name) : null;
@@ -166,6 +164,14 @@ public static class NetRoot
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>Attaches the image as the kernel's NBD device, tuned for large requests.</summary>
+    private static async Task<KernelNbdDevice> AttachAsync(NetRootOptions o, string export, Imaging.Images.IBlockImage image, ILogger log, CancellationToken ct)
+    {
+        var device = await KernelNbdDevice.AttachAsync(o.Device, export, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
+        Tune(o.Device);
+        return device;
     }
 
     /// <summary>argv[0] as the kernel shows it (/proc/self/cmdline): what systemd reads to decide whom to spare.</summary>

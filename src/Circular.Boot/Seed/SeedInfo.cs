@@ -68,7 +68,7 @@ public sealed record SeedInfo
     }
 
     /// <summary>Blocks the file holds on disk (sparse files and grown images hold less than their size).</summary>
-    private static async Task<long> AllocatedBytesAsync(string file, CancellationToken ct)
+    public static async Task<long> AllocatedBytesAsync(string file, CancellationToken ct)
     {
         var r = await Programs.RunAsync("du", ["-k", file], TimeSpan.FromMinutes(1), ct).ConfigureAwait(false);
         return r.Ok && long.TryParse(r.Output.Split('\t')[0], NumberStyles.None, CultureInfo.InvariantCulture, out long kib) ? kib * 1024 : new FileInfo(file).Length;

@@ -122,9 +122,10 @@ public static class SeedCommand
                     Force = pr.GetValue(force),
                     MenuTimeoutSeconds = timeout,
                 }, ConsoleLog.Instance, ct);
-                var written = await SeedInfo.ReadAsync(file, ct);
-                System.Console.WriteLine($"wrote {file}: {diskFormat.Name}{(subformat is null ? "" : $" ({subformat})")} seed disk of {ByteSize.Format(written.VirtualSize)}, " +
-                    $"{ByteSize.Format(written.AllocatedSize)} allocated (kernel {inputs.KernelRelease} of {inputs.Version.Name}" +
+                // The size it was written with and what the file holds: reading the disk back (a raw copy of it) would cost as much again.
+                long allocated = await SeedInfo.AllocatedBytesAsync(file, ct);
+                System.Console.WriteLine($"wrote {file}: {diskFormat.Name}{(subformat is null ? "" : $" ({subformat})")} seed disk of {ByteSize.Format(SeedDiskWriter.RoundedSize(bytes))}, " +
+                    $"{ByteSize.Format(allocated)} allocated (kernel {inputs.KernelRelease} of {inputs.Version.Name}" +
                     (filled > 0 ? $", {ByteSize.Format(filled)} of blocks in its cache" : "") + ")");
                 System.Console.WriteLine($"boots: {menu[0].CommandLine}");
             }
