@@ -10,7 +10,7 @@ namespace Circular.Server.Tests.Support;
 
 /// <summary>
 /// The client read stack exactly as the CLI builds it (<see cref="ArchiveClient.OpenAsync"/>) for a URL archive,
-/// with a private cache and trust state and short deadlines, and its layers exposed for assertions.
+/// with a private cache and trust state, and its layers exposed for assertions.
 /// </summary>
 public sealed class TestClient : IAsyncDisposable
 {
@@ -29,11 +29,17 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>Short per-request deadline so fault tests finish quickly.</summary>
     public static HttpBackendOptions FastOptions => new() { Timeout = TimeSpan.FromSeconds(1) };
 
+    /// <summary>
+    /// The default for tests that count requests: a deadline a loaded CI machine never reaches, so no attempt is
+    /// retried (with 1 s, one slow answer under load was retried and counted twice).
+    /// </summary>
+    public static HttpBackendOptions PatientOptions => new() { Timeout = TimeSpan.FromSeconds(20) };
+
     public static async Task<TestClient> OpenAsync(IEnumerable<Uri> mirrors, string cacheDir, long quota = 1L << 30,
         HttpBackendOptions? options = null, TestLog? log = null, long memoryBytes = 64L << 20)
     {
         var urls = mirrors.Select(u => u.ToString().TrimEnd('/')).ToList();
-        var http = options ?? FastOptions;
+        var http = options ?? PatientOptions;
         var client = await ArchiveClient.OpenAsync(new ArchiveClientOptions {
             Location = urls[0],
             Mirrors = urls.Skip(1).ToList(),
