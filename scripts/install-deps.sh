@@ -15,6 +15,7 @@ packages=(
   grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools  # boot ISOs and seed disks (BIOS and UEFI)
   ovmf ipxe                        # UEFI firmware for QEMU; iPXE images (tests of network boot)
   squashfs-tools                   # Live ISO tests (a squashfs root inside an ISO, booted over HTTP ranges)
+  chromium fonts-dejavu-core       # the catalog tests: pages loaded, dumped and screenshotted in headless Chromium
   ca-certificates libssl3 libzstd1 xz-utils # what the Circular initramfs carries; xz packs it for ISOs
 )
 missing=()

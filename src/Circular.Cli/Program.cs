@@ -19,11 +19,13 @@ public static class Program
             CatCommand.Create(),
             DiffCommand.Create(),
             TagCommand.Create(),
+            DescribeCommand.Create(),
             RollbackCommand.Create(),
             VerifyCommand.Create(),
             GcCommand.Create(),
 #if !GUEST
             ServeCommand.Create(),
+            CatalogCommand.Create(),
 #endif
             ImportCommand.Create(),
             CommitCommand.Create(),

@@ -29,7 +29,7 @@ public static class CommitCommand
             "Publish base version + overlay as the next version of NAME; only the changed blocks are stored") { archive, name, overlayDir, message, tag, keep };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             string image = pr.GetValue(name)!;
             ImageName.Validate(image);
@@ -88,7 +88,7 @@ public static class CommitCommand
             System.Console.WriteLine($"committed {image} version {published.Version} (from {entry.Version} + overlay)");
             System.Console.WriteLine($"  blocks: {result.ChangedBlocks} changed, {writer.NewChunks} new chunks, {ByteSize.Format(writer.NewBytes)} written in {clock.Elapsed.TotalSeconds:0.00} s");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

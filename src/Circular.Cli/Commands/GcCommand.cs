@@ -16,7 +16,7 @@ public static class GcCommand
         var cmd = new Command("gc", "Delete chunks no kept version references (waits for running pushes to finish)") { archive, keepLast, dryRun };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             int? keep = pr.GetValue(keepLast);
             if (keep is < 1) throw new UsageException("--keep-last must be at least 1");
@@ -29,7 +29,7 @@ public static class GcCommand
                 (r.TempFilesDeleted > 0 ? $"; {verb} {r.TempFilesDeleted} leftover temporary files" : "") +
                 (r.HotFilesDeleted > 0 ? $"; {verb} {r.HotFilesDeleted} profiles, pack indexes and packs no kept version uses" : ""));
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Text.Json;
 using Circular.Cli.Composition;
 using Circular.Client;
 using Circular.Core.Chunks;
+using Circular.Server.Catalog;
 
 namespace Circular.Cli.Commands;
 
@@ -11,11 +13,18 @@ public static class ImagesCommand
     {
         var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
         var client = new ClientOptions();
-        var cmd = new Command("images", "List the images in an archive with their latest version") { archive };
+        var json = new Option<bool>("--json") { Description = "Print the catalog's JSON (as /api/images answers): description, sizes, tags, signature and optimization of each image" };
+        var cmd = new Command("images", "List the images in an archive with their latest version") { archive, json };
         client.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
+            if (pr.GetValue(json))
+            {
+                var images = await new CatalogReader(stack.Reader).ImagesAsync(ct);
+                System.Console.WriteLine(JsonSerializer.Serialize(images, CatalogJson.Default.ListCatalogImage));
+                return CommandAction.Ok;
+            }
             var names = await stack.Reader.ListImagesAsync(ct);
             if (names.Count == 0) { System.Console.WriteLine("no images"); return CommandAction.Ok; }
             System.Console.WriteLine($"{"NAME",-24} {"LATEST",6} {"VERSIONS",8} {"SIZE",10}  UPDATED");

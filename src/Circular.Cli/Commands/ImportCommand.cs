@@ -27,7 +27,7 @@ public static class ImportCommand
         client.AddTo(cmd);
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
             publish.ValidateNameAndTag(pr, imageName);
@@ -43,7 +43,7 @@ public static class ImportCommand
                 pushSettings, ct);
             PushCommand.Report(imageName, result);
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

@@ -37,7 +37,7 @@ public static class KeyCommand
             "Renew the refs signatures (new timestamp and expiry; refs.json and its serial are unchanged) and sign any unsigned manifests. " +
             "Run it before the refs expire, e.g. from cron") { archive, name };
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var signer = signing.Read(pr) ?? throw new UsageException("resign needs --key KEYFILE");
             var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signer);
@@ -51,7 +51,7 @@ public static class KeyCommand
                     (manifests > 0 ? $", {manifests} manifests signed" : ""));
             }
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

@@ -1,25 +1,37 @@
 using System.CommandLine;
+using System.Text.Json;
 using Circular.Cli.Composition;
 using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
+using Circular.Server.Catalog;
 
 namespace Circular.Cli.Commands;
 
 public static class LogCommand
 {
+    private const int AllOnOnePage = 1 << 24;
+
     public static Command Create()
     {
         var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
         var client = new ClientOptions();
-        var cmd = new Command("log", "List the versions of an image: size, date, tags, message and the bytes each added") { archive, name };
+        var json = new Option<bool>("--json") { Description = "Print the catalog's JSON for the image (as /api/images/NAME answers), with every version on one page" };
+        var cmd = new Command("log", "List the versions of an image: size, date, tags, message and the bytes each added") { archive, name, json };
         client.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string image = pr.GetValue(name)!;
             ImageName.Validate(image);
             await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
+            if (pr.GetValue(json))
+            {
+                var detail = await new CatalogReader(stack.Reader).ImageAsync(image, 1, AllOnOnePage, ct)
+                    ?? throw new Core.Errors.NotFoundException($"no image '{image}' in {stack.Location}");
+                System.Console.WriteLine(JsonSerializer.Serialize(detail, CatalogJson.Default.CatalogImageDetail));
+                return CommandAction.Ok;
+            }
             var refs = await stack.Reader.GetRefsAsync(image, ct);
             System.Console.WriteLine($"{"",1} {"VERSION",7} {"CREATED",-20} {"SIZE",10} {"ADDED",10}  {"TAGS",-12} MESSAGE");
             foreach (var v in refs.Versions.OrderByDescending(v => v.Version))

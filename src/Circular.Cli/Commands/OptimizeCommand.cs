@@ -28,7 +28,7 @@ public static class OptimizeCommand
             { archive, spec, packSize, level };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             long size = ByteSize.Parse(pr.GetValue(packSize)!);
@@ -69,7 +69,7 @@ public static class OptimizeCommand
                 $"{ByteSize.Format(stored)} stored (index {digest[..12]})");
             System.Console.WriteLine($"a cold boot now fetches {ByteSize.Format(stored)} of packs instead of {ByteSize.Format(chunkBytes)} of chunks");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 

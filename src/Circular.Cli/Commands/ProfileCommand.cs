@@ -32,7 +32,7 @@ public static class ProfileCommand
             { archive, spec, file };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             string path = pr.GetValue(file)!;
@@ -48,7 +48,7 @@ public static class ProfileCommand
             string digest = await la.AttachProfileAsync(s.Name, entry.Version, bytes, ct);
             System.Console.WriteLine($"stored profile {digest[..12]} with {s.Name}@{entry.Version}: {Summary(profile, manifest)}");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 

@@ -32,7 +32,7 @@ public static class PushCommand
         boot.AddTo(cmd);
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             string imageName = pr.GetValue(name)!;
             publish.ValidateNameAndTag(pr, imageName);
@@ -61,7 +61,7 @@ public static class PushCommand
                 if (tempRaw is not null) File.Delete(tempRaw);
             }
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 

@@ -16,7 +16,7 @@ public static class RollbackCommand
             "Point 'latest' at another version (older: roll back; newer: roll forward). No version is deleted.") { archive, name, version };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var s = ImageSpec.Parse($"{pr.GetValue(name)}@{pr.GetValue(version)}");
             var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
@@ -30,7 +30,7 @@ public static class RollbackCommand
             string dir = to < from ? "rolled back" : to > from ? "rolled forward" : "unchanged:";
             System.Console.WriteLine($"{s.Name}: {dir} latest {from} -> {to}");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

@@ -16,7 +16,7 @@ public static class TagCommand
         var cmd = new Command("tag", "Name a version: NAME@TAG then selects it everywhere a version is accepted") { archive, spec, tag };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
-        CommandAction.Set(cmd, async (pr, ct) =>
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             string t = pr.GetValue(tag)!;
@@ -31,7 +31,7 @@ public static class TagCommand
             }, ct);
             System.Console.WriteLine($"tagged {s.Name}@{version} as {t}");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

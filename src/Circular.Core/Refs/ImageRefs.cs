@@ -25,6 +25,13 @@ public sealed record ImageRefs
     [JsonPropertyName("latest")] public int Latest { get; init; }
     [JsonPropertyName("tags")] public Dictionary<string, int> Tags { get; init; } = new(StringComparer.Ordinal);
     [JsonPropertyName("versions")] public List<VersionEntry> Versions { get; init; } = [];
+    /// <summary>What the image is, for people (the catalog; set with `circular describe`); omitted when unset.</summary>
+    [JsonPropertyName("description")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Description { get; init; }
+
+    /// <summary>The longest description accepted, in characters.</summary>
+    public const int MaxDescription = 4096;
 
     public VersionEntry? Find(int version) => Versions.Find(v => v.Version == version);
 
@@ -62,6 +69,7 @@ public sealed record ImageRefs
         if (Tags is null) return "\"tags\" is missing or null";
         if (Versions is null) return "\"versions\" is missing or null";
         if (Serial < 0) return $"serial {Serial} is negative";
+        if (Description is { Length: > MaxDescription }) return $"the description is longer than {MaxDescription} characters";
         var seen = new HashSet<int>();
         foreach (var v in Versions)
         {

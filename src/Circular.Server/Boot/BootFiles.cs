@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using Circular.Boot.Initramfs;
 using Circular.Boot.Media;
 using Circular.Boot.Netboot;
+using Circular.Boot.Seed;
 using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Errors;
 using Circular.Core.Manifests;
+using Circular.Storage.Archive;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -19,8 +21,12 @@ public sealed record NetbootServing(InitramfsOptions Initramfs);
 /// selector (its URLs taken from the request, so it works under any host name), the version's kernel, and a Circular
 /// initramfs per kernel release, built on first request and kept for the server's life.
 /// </summary>
-public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILogger log)
+public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILogger log) : IDisposable
 {
+    /// <summary>Boot ISOs and seed disks made on request, one per version, base URL and kind, kept for the server's life.</summary>
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _media = new(StringComparer.Ordinal);
+    private readonly Lazy<string> _mediaDir = new(() => Directory.CreateTempSubdirectory("circular-serve-media-").FullName);
+
     private readonly ConcurrentDictionary<string, Lazy<Task<(byte[] Kernel, string Release)>>> _kernels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<byte[]>>> _initramfs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (AssetRef Kernel, int ChunkSize)> _known = new(StringComparer.Ordinal);
@@ -38,6 +44,12 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
                 case [NetbootLayout.Dir, "initramfs", var name] when name.EndsWith(".img", StringComparison.Ordinal):
                     await SendAsync(ctx, await InitramfsAsync(name[..^4], ct).ConfigureAwait(false), "application/octet-stream", ct).ConfigureAwait(false);
                     return true;
+                case [NetbootLayout.Dir, var image, var file] when file.EndsWith(".iso", StringComparison.Ordinal):
+                    await SendFileAsync(ctx, await MediaAsync(ctx, image, file[..^4], null, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    return true;
+                case [NetbootLayout.Dir, var image, var file] when SeedFile(file) is var (selector, format):
+                    await SendFileAsync(ctx, await MediaAsync(ctx, image, selector, format, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    return true;
                 case [NetbootLayout.Dir, var image, var file] when file.EndsWith(".ipxe", StringComparison.Ordinal):
                     string script = await ScriptAsync(ctx, image, file[..^5], ct).ConfigureAwait(false);
                     await SendAsync(ctx, System.Text.Encoding.UTF8.GetBytes(script), "text/plain; charset=utf-8", ct).ConfigureAwait(false);
@@ -52,6 +64,109 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
             await ctx.Response.WriteAsync(e.Message + "\n", ct).ConfigureAwait(false);
             return true;
         }
+    }
+
+    /// <summary>What the catalog offers for a version when `serve` makes boot media: the ISO and a seed disk per growable format.</summary>
+    public static IReadOnlyList<Catalog.CatalogDownload> Downloads(string image, int version)
+    {
+        string v = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var list = new List<Catalog.CatalogDownload> { new("Boot ISO (CD or USB stick, BIOS and UEFI)", Catalog.CatalogPaths.Iso(image, v)) };
+        // Raw is left out: a raw seed disk is as large as its virtual size once downloaded.
+        foreach (var (ext, label) in Catalog.StaticCatalog.SeedFormats.Where(f => f.Extension != "img"))
+            list.Add(new(label, Catalog.CatalogPaths.Seed(image, v, ext)));
+        return list;
+    }
+
+    /// <summary>SELECTOR-seed.EXT: the selector and the disk format, or null.</summary>
+    private static (string, DiskFormat)? SeedFile(string file)
+    {
+        int dash = file.LastIndexOf("-seed.", StringComparison.Ordinal);
+        if (dash <= 0) return null;
+        string ext = file[(dash + 6)..];
+        if (ext == "img" || !Catalog.StaticCatalog.SeedFormats.Any(f => f.Extension == ext)) return null;
+        return DiskFormat.FromFileName(file) is { } format ? (file[..dash], format) : null;
+    }
+
+    /// <summary>
+    /// The boot ISO (<paramref name="seed"/> null) or a seed disk of a version, made on first request from the version's
+    /// kernel and the server's Circular initramfs, pointing at the archive's URL as the request named it.
+    /// </summary>
+    private async Task<string> MediaAsync(HttpContext ctx, string image, string selector, DiskFormat? seed, CancellationToken ct)
+    {
+        var version = await client.OpenVersionAsync(ImageSpec.Parse($"{image}@{selector}"), ct).ConfigureAwait(false);
+        var kernel = version.Manifest.Metadata.Boot?.Kernel
+            ?? throw new NotFoundException($"{version.Name} has no kernel stored with it (push it with --kernel FILE)");
+        string baseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}".TrimEnd('/');
+        string key = $"{version.Name}|{baseUrl}|{seed?.Name ?? "iso"}";
+        var lazy = _media.GetOrAdd(key, _ => new Lazy<Task<string>>(() => MakeMediaAsync(version, kernel, baseUrl, seed)));
+        var task = lazy.Value;
+        if (task.IsFaulted) _media.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, lazy));
+        return await task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<string> MakeMediaAsync(ResolvedVersion version, AssetRef kernelAsset, string baseUrl, DiskFormat? seed)
+    {
+        string id = NetbootLayout.KernelId(kernelAsset);
+        _known[id] = (kernelAsset, version.Manifest.ChunkSize);
+        var (kernelBytes, release) = await KernelAsync(id, CancellationToken.None).ConfigureAwait(false);
+        byte[] initramfs = await InitramfsAsync(release, CancellationToken.None).ConfigureAwait(false);
+        string work = Directory.CreateTempSubdirectory(Path.Combine(_mediaDir.Value, "work-")).FullName;
+        try
+        {
+            string kernelFile = Path.Combine(work, "vmlinuz"), initrdFile = Path.Combine(work, "initramfs");
+            await File.WriteAllBytesAsync(kernelFile, kernelBytes).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(initrdFile, initramfs).ConfigureAwait(false);
+            var spec = new ImageSpec(version.Spec.Name, version.Entry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            string output = Path.Combine(_mediaDir.Value, $"{Guid.NewGuid():n}.{seed?.Name ?? "iso"}");
+            if (seed is null)
+            {
+                string cmdline = CommandLine.For([baseUrl], spec, [], null);
+                await BootIso.WriteAsync(output, kernelFile, initrdFile, [new BootEntry($"Circular: {version.Name} from {baseUrl}", cmdline)], CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                SeedDiskWriter.CheckInstalled(seed);
+                var uuid = Guid.NewGuid();
+                var menu = SeedMenu.For(spec, version.Refs, version.Entry.Version, [baseUrl], [], uuid.ToString(), null);
+                await SeedDiskWriter.WriteAsync(new SeedDiskRequest {
+                    Output = output,
+                    Format = seed,
+                    Size = SeedSize,
+                    Kernel = kernelFile,
+                    Initramfs = initrdFile,
+                    CacheStaging = CachePartition.CreateStaging(work),
+                    CacheUuid = uuid,
+                    Description = new SeedDescription {
+                        Created = DateTimeOffset.UtcNow,
+                        Urls = [baseUrl],
+                        Image = spec.ToString(),
+                        Version = version.Name,
+                        KernelRelease = release,
+                        CacheUuid = uuid.ToString(),
+                        Menu = menu,
+                    },
+                }, log, CancellationToken.None).ConfigureAwait(false);
+            }
+            log.LogInformation("made {File} for {Version}", Path.GetFileName(output), version.Name);
+            return output;
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
+    /// <summary>The virtual size of seed disks made here (the file grows only as the machine fetches blocks).</summary>
+    public const long SeedSize = 16L << 30;
+
+    private static async Task SendFileAsync(HttpContext ctx, string file, CancellationToken ct)
+    {
+        ctx.Response.ContentType = "application/octet-stream";
+        ctx.Response.ContentLength = new FileInfo(file).Length;
+        ctx.Response.Headers.CacheControl = ArchiveServer_ShortCache;
+        if (!HttpMethods.IsHead(ctx.Request.Method)) await ctx.Response.SendFileAsync(file, ct).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        if (_mediaDir.IsValueCreated) Directory.Delete(_mediaDir.Value, recursive: true);
     }
 
     private async Task<string> ScriptAsync(HttpContext ctx, string image, string selector, CancellationToken ct)

@@ -19,7 +19,7 @@ namespace Circular.Server.Hosting;
 /// <summary>
 /// Serves an archive directory over HTTP/1.1 and HTTP/2 with Kestrel: the archive's files as they are (ranges,
 /// validators, cache headers that let proxies and CDNs keep immutable objects for a year), every image version
-/// as one virtual file /images/NAME/SELECTOR.img, a catalog page at / and JSON at /api/images.
+/// as one virtual file /images/NAME/SELECTOR.img, the catalog (docs/catalog.md) at /, /catalog/ and /api/.
 /// </summary>
 public sealed class ArchiveServer : IAsyncDisposable
 {
@@ -32,10 +32,13 @@ public sealed class ArchiveServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly VirtualImages _images;
 
-    private ArchiveServer(WebApplication app, VirtualImages images)
+    private readonly Boot.BootFiles? _boot;
+
+    private ArchiveServer(WebApplication app, VirtualImages images, Boot.BootFiles? boot)
     {
         _app = app;
         _images = images;
+        _boot = boot;
     }
 
     /// <summary>The addresses Kestrel bound (useful with port 0).</summary>
@@ -85,10 +88,17 @@ public sealed class ArchiveServer : IAsyncDisposable
         // which the native build does not have.
         app.MapMethods("/images/{name}/{selector}.img", ["GET", "HEAD"], (HttpContext ctx) =>
             images.ServeAsync(ctx, (string)ctx.Request.RouteValues["name"]!, (string)ctx.Request.RouteValues["selector"]!, ctx.RequestAborted));
-        app.MapGet("/api/images", (HttpContext ctx) => CatalogPages.JsonAsync(ctx, images.Reader, ctx.RequestAborted));
-        app.MapGet("/", (HttpContext ctx) => CatalogPages.HtmlAsync(ctx, images.Reader, ctx.RequestAborted));
         // Network boot: files `circular netboot` wrote are served as they are; anything else under boot/ is made here.
         var boot = options.Netboot is { } nb ? new Boot.BootFiles(images.Client, nb, options.Log) : null;
+        // The catalog, rendered live; the URL in its command lines is the one the browser used.
+        var catalog = new CatalogEndpoints(new CatalogReader(images.Reader), ctx => new CatalogSite(
+            $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}",
+            (name, version) => boot is not null ? Boot.BootFiles.Downloads(name, version) : StaticCatalog.ExistingDownloads(root, name, version)));
+        string[] getHead = ["GET", "HEAD"];
+        app.MapMethods("/", getHead, catalog.IndexAsync);
+        app.MapMethods("/" + CatalogPaths.Index, getHead, catalog.IndexAsync);
+        app.MapMethods("/" + CatalogPaths.Dir + "/{**rest}", getHead, (HttpContext ctx) => catalog.PageAsync(ctx, (string)ctx.Request.RouteValues["rest"]!));
+        app.MapMethods("/" + CatalogPaths.ApiDir + "/{**rest}", getHead, (HttpContext ctx) => catalog.ApiAsync(ctx, (string)ctx.Request.RouteValues["rest"]!));
         app.Use(async (ctx, next) =>
         {
             string path = ctx.Request.Path.Value ?? "";
@@ -108,7 +118,7 @@ public sealed class ArchiveServer : IAsyncDisposable
             },
         });
         await app.StartAsync(ct).ConfigureAwait(false);
-        return new ArchiveServer(app, images);
+        return new ArchiveServer(app, images, boot);
     }
 
     private static bool HasDotSegment(string? path) =>
@@ -119,6 +129,7 @@ public sealed class ArchiveServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _images.DisposeAsync().ConfigureAwait(false);
+        _boot?.Dispose();
     }
 }
 

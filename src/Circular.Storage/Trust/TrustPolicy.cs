@@ -22,7 +22,14 @@ public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? st
     private DateTimeOffset Now => clock?.Invoke() ?? DateTimeOffset.UtcNow;
 
     /// <summary>Checks that <paramref name="sigBytes"/> is a valid signature by a trusted key over <paramref name="data"/> at <paramref name="path"/>.</summary>
-    public SignatureFile Verify(string path, byte[] data, byte[]? sigBytes, string what)
+    public SignatureFile Verify(string path, byte[] data, byte[]? sigBytes, string what) =>
+        VerifyDigest(path, Convert.ToHexStringLower(SHA256.HashData(data)), sigBytes, what);
+
+    /// <summary>
+    /// <see cref="Verify"/> for an object known only by its SHA-256 (hex): a manifest whose digest the refs list
+    /// (the catalog shows who signed each version without reading every manifest).
+    /// </summary>
+    public SignatureFile VerifyDigest(string path, string digest, byte[]? sigBytes, string what)
     {
         if (sigBytes is null)
             throw new TrustException($"{what} is not signed ({path}{SignatureFile.Suffix} is missing) but only signed archives are trusted here");
@@ -31,9 +38,8 @@ public sealed class TrustPolicy(IReadOnlyList<VerifyingKey> keys, TrustState? st
             ?? throw new TrustException($"{what} is signed by key {sig.KeyId}, which is not trusted (trusted: {string.Join(", ", Keys.Select(k => k.Id))})");
         if (!sig.VerifiedBy(key)) throw new TrustException($"{what} has a forged or corrupt signature (it does not verify with key {key.Id})");
         if (sig.Statement.Path != path) throw new TrustException($"{what}: its signature is for {sig.Statement.Path}, not {path}");
-        string digest = Convert.ToHexStringLower(SHA256.HashData(data));
         if (sig.Statement.Sha256 != digest)
-            throw new TrustException($"{what} was altered: sha256 {digest[..12]} is not the signed {Short(sig.Statement.Sha256)}");
+            throw new TrustException($"{what} was altered: sha256 {Short(digest)} is not the signed {Short(sig.Statement.Sha256)}");
         return sig;
     }
 

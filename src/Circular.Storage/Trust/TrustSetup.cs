@@ -21,10 +21,19 @@ public static class TrustSetup
             return new TrustPolicy(trustFiles.Select(VerifyingKey.Load).ToList(), state, log);
         if (state.TryGetPin(location) is { } pinned)
             return new TrustPolicy(pinned, state, log);
+        var keys = await ReadAnnouncedKeysAsync(backend, ct).ConfigureAwait(false);
+        if (keys.Count == 0) return null;
+        string pin = state.SavePin(location, keys);
+        log.TrustedOnFirstUse(string.Join(", ", keys.Select(k => k.Id)), location, pin);
+        return new TrustPolicy(keys, state, log);
+    }
+
+    /// <summary>The keys keys.json announces, each read from keys/KEYID.pub and checked to be that key; none for an unsigned archive.</summary>
+    public static async Task<IReadOnlyList<VerifyingKey>> ReadAnnouncedKeysAsync(IArchiveBackend backend, CancellationToken ct)
+    {
         var obj = await backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
-        if (obj is null) return null;
+        if (obj is null) return [];
         var announced = ArchiveKeys.Parse(obj.Data, backend.Location);
-        if (announced.Keys.Count == 0) return null;
         var keys = new List<VerifyingKey>();
         foreach (var entry in announced.Keys)
         {
@@ -36,9 +45,7 @@ public static class TrustSetup
             if (key.Id != entry.Id) throw new TrustException($"{path} of {backend.Location} holds key {key.Id}, not {entry.Id}");
             keys.Add(key);
         }
-        string pin = state.SavePin(location, keys);
-        log.TrustedOnFirstUse(string.Join(", ", keys.Select(k => k.Id)), location, pin);
-        return new TrustPolicy(keys, state, log);
+        return keys;
     }
 
     /// <summary>The form of a location pins are keyed by: URLs without a trailing slash, directories as full paths.</summary>

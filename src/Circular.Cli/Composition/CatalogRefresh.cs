@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Circular.Cli.Commands;
+using Circular.Core.Errors;
+using Circular.Server.Catalog;
+using Circular.Storage.Archive;
+
+namespace Circular.Cli.Composition;
+
+/// <summary>Keeps an archive's static catalog current: every publishing command rewrites it after a success, when the archive has one.</summary>
+public static class CatalogRefresh
+{
+    public static Func<ParseResult, CancellationToken, Task<int>> After(Argument<string> archive, Func<ParseResult, CancellationToken, Task<int>> body) =>
+        async (pr, ct) =>
+        {
+            int rc = await body(pr, ct).ConfigureAwait(false);
+            if (rc == CommandAction.Ok) await RefreshAsync(pr.GetValue(archive)!, ct).ConfigureAwait(false);
+            return rc;
+        };
+
+    private static async Task RefreshAsync(string root, CancellationToken ct)
+    {
+        if (!Directory.Exists(root) || !StaticCatalog.Exists(root)) return;
+        try
+        {
+            var result = await WriteAsync(root, StaticCatalog.ReadSettings(root)!, ct).ConfigureAwait(false);
+            if (result.Written > 0) System.Console.WriteLine($"catalog: {result.Written} file(s) updated");
+        }
+        catch (Exception e) when (e is CircularException or IOException or UnauthorizedAccessException)
+        {
+            // What was published stays published; only the pages lag behind.
+            System.Console.Error.WriteLine($"circular: warning: the archive changed but its catalog was not updated: {e.Message} (run 'circular catalog {root}')");
+        }
+    }
+
+    public static async Task<StaticCatalogResult> WriteAsync(string root, StaticCatalogSettings settings, CancellationToken ct)
+    {
+        var archive = await LocalArchive.OpenAsync(root, ct).ConfigureAwait(false);
+        return await StaticCatalog.WriteAsync(Path.GetFullPath(root), new CatalogReader(archive.Reader), settings, ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Circular.Core.Archive;
+using Circular.Core.Errors;
+using Circular.Core.Refs;
+using Circular.Core.Signing;
+using Circular.Storage.Archive;
+using Circular.Storage.Backends;
+using Circular.Storage.Trust;
+
+namespace Circular.Server.Catalog;
+
+/// <summary>
+/// What the catalog shows, read from an archive as its publisher sees it: every image's refs checked (and, in a
+/// signed archive, their signature verified with the archive's own keys), versions a page at a time. Facts about a
+/// version that never change (its manifests' difference, its profile's summary) are computed once and remembered,
+/// so an image with thousands of versions costs its refs file and one page of work.
+/// </summary>
+public sealed class CatalogReader
+{
+    public const int DefaultPageSize = 50;
+    /// <summary>Remembered version facts before the memo starts over (each is a few hundred bytes).</summary>
+    private const int MaxFacts = 200_000;
+
+    private readonly ArchiveReader _reader;
+    private readonly TimeProvider _clock;
+    private readonly ConcurrentDictionary<string, VersionFacts> _facts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (byte[] Hash, ParsedRefs Parsed)> _refs = new(StringComparer.Ordinal);
+    private (byte[]? Bytes, TrustPolicy? Policy) _keys;
+
+    public CatalogReader(ArchiveReader reader, TimeProvider? clock = null)
+    {
+        // The catalog judges signatures itself (to show them), so its reader applies no client trust policy.
+        _reader = reader.WithTrust(null);
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    public string Location => _reader.Backend.Location;
+
+    /// <summary>Every image of the archive, by name.</summary>
+    public async Task<List<CatalogImage>> ImagesAsync(CancellationToken ct)
+    {
+        var policy = await KeysAsync(ct).ConfigureAwait(false);
+        var names = await _reader.ListImagesAsync(ct).ConfigureAwait(false);
+        var list = new List<CatalogImage>(names.Count);
+        foreach (var name in names)
+            if (await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is { } parsed) list.Add(parsed.Image);
+        return list;
+    }
+
+    /// <summary>One image and a page of its versions (newest first), or null when the archive has no such image.</summary>
+    public async Task<CatalogImageDetail?> ImageAsync(string name, int page, int pageSize, CancellationToken ct)
+    {
+        if (ImageName.Problem(name) is not null) return null;
+        var policy = await KeysAsync(ct).ConfigureAwait(false);
+        if (await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is not { } parsed) return null;
+        if (parsed.Refs is null) return new CatalogImageDetail(parsed.Image, new CatalogVersionPage { Page = 1, PageSize = pageSize, Pages = 1 });
+        var ordered = parsed.Refs.Versions.OrderByDescending(v => v.Version).ToList();
+        int pages = Math.Max(1, (ordered.Count + pageSize - 1) / pageSize);
+        if (page < 1 || page > pages) throw new NotFoundException($"image '{name}' has {pages} page(s) of versions, not page {page}");
+        var versions = new List<CatalogVersion>(pageSize);
+        for (int i = (page - 1) * pageSize; i < Math.Min(ordered.Count, page * pageSize); i++)
+        {
+            var entry = ordered[i];
+            var previous = i + 1 < ordered.Count ? ordered[i + 1] : null;
+            var facts = await FactsAsync(name, entry, previous, ct).ConfigureAwait(false);
+            versions.Add(new CatalogVersion {
+                Version = entry.Version,
+                Created = entry.Created,
+                Message = entry.Message,
+                Tags = parsed.Refs.Tags.Where(t => t.Value == entry.Version).Select(t => t.Key).Order(StringComparer.Ordinal).ToList(),
+                Latest = entry.Version == parsed.Refs.Latest,
+                Size = entry.Size,
+                AddedBytes = entry.AddedBytes,
+                AddedChunks = entry.AddedChunks,
+                Blocks = entry.Blocks,
+                ZeroBlocks = entry.ZeroBlocks,
+                Manifest = entry.ManifestDigest,
+                SignedBy = policy is null ? null : await ManifestSignerAsync(name, entry, policy, ct).ConfigureAwait(false),
+                Profile = facts.Profile,
+                Change = facts.Change,
+                Problem = facts.Problem,
+                Links = CatalogPaths.Links(name, entry.Version),
+            });
+        }
+        return new CatalogImageDetail(parsed.Image, new CatalogVersionPage { Page = page, PageSize = pageSize, Pages = pages, Total = ordered.Count, Versions = versions });
+    }
+
+    private sealed record ParsedRefs(CatalogImage Image, ImageRefs? Refs);
+    private sealed record VersionFacts(CatalogProfile? Profile, CatalogChange? Change, string? Problem);
+
+    /// <summary>An image's refs, checked; null when it has none. Parsed again only when the file's bytes change.</summary>
+    private async Task<ParsedRefs?> ReadRefsAsync(string name, TrustPolicy? policy, CancellationToken ct)
+    {
+        var handle = ObjectHandle.Refs(name);
+        var obj = await _reader.Backend.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false);
+        if (obj is null) return null;
+        byte[] data = obj.Data.ToArray();
+        byte[] hash = SHA256.HashData(data);
+        string key = name + (policy is null ? "" : "\n" + string.Join(',', policy.Keys.Select(k => k.Id)));
+        // The signature's verdict depends on the clock (expiry) and the .sig file, so only unsigned archives reuse a parse.
+        if (policy is null && _refs.TryGetValue(key, out var known) && known.Hash.AsSpan().SequenceEqual(hash)) return known.Parsed;
+        ImageRefs refs;
+        try { refs = ImageRefs.Parse(data, $"of image '{name}'", name); }
+        catch (ArchiveFormatException e) { return new ParsedRefs(new CatalogImage { Name = name, Status = RefsStatus.Corrupt, Problem = e.Message }, null); }
+        var (status, signer, problem) = policy is null ? (RefsStatus.Ok, null, null)
+            : await CheckRefsSignatureAsync(handle, data, refs, policy, ct).ConfigureAwait(false);
+        if (status is not (RefsStatus.Ok or RefsStatus.Expired))
+            return new ParsedRefs(new CatalogImage { Name = name, Status = status, Problem = problem }, null);
+        var latest = refs.Find(refs.Latest);
+        var image = new CatalogImage {
+            Name = name,
+            Description = refs.Description,
+            Status = status,
+            Problem = problem,
+            Latest = refs.Latest,
+            Versions = refs.Versions.Count,
+            Size = latest?.Size ?? 0,
+            StoredBytes = refs.Versions.Sum(v => v.AddedBytes),
+            Tags = new Dictionary<string, int>(refs.Tags, StringComparer.Ordinal),
+            Updated = refs.Updated,
+            SignedBy = signer,
+            Profiled = latest?.Profile is not null,
+            Packed = latest?.Packs is not null,
+        };
+        // Refs a client would refuse are shown with their problem only, never as if valid.
+        var parsed = new ParsedRefs(image, status == RefsStatus.Ok ? refs : null);
+        if (policy is null) _refs[key] = (hash, parsed);
+        return parsed;
+    }
+
+    private async Task<(RefsStatus, string?, string?)> CheckRefsSignatureAsync(ObjectHandle handle, byte[] data, ImageRefs refs, TrustPolicy policy, CancellationToken ct)
+    {
+        var sigObj = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false);
+        if (sigObj is null)
+            return (RefsStatus.Unsigned, null, "the archive is signed but these refs are not: clients that trust the archive refuse this image (sign it with 'circular key resign')");
+        SignatureFile sig;
+        try { sig = policy.Verify(handle.Path, data, sigObj.Data, $"refs of image '{refs.Image}'"); }
+        catch (Exception e) when (e is TrustException or ArchiveFormatException) { return (RefsStatus.BadSignature, null, e.Message); }
+        if (sig.Statement.Serial != refs.Serial)
+            return (RefsStatus.BadSignature, null, $"serial {refs.Serial} is not the signed serial {sig.Statement.Serial}");
+        if (sig.Statement.ExpiresAt is not { } expires || _clock.GetUtcNow() >= expires)
+            return (RefsStatus.Expired, sig.KeyId, $"the refs signature expired{(sig.Statement.ExpiresAt is { } x ? $" at {x.UtcDateTime:u}" : "")}: clients refuse it until 'circular key resign'");
+        return (RefsStatus.Ok, sig.KeyId, null);
+    }
+
+    /// <summary>The key that signed a version's manifest, or null when it is unsigned or the signature is not valid.</summary>
+    private async Task<string?> ManifestSignerAsync(string name, VersionEntry entry, TrustPolicy policy, CancellationToken ct)
+    {
+        var handle = ObjectHandle.Manifest(name, entry.Version, entry.ExpectedBlocks);
+        var sig = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false);
+        if (sig is null) return null;
+        try { return policy.VerifyDigest(handle.Path, entry.ManifestDigest, sig.Data, $"manifest of {name}@{entry.Version}").KeyId; }
+        catch (Exception e) when (e is TrustException or ArchiveFormatException) { return null; }
+    }
+
+    /// <summary>The archive's own keys (keys.json), read again only when keys.json changes; null for an unsigned archive.</summary>
+    private async Task<TrustPolicy?> KeysAsync(CancellationToken ct)
+    {
+        var obj = await _reader.Backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
+        if (obj is null) return null;
+        var known = _keys;
+        if (known.Bytes is not null && obj.Data.AsSpan().SequenceEqual(known.Bytes)) return known.Policy;
+        var keys = await TrustSetup.ReadAnnouncedKeysAsync(_reader.Backend, ct).ConfigureAwait(false);
+        var policy = keys.Count == 0 ? null : new TrustPolicy(keys, null, null, () => _clock.GetUtcNow());
+        _keys = (obj.Data, policy);
+        return policy;
+    }
+
+    private static string FactsKey(string name, int version, string manifest, int? previous, string? profile, string? packs) =>
+        $"{name}/{version}/{manifest}/{previous}/{profile}/{packs}";
+
+    /// <summary>
+    /// Takes the facts of versions a static catalog already shows (its JSON), so rewriting it after a publish reads only
+    /// the manifests of new versions. Facts are keyed by what determines them, so a stale entry is never used.
+    /// </summary>
+    public void Remember(string name, CatalogVersion v)
+    {
+        if (v.Problem is not null) return;
+        if (_facts.Count >= MaxFacts) return;
+        _facts[FactsKey(name, v.Version, v.Manifest, v.Change?.From, v.Profile?.Digest, v.Profile?.PacksDigest)] = new VersionFacts(v.Profile, v.Change, null);
+    }
+
+    /// <summary>What a version changed against the one before it and its profile's summary: fixed once computed.</summary>
+    private async Task<VersionFacts> FactsAsync(string name, VersionEntry entry, VersionEntry? previous, CancellationToken ct)
+    {
+        // Version numbers are never reused and manifests never change, so the previous version's number names its manifest.
+        string key = FactsKey(name, entry.Version, entry.ManifestDigest, previous?.Version, entry.Profile, entry.Packs);
+        if (_facts.TryGetValue(key, out var known)) return known;
+        CatalogProfile? profile = null;
+        CatalogChange? change = null;
+        string? problem = null;
+        try
+        {
+            if (entry.Profile is not null)
+            {
+                var p = await _reader.GetProfileAsync(name, entry, ct).ConfigureAwait(false);
+                var packs = await _reader.GetPackIndexAsync(name, entry, ct).ConfigureAwait(false);
+                profile = new CatalogProfile(p!.Reads.Count, p.ReadBytes, packs?.Packs.Count ?? 0, packs?.Packs.Sum(x => x.Stored) ?? 0, entry.Profile, entry.Packs);
+            }
+            if (previous is not null)
+            {
+                var now = await _reader.GetManifestAsync(name, entry, ct).ConfigureAwait(false);
+                var before = await _reader.GetManifestAsync(name, previous, ct).ConfigureAwait(false);
+                change = ManifestChange.Between(previous.Version, before, now);
+            }
+        }
+        catch (CircularException e) when (e is not BackendUnavailableException)
+        {
+            problem = e.Message;
+        }
+        var facts = new VersionFacts(profile, change, problem);
+        if (problem is null)
+        {
+            if (_facts.Count >= MaxFacts) _facts.Clear();
+            _facts[key] = facts;
+        }
+        return facts;
+    }
+}
