@@ -25,6 +25,7 @@ internal static class ToolPackages
         ["python3"] = "python3",
         ["grub-mkrescue"] = "grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools",
         ["debootstrap"] = "debootstrap",
+        ["chromium"] = "chromium",
     };
 
     public static string Of(string tool) => s_packages.TryGetValue(tool, out var package) ? package : tool;

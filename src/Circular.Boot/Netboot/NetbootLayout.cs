@@ -15,6 +15,9 @@ public static class NetbootLayout
 
     public static string Script(string image, string selector) => $"{Dir}/{image}/{selector}.ipxe";
 
+    /// <summary>A version's boot ISO (`circular netboot --iso`; made on request by `serve`).</summary>
+    public static string Iso(string image, string selector) => $"{Dir}/{image}/{selector}.iso";
+
     /// <summary>A kernel, named by the hash of its chunk ids (the same kernel stored with many versions is one file).</summary>
     public static string Kernel(AssetRef kernel) => $"{Dir}/kernels/{KernelId(kernel)}";
 

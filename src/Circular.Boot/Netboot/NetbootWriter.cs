@@ -21,7 +21,7 @@ public static class NetbootWriter
 {
     /// <param name="urls">The archive's URL as booted machines reach it, then mirrors.</param>
     public static async Task<NetbootReport> WriteAsync(ArchiveClient client, string root, string image, IReadOnlyList<string> urls,
-        InitramfsOptions template, IReadOnlyList<string> trustKeyIds, string? append, ILogger log, CancellationToken ct)
+        InitramfsOptions template, IReadOnlyList<string> trustKeyIds, string? append, ILogger log, CancellationToken ct, bool isos = false)
     {
         var refs = await client.Reader.GetRefsAsync(image, ct).ConfigureAwait(false);
         var scripts = new List<string>();
@@ -77,6 +77,16 @@ public static class NetbootWriter
                 AtomicFile.Write(Path.Combine(root, script), System.Text.Encoding.UTF8.GetBytes(text), durable: true);
                 scripts.Add(script);
                 log.LogDebug("wrote {Script}", script);
+                if (isos && selector == entry.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    // One ISO per version (not per tag: a tag's ISO would be a copy): the catalog links it for download.
+                    string iso = NetbootLayout.Iso(image, selector);
+                    string isoFile = Path.Combine(root, iso), partial = isoFile + ".partial";
+                    await BootIso.WriteAsync(partial, fetched, Path.Combine(root, initramfsPath),
+                        [new BootEntry($"Circular: {version.Name} from {urls[0]}", commandLine)], ct).ConfigureAwait(false);
+                    File.Move(partial, isoFile, overwrite: true);
+                    files.Add(iso);
+                }
             }
             finally
             {

@@ -1,9 +1,7 @@
 using System.CommandLine;
-using System.Text.Json;
 using Circular.Cli.Composition;
 using Circular.Client;
 using Circular.Core.Chunks;
-using Circular.Server.Catalog;
 
 namespace Circular.Cli.Commands;
 
@@ -21,8 +19,7 @@ public static class ImagesCommand
             await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             if (pr.GetValue(json))
             {
-                var images = await new CatalogReader(stack.Reader).ImagesAsync(ct);
-                System.Console.WriteLine(JsonSerializer.Serialize(images, CatalogJson.Default.ListCatalogImage));
+                await CatalogOutput.PrintImagesAsync(stack.Reader, ct);
                 return CommandAction.Ok;
             }
             var names = await stack.Reader.ListImagesAsync(ct);

@@ -1,17 +1,13 @@
 using System.CommandLine;
-using System.Text.Json;
 using Circular.Cli.Composition;
 using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
-using Circular.Server.Catalog;
 
 namespace Circular.Cli.Commands;
 
 public static class LogCommand
 {
-    private const int AllOnOnePage = 1 << 24;
-
     public static Command Create()
     {
         var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
@@ -27,9 +23,7 @@ public static class LogCommand
             await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             if (pr.GetValue(json))
             {
-                var detail = await new CatalogReader(stack.Reader).ImageAsync(image, 1, AllOnOnePage, ct)
-                    ?? throw new Core.Errors.NotFoundException($"no image '{image}' in {stack.Location}");
-                System.Console.WriteLine(JsonSerializer.Serialize(detail, CatalogJson.Default.CatalogImageDetail));
+                await CatalogOutput.PrintImageAsync(stack.Reader, image, ct);
                 return CommandAction.Ok;
             }
             var refs = await stack.Reader.GetRefsAsync(image, ct);

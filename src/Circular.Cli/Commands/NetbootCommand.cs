@@ -21,12 +21,13 @@ public static class NetbootCommand
         var trust = new Option<string[]>("--trust") { Description = "Booted machines accept only archives signed by this key (KEY.pub; repeatable), which the initramfs carries", AllowMultipleArgumentsPerToken = false };
         var append = new Option<string?>("--append") { Description = "More kernel command-line words for booted machines" };
         var modules = new Option<string?>("--modules") { Description = "Module tree for the initramfs (default: /lib/modules/RELEASE of each version's kernel)" };
+        var iso = new Option<bool>("--iso") { Description = "Also write a boot ISO per version (boot/NAME/VERSION.iso), which the catalog offers for download" };
         var cmd = new Command("netboot",
             "Write what network boot needs into the archive, as static files: boot/NAME/VERSION.ipxe, latest.ipxe and TAG.ipxe (iPXE " +
             "scripts), the versions' kernels and the Circular initramfs. Any iPXE (a NIC's boot ROM, ipxe.lkrn, a USB stick) then boots a " +
             "version with: chain URL/boot/NAME/latest.ipxe")
-            { archive, name, url, mirrors, trust, append, modules };
-        CommandAction.Set(cmd, async (pr, ct) =>
+            { archive, name, url, mirrors, trust, append, modules, iso };
+        CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             string root = pr.GetValue(archive)!;
             string image = pr.GetValue(name)!;
@@ -39,14 +40,14 @@ public static class NetbootCommand
             await using var client = await ArchiveClient.OpenAsync(new ArchiveClientOptions { Location = root, Trust = TrustOptions.None, Log = ConsoleLog.Instance }, ct);
             var template = new InitramfsOptions { ModuleTree = pr.GetValue(modules) ?? "", Circular = InitramfsCommand.GuestExecutable(), TrustKeys = keys };
             var report = await NetbootWriter.WriteAsync(client, Path.GetFullPath(root), image, urls, template,
-                keys.Select(k => VerifyingKey.Load(k).Id).ToList(), pr.GetValue(append), ConsoleLog.Instance, ct);
+                keys.Select(k => VerifyingKey.Load(k).Id).ToList(), pr.GetValue(append), ConsoleLog.Instance, ct, isos: pr.GetValue(iso));
             foreach (var s in report.Skipped) System.Console.Error.WriteLine($"circular: warning: skipped {s}");
             if (report.Scripts.Count == 0) throw new NotFoundException($"no version of '{image}' has a kernel stored with it: push one with --kernel FILE");
             foreach (var s in report.Scripts) System.Console.WriteLine($"wrote {s}");
             foreach (var f in report.Files) System.Console.WriteLine($"wrote {f}");
             System.Console.WriteLine($"boot with iPXE: chain {bootUrl.TrimEnd('/')}/{NetbootLayout.Script(image, "latest")}");
             return CommandAction.Ok;
-        });
+        }));
         return cmd;
     }
 }

@@ -1,14 +1,20 @@
 using System.CommandLine;
+#if !GUEST
 using Circular.Cli.Commands;
 using Circular.Core.Errors;
 using Circular.Server.Catalog;
 using Circular.Storage.Archive;
+#endif
 
 namespace Circular.Cli.Composition;
 
 /// <summary>Keeps an archive's static catalog current: every publishing command rewrites it after a success, when the archive has one.</summary>
 public static class CatalogRefresh
 {
+#if GUEST
+    // The in-guest build carries no catalog (it publishes nothing to a web site).
+    public static Func<ParseResult, CancellationToken, Task<int>> After(Argument<string> archive, Func<ParseResult, CancellationToken, Task<int>> body) => body;
+#else
     public static Func<ParseResult, CancellationToken, Task<int>> After(Argument<string> archive, Func<ParseResult, CancellationToken, Task<int>> body) =>
         async (pr, ct) =>
         {
@@ -37,4 +43,5 @@ public static class CatalogRefresh
         var archive = await LocalArchive.OpenAsync(root, ct).ConfigureAwait(false);
         return await StaticCatalog.WriteAsync(Path.GetFullPath(root), new CatalogReader(archive.Reader), settings, ct).ConfigureAwait(false);
     }
+#endif
 }

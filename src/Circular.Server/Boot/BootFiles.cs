@@ -64,6 +64,14 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
             await ctx.Response.WriteAsync(e.Message + "\n", ct).ConfigureAwait(false);
             return true;
         }
+        catch (Exception e) when (!ct.IsCancellationRequested && !ctx.Response.HasStarted)
+        {
+            // Making a medium can fail on this host (a missing tool, a full disk): say so, to the log and the client.
+            log.LogError("cannot answer {Path}: {Message}", ctx.Request.Path.Value, e.Message);
+            ctx.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            await ctx.Response.WriteAsync($"cannot make {ctx.Request.Path.Value}: {e.Message}\n", ct).ConfigureAwait(false);
+            return true;
+        }
     }
 
     /// <summary>What the catalog offers for a version when `serve` makes boot media: the ISO and a seed disk per growable format.</summary>
@@ -110,7 +118,7 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
         _known[id] = (kernelAsset, version.Manifest.ChunkSize);
         var (kernelBytes, release) = await KernelAsync(id, CancellationToken.None).ConfigureAwait(false);
         byte[] initramfs = await InitramfsAsync(release, CancellationToken.None).ConfigureAwait(false);
-        string work = Directory.CreateTempSubdirectory(Path.Combine(_mediaDir.Value, "work-")).FullName;
+        string work = Directory.CreateDirectory(Path.Combine(_mediaDir.Value, $"work-{Guid.NewGuid():n}")).FullName;
         try
         {
             string kernelFile = Path.Combine(work, "vmlinuz"), initrdFile = Path.Combine(work, "initramfs");

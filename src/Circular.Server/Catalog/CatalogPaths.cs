@@ -33,8 +33,8 @@ public static class CatalogPaths
     }
 
     /// <summary>The boot ISO of a version: written by `circular netboot --iso` into a static archive, made on request by `serve`.</summary>
-    public static string Iso(string image, string selector) => $"{NetbootLayout.Dir}/{image}/{selector}.iso";
+    public static string Iso(string image, string selector) => NetbootLayout.Iso(image, selector);
 
-    /// <summary>A seed disk of a version in a format (its file extension).</summary>
+    /// <summary>A seed disk of a version in a format (its file extension): `circular seed ... -o ARCHIVE/boot/NAME/V-seed.qcow2`.</summary>
     public static string Seed(string image, string selector, string extension) => $"{NetbootLayout.Dir}/{image}/{selector}-seed.{extension}";
 }
