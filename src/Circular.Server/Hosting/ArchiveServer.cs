@@ -91,7 +91,8 @@ public sealed class ArchiveServer : IAsyncDisposable
         // Network boot: files `circular netboot` wrote are served as they are; anything else under boot/ is made here.
         var boot = options.Netboot is { } nb ? new Boot.BootFiles(images.Client, nb, options.Log) : null;
         // The catalog, rendered live; the URL in its command lines is the one the browser used.
-        var catalog = new CatalogEndpoints(new CatalogReader(images.Reader), ctx => new CatalogSite(
+        var catalogReader = new CatalogReader(images.Reader);
+        var catalog = new CatalogEndpoints(catalogReader, ctx => new CatalogSite(
             $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}",
             (name, version) => boot is not null ? Boot.BootFiles.Downloads(name, version) : StaticCatalog.ExistingDownloads(root, name, version)));
         string[] getHead = ["GET", "HEAD"];
@@ -118,6 +119,12 @@ public sealed class ArchiveServer : IAsyncDisposable
             },
         });
         await app.StartAsync(ct).ConfigureAwait(false);
+        // Read every image's refs once now: parsing 20 refs of 1,000 versions took the first visitor 130 ms, later ones 20.
+        _ = Task.Run(async () =>
+        {
+            try { await catalogReader.ImagesAsync(CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception e) when (e is Core.Errors.CircularException or IOException) { options.Log.LogWarning("catalog: {Message}", e.Message); }
+        }, CancellationToken.None);
         return new ArchiveServer(app, images, boot);
     }
 
