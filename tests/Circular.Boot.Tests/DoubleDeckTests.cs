@@ -44,7 +44,7 @@ public sealed class DoubleDeckTests(InetBootFixture f, ITestOutputHelper output)
             export PATH=/bin:/sbin
             mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
             mkdir -p /run; mount -t tmpfs tmpfs /run; mkdir -p /run/circular
-            for m in $(cat /etc/circular/modules); do modprobe "$m" 2>/dev/null; done
+            for m in $(cat /etc/circular/modules /etc/circular/drivers); do modprobe "$m" 2>/dev/null; done
             ip link set lo up; ip link set eth0 up
             udhcpc -i eth0 -n -q -f -s /etc/udhcpc/default.script >/dev/null 2>&1
             echo "KEXEC-TEST: running circular kexec"

@@ -47,6 +47,28 @@ public class InitramfsTests : IDisposable
     }
 
     [Fact]
+    public void Module_indexes_keep_only_carried_modules_and_drivers_are_told_apart()
+    {
+        var tree = KernelModules.Load(HostModuleTree());
+        var names = InitramfsOptions.DefaultModules;
+        var carried = tree.Closure(names, out _).Select(KernelModules.NameOf).ToHashSet(StringComparer.Ordinal);
+        var written = new Dictionary<string, string>(StringComparer.Ordinal);
+        ModuleIndexes.Write(tree, carried, (index, bytes) => written[index] = System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.Equal(["modules.alias", "modules.builtin", "modules.dep", "modules.order", "modules.softdep", "modules.symbols"], written.Keys.Order(StringComparer.Ordinal));
+        // Every dependency line is about a carried module, and every carried module has its line.
+        var depLines = written["modules.dep"].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(carried.Order(StringComparer.Ordinal), depLines.Select(l => KernelModules.NameOf(l[..l.IndexOf(':')])).Order(StringComparer.Ordinal));
+        Assert.Contains("alias fs-ext4 ext4", written["modules.alias"]);
+        Assert.Contains(" e1000\n", written["modules.alias"]);
+        Assert.DoesNotContain("snd_hda_intel", written["modules.alias"]);
+        Assert.True(written["modules.alias"].Length < 200_000, $"modules.alias is {written["modules.alias"].Length} bytes");
+
+        var drivers = ModuleIndexes.Drivers(tree, names);
+        foreach (var d in new[] { "virtio_net", "e1000", "e1000e", "r8169", "virtio_blk", "ahci", "virtio_pci" }) Assert.Contains(d, drivers);
+        foreach (var m in new[] { "nbd", "ext4", "overlay", "loop", "fuse", "squashfs", "sd_mod", "sr_mod" }) Assert.DoesNotContain(m, drivers);
+    }
+
+    [Fact]
     public void The_kernel_release_is_read_from_a_bzImage()
     {
         string kernel = Directory.GetFiles("/boot", "vmlinuz-*").Order(StringComparer.Ordinal).Last();

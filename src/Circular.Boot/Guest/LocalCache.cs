@@ -44,7 +44,9 @@ public sealed class LocalCache
         bool named = p.Cache != "auto";
         string what = named ? p.Cache : "LABEL=" + CachePartition.Label;
         // Disk drivers find their disks a little after they load; a named cache is worth waiting for.
-        string? device = await FindAsync(what, named ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        // Unnamed, it is only looked for on a machine with a disk: a diskless one (most network boots) must not wait.
+        string? device = !named && !HasDisk() ? null
+            : await FindAsync(what, named ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
         if (device is null)
         {
             if (named) log.LogWarning("circular.cache={Cache}: no such disk or partition; booting without a local cache", p.Cache);
@@ -89,6 +91,19 @@ public sealed class LocalCache
             return doc.RootElement.TryGetProperty("format", out var f) && f.TryGetInt32(out int v) ? v : 0;
         }
         catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { return 0; }
+    }
+
+    /// <summary>Whether the machine has a disk that could hold a cache partition (not a loop, RAM, NBD or CD device).</summary>
+    private static bool HasDisk()
+    {
+        try
+        {
+            return Directory.EnumerateDirectories("/sys/class/block").Select(Path.GetFileName)
+                .Any(n => n is not null && !(n.StartsWith("loop", StringComparison.Ordinal) || n.StartsWith("ram", StringComparison.Ordinal) ||
+                    n.StartsWith("nbd", StringComparison.Ordinal) || n.StartsWith("zram", StringComparison.Ordinal) ||
+                    n.StartsWith("sr", StringComparison.Ordinal) || n.StartsWith("fd", StringComparison.Ordinal)));
+        }
+        catch (IOException) { return true; }
     }
 
     private static async Task<string?> FindAsync(string what, TimeSpan wait, CancellationToken ct)

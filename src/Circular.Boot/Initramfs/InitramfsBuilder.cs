@@ -55,10 +55,16 @@ public static class InitramfsBuilder
         var files = modules.Closure(options.Modules, out var missing);
         string tree = $"lib/modules/{modules.Version}";
         foreach (string rel in files) cpio.AddFile($"{tree}/{rel}", File.ReadAllBytes(Path.Combine(modules.Root, rel)));
-        foreach (string index in new[] { "modules.dep", "modules.alias", "modules.builtin", "modules.softdep", "modules.order", "modules.symbols" })
-            if (File.Exists(Path.Combine(modules.Root, index))) cpio.AddFile($"{tree}/{index}", File.ReadAllBytes(Path.Combine(modules.Root, index)));
-        // Loaded in this order by `circular netroot` (modprobe also loads each one's dependencies).
-        cpio.AddFile("etc/circular/modules", Encoding.UTF8.GetBytes(string.Join('\n', options.Modules.Where(m => !missing.Contains(KernelModules.Canonical(m)))) + "\n"));
+        var carried = files.Select(KernelModules.NameOf).ToHashSet(StringComparer.Ordinal);
+        ModuleIndexes.Write(modules, carried, (index, bytes) => cpio.AddFile($"{tree}/{index}", bytes));
+        // `circular netroot` loads the drivers only for devices the machine has (by modalias) and the others always
+        // (modprobe also loads each one's dependencies); docs/inetboot.md.
+        var present = options.Modules.Where(m => !missing.Contains(KernelModules.Canonical(m))).ToList();
+        var drivers = ModuleIndexes.Drivers(modules, present);
+        cpio.AddFile("etc/circular/modules", Encoding.UTF8.GetBytes(string.Join('\n', present.Where(m => !drivers.Contains(KernelModules.Canonical(m)))) + "\n"));
+        cpio.AddFile("etc/circular/drivers", Encoding.UTF8.GetBytes(string.Join('\n', present.Where(m => drivers.Contains(KernelModules.Canonical(m)))) + "\n"));
+        // Options for modules loaded by one `modprobe -a`: partitions of the attached image show as /dev/nbd0p1…
+        cpio.AddFile("etc/modprobe.d/circular.conf", "options nbd nbds_max=4 max_part=16\n"u8.ToArray());
 
         byte[] archive = cpio.ToArray();
         long before = output.CanSeek ? output.Position : 0;
