@@ -144,7 +144,8 @@ public static class NetRoot
         string work = o.KexecDir;
         Directory.CreateDirectory(work);
         string cmdline = DoubleDeck.CommandLine(version, await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
-        await DoubleDeck.LoadAsync(client, version, (_, _) => Task.FromResult(RunningInitramfs.WriteTo(o.InitramfsRoot, work)), cmdline, work, log, ct).ConfigureAwait(false);
+        await DoubleDeck.LoadAsync(client, version, (_, _) => Task.FromResult(RunningInitramfs.WriteTo(o.InitramfsRoot, work)),
+            release => !Directory.Exists(Path.Combine(o.InitramfsRoot, "lib", "modules", release)), cmdline, work, log, ct).ConfigureAwait(false);
         log.LogInformation("kexec: {CommandLine}", cmdline);
         KexecLoader.Execute();
     }

@@ -73,7 +73,8 @@ public static class InitramfsBuilder
         return new InitramfsReport(modules.Version, files.Count, archive.Length, compressed, missing);
     }
 
-    private static void Compress(byte[] archive, string compression, Stream output)
+    /// <summary>Compresses a finished cpio archive as the kernel unpacks it (zstd, xz or gzip).</summary>
+    public static void Compress(byte[] archive, string compression, Stream output)
     {
         switch (compression)
         {

@@ -19,18 +19,22 @@ public static class DoubleDeck
     /// order, so the Circular /init wins) and loads them with <paramref name="cmdline"/>.
     /// </summary>
     /// <param name="circularInitramfs">Makes (or finds) the Circular initramfs for the kernel release it is given.</param>
-    public static async Task LoadAsync(ArchiveClient client, ResolvedVersion version, Func<string, CancellationToken, Task<string>> circularInitramfs, string cmdline,
-        string work, ILogger log, CancellationToken ct)
+    /// <param name="needsOwnInitrd">Whether the version's stored initrd must come along for a kernel of the given release.</param>
+    public static async Task LoadAsync(ArchiveClient client, ResolvedVersion version, Func<string, CancellationToken, Task<string>> circularInitramfs,
+        Func<string, bool> needsOwnInitrd, string cmdline, string work, ILogger log, CancellationToken ct)
     {
         var boot = version.Manifest.Metadata.Boot;
         var kernelAsset = boot?.Kernel ?? throw new NotFoundException($"{version.Name} has no kernel stored with it: it cannot be booted this way (push it with --kernel FILE)");
         Directory.CreateDirectory(work);
         int cs = version.Manifest.ChunkSize;
-        var kernelTask = BootAssetFiles.FetchAsync(kernelAsset, cs, client.Chunks, Path.Combine(work, "vmlinuz"), ct);
-        var initrdTask = boot!.Initrd is { } rd ? BootAssetFiles.FetchAsync(rd, cs, client.Chunks, Path.Combine(work, "initrd.own"), ct) : Task.FromResult<string>("");
-        string kernel = await kernelTask.ConfigureAwait(false), own = await initrdTask.ConfigureAwait(false);
+        string kernel = await BootAssetFiles.FetchAsync(kernelAsset, cs, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
         if (KernelImage.Release(kernel) is not { } release)
             throw new ArchiveFormatException($"the kernel stored with {version.Name} is not an x86 Linux kernel (bzImage)");
+        // The version's own initrd matters only for its drivers: when the Circular initramfs has modules for this kernel
+        // release, fetching (often 30 MB) and unpacking it would only cost time.
+        string own = boot!.Initrd is { } rd && needsOwnInitrd(release)
+            ? await BootAssetFiles.FetchAsync(rd, cs, client.Chunks, Path.Combine(work, "initrd.own"), ct).ConfigureAwait(false)
+            : "";
         string circular = await circularInitramfs(release, ct).ConfigureAwait(false);
         string initrd = circular;
         if (own.Length > 0)

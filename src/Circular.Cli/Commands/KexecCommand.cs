@@ -49,7 +49,8 @@ public static class KexecCommand
                 // Inside the Circular initramfs the running one goes along; elsewhere one is built for the new kernel's release.
                 await DoubleDeck.LoadAsync(archive, version, async (release, token) => RunningInitramfs.IsRunning()
                     ? RunningInitramfs.WriteTo("/", work)
-                    : await CircularInitramfs.ForReleaseAsync(release, read.CacheDirectory, token), cmdline, work, ConsoleLog.Instance, ct);
+                    : await CircularInitramfs.ForReleaseAsync(release, read.CacheDirectory, token),
+                    release => RunningInitramfs.IsRunning() && !Directory.Exists(Path.Combine("/lib/modules", release)), cmdline, work, ConsoleLog.Instance, ct);
             }
             finally { Directory.Delete(work, recursive: true); }
             System.Console.WriteLine($"loaded {version.Name}: {cmdline}");
