@@ -73,8 +73,7 @@ public static class InitramfsBuilder
         return new InitramfsReport(modules.Version, files.Count, archive.Length, compressed, missing);
     }
 
-    /// <summary>Compresses a finished cpio archive as the kernel unpacks it (zstd, xz or gzip).</summary>
-    public static void Compress(byte[] archive, string compression, Stream output)
+    private static void Compress(byte[] archive, string compression, Stream output)
     {
         switch (compression)
         {
