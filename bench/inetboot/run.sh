@@ -28,6 +28,7 @@
 # then stopped. Also measured: the Circular initramfs and 'circular iso' sizes.
 # Usage: bench/inetboot/run.sh   (from the repository, as root; needs network for apt-get and the Debian mirror)
 #   CONFIGS="d a a256 b c e e2 f fc di ui"   (default: all) run only these; (d) is the baseline of the "over (d)" column
+#   RECORD_DEBIAN_INITRD=1  record the profile with Debian's initrd and a read-write root (as before session 6)
 #   REPEAT=3        run every configuration 3 times, interleaved; the table shows medians
 #   NICE=-10        nginx, the proxy and every measured command at that nice level
 #   KEEP=1          keep the work directory (console logs, proxy stats, nginx access log, archive)
@@ -141,9 +142,13 @@ log "circular push (with the image's kernel, initrd and command line)"
   >"$W/push.log" 2>&1 || { cat "$W/push.log" >&2; exit 1; }
 BOOT_ARGS=(--ready-marker "$MARKER" --accel tcg --memory "$MEMORY")
 LOCAL_ASSETS=(--kernel "$KERNEL" --initrd "$INITRD" --append "$APPEND")
-log "recording the boot profile (local archive boot), profile push, optimize"
+# The profile is recorded as the in-guest client reads: the image's kernel with the Circular initramfs, the root read-only
+# under a RAM layer (circular.overlay=tmpfs), quiet; a boot with Debian's initrd and a read-write root read 69 other chunks.
+RECORD_ASSETS=(--kernel "$KERNEL" --initrd circular --append "console=ttyS0 quiet circular.overlay=tmpfs")
+[ -n "${RECORD_DEBIAN_INITRD:-}" ] && RECORD_ASSETS=("${LOCAL_ASSETS[@]}")
+log "recording the boot profile (local archive boot as the in-guest client reads), profile push, optimize"
 python3 "$ROOT/bench/wan/until-marker.py" --wait-exit --timeout "$TIMEOUT" --log "$W/record.console" "$MARKER" \
-  "$C" boot "$ARCHIVE" debian@1 --record-profile "$W/boot.profile" --cache "$W/cache-record" "${LOCAL_ASSETS[@]}" "${BOOT_ARGS[@]}" \
+  "$C" boot "$ARCHIVE" debian@1 --record-profile "$W/boot.profile" --cache "$W/cache-record" "${RECORD_ASSETS[@]}" "${BOOT_ARGS[@]}" \
   >/dev/null || { echo "the profile-recording boot did not reach the marker (see $W/record.console)" >&2; KEEP=1; exit 1; }
 "$C" profile push "$ARCHIVE" debian@1 "$W/boot.profile" >&2
 "$C" optimize "$ARCHIVE" debian@1 >&2

@@ -163,7 +163,9 @@ public static class NetRoot
         await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
         for (int i = 0; i < 100 && !File.Exists(disk); i++) await Task.Delay(100, ct).ConfigureAwait(false);
         if (!File.Exists(disk)) throw new CircularException($"circular.disk={disk}: no such device (the drivers in this initramfs found no such disk)");
-        string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: true).ConfigureAwait(false);
+        // circular.overlay=tmpfs mounts the disk as a network boot mounts its root (read-only, a RAM layer on top): a boot
+        // profile recorded this way reads what the diskless client will read (no writes to the disk, overlay copy-ups).
+        string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: p.Overlay != "tmpfs").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
         return 0;
