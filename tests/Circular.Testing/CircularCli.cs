@@ -24,7 +24,15 @@ public static class CircularCli
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
         ChildProcess.StartInfo("env", ["--default-signal=INT", .. Command, .. args],
-            [new("DOTNET_CLI_TELEMETRY_OPTOUT", "1"), .. environment ?? new Dictionary<string, string>()]);
+            [new("DOTNET_CLI_TELEMETRY_OPTOUT", "1"), new("XDG_DATA_HOME", s_dataHome.Value),
+             .. environment ?? new Dictionary<string, string>()]);
+
+    /// <summary>
+    /// Trust state (pinned keys, seen serials) of this test process's own, unless a test gives XDG_DATA_HOME: in the user's
+    /// ~/.local/share a key pinned for http://127.0.0.1:PORT by one test (or an earlier run) made a later test that got
+    /// the same port refuse its unsigned archive.
+    /// </summary>
+    private static readonly Lazy<string> s_dataHome = new(() => Directory.CreateTempSubdirectory("circ-test-data-").FullName);
 
     public static Task<RunResult> RunAsync(params string[] args) => RunAsync(DefaultTimeout, null, args);
 
