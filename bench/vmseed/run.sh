@@ -112,13 +112,15 @@ R=${RELAY:-$ROOT/bench/lib/relay.py}   # the guestfwd relay, one process per gue
 # The Circular initramfs is built from /lib/modules/RELEASE of the version's kernel. When this machine lacks that tree
 # (its kernel differs from the image's), the seed is given the image's own tree (--modules) and the profile is
 # recorded with a Circular initramfs built from it: what 'boot --initrd circular' would do with the tree installed.
-SEED_MODULES=() RECORD_INITRD=(--initrd circular) RECORD_APPEND=$APPEND
+# circular.overlay=tmpfs: the disk read-only under a RAM layer, as the seed boot reads it (its root is read-only under a
+# writable layer on the cache partition), not read-write as a local disk would be.
+SEED_MODULES=() RECORD_INITRD=(--initrd circular) RECORD_APPEND="$APPEND circular.overlay=tmpfs"
 if [ ! -d "/lib/modules/$KREL" ]; then
   log "no /lib/modules/$KREL here: taking the image's module tree"
   debugfs -R "rdump /usr/lib/modules/$KREL $W" "$IMG" >/dev/null 2>&1
   [ -d "$W/$KREL" ] || { echo "cannot read /usr/lib/modules/$KREL from $IMG" >&2; exit 1; }
   "$C" initramfs "$W/circular-initramfs.img" --modules "$W/$KREL" >"$W/initramfs.log" 2>&1 || { cat "$W/initramfs.log" >&2; exit 1; }
-  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda"
+  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda circular.overlay=tmpfs"
 fi
 QEMU=(qemu-system-x86_64 -m "$MEMORY" -nographic -no-reboot -nodefaults -serial stdio -accel tcg)
 

@@ -26,7 +26,10 @@ public sealed class CatalogReader
     private readonly TimeProvider _clock;
     private readonly ConcurrentDictionary<string, VersionFacts> _facts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (byte[] Hash, ParsedRefs Parsed)> _refs = new(StringComparer.Ordinal);
-    private (byte[]? Bytes, TrustPolicy? Policy) _keys;
+    /// <summary>The keys last read, replaced whole (requests run concurrently).</summary>
+    private volatile KeySet? _keys;
+
+    private sealed record KeySet(byte[] Bytes, TrustPolicy? Policy);
 
     public CatalogReader(ArchiveReader reader, TimeProvider? clock = null)
     {
@@ -159,11 +162,10 @@ public sealed class CatalogReader
     {
         var obj = await _reader.Backend.TryReadAsync(ObjectHandle.KeyList, ReadHints.None, ct).ConfigureAwait(false);
         if (obj is null) return null;
-        var known = _keys;
-        if (known.Bytes is not null && obj.Data.AsSpan().SequenceEqual(known.Bytes)) return known.Policy;
+        if (_keys is { } known && obj.Data.AsSpan().SequenceEqual(known.Bytes)) return known.Policy;
         var keys = await TrustSetup.ReadAnnouncedKeysAsync(_reader.Backend, ct).ConfigureAwait(false);
         var policy = keys.Count == 0 ? null : new TrustPolicy(keys, null, null, () => _clock.GetUtcNow());
-        _keys = (obj.Data, policy);
+        _keys = new KeySet(obj.Data, policy);
         return policy;
     }
 
