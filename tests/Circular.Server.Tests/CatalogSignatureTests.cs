@@ -42,6 +42,19 @@ public sealed class CatalogSignatureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_version_without_a_valid_manifest_signature_is_shown_with_the_problem_and_no_commands()
+    {
+        File.Delete(Path.Combine(_a.Root, ArchiveLayout.ManifestPath("os", 1) + ".sig"));
+        var detail = await Reader().ImageAsync("os", 1, 50, CancellationToken.None);
+        var v1 = detail!.Versions.Versions.Single(v => v.Version == 1);
+        Assert.Null(v1.SignedBy);
+        Assert.Contains("not signed", v1.Problem);
+        var html = CatalogHtml.Image(detail, new CatalogSite("http://x", (_, _) => []));
+        Assert.Contains("circular boot http://x os@2", html);
+        Assert.DoesNotContain("circular boot http://x os@1", html);
+    }
+
+    [Fact]
     public async Task Unsigned_refs_in_a_signed_archive_are_shown_as_such_without_versions()
     {
         var tools = (await Reader().ImagesAsync(CancellationToken.None)).Single(i => i.Name == "tools");

@@ -89,13 +89,20 @@ public sealed partial class CatalogTests(CatalogArchiveFixture fx) : IClassFixtu
     [Fact]
     public async Task Unknown_images_and_pages_answer_404_pages_that_link_back()
     {
-        foreach (var path in new[] { "catalog/nope/index.html", "catalog/%3Cscript%3E/index.html", "catalog/os/page-x.html", "catalog/os/other/index.html" })
+        foreach (var path in new[] { "catalog/nope/index.html", "catalog/%3Cscript%3E/index.html", "catalog/os/page-x.html", "catalog/os/other/index.html",
+            "catalog/", "catalog", "catalog/broken/page-2.html" })
         {
             var (status, type, html) = await GetAsync(path);
             Assert.Equal(HttpStatusCode.NotFound, status);
             Assert.Equal("text/html", type);
             Assert.Contains("Back to all images", html);
             Assert.DoesNotContain("<script>alert", html);
+        }
+        foreach (var path in new[] { "api/", "api", "api/images/os/nothing", "api/images/broken/versions?page=2" })
+        {
+            var (status, type, _) = await GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, status);
+            Assert.Equal("application/json", type);
         }
         var (apiStatus, apiType, body) = await GetAsync("api/images/nope");
         Assert.Equal(HttpStatusCode.NotFound, apiStatus);
@@ -143,6 +150,7 @@ public sealed partial class CatalogTests(CatalogArchiveFixture fx) : IClassFixtu
         Assert.Equal(CatalogArchiveFixture.ManyVersions, page2.GetProperty("total").GetInt32());
         Assert.Equal(Enumerable.Range(21, 50).Reverse(), page2.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetInt32()));
         Assert.Equal((await GetAsync("api/images/many/versions-2.json")).Body, (await GetAsync("api/images/many/versions?page=2")).Body);
+        Assert.Equal((await GetAsync("api/images/os")).Body, (await GetAsync("api/images/os/index.json")).Body);
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("api/images/many/versions?page=4")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("api/images/many/versions?page=-1")).Status);
     }

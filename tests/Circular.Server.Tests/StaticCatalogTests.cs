@@ -62,6 +62,20 @@ public sealed partial class StaticCatalogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Image_names_with_dots_never_collide_with_each_other_or_the_settings()
+    {
+        await _a.PushAsync("os.json", _a.Content("os", 1));
+        await _a.PushAsync("catalog.json", _a.Content("os", 1));
+        await WriteAsync();
+        foreach (var name in new[] { "os", "os.json", "catalog.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(_a.Root, CatalogPaths.ImageJson(name))), name);
+            Assert.True(File.Exists(Path.Combine(_a.Root, CatalogPaths.ImagePage(name))), name);
+        }
+        Assert.NotNull(StaticCatalog.ReadSettings(_a.Root));
+    }
+
+    [Fact]
     public async Task Without_a_url_the_commands_name_a_placeholder_the_page_fills_in()
     {
         await WriteAsync();

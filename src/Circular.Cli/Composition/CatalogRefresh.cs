@@ -31,7 +31,7 @@ public static class CatalogRefresh
             var result = await WriteAsync(root, StaticCatalog.ReadSettings(root)!, ct).ConfigureAwait(false);
             if (result.Written > 0) System.Console.WriteLine($"catalog: {result.Written} file(s) updated");
         }
-        catch (Exception e) when (e is CircularException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // What was published stays published; only the pages lag behind.
             System.Console.Error.WriteLine($"circular: warning: the archive changed but its catalog was not updated: {e.Message} (run 'circular catalog {root}')");

@@ -23,8 +23,15 @@ public sealed record NetbootServing(InitramfsOptions Initramfs);
 /// </summary>
 public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILogger log) : IDisposable
 {
-    /// <summary>Boot ISOs and seed disks made on request, one per version, base URL and kind, kept for the server's life.</summary>
+    /// <summary>
+    /// Boot ISOs and seed disks made on request, one per version, base URL and kind. Bounded (the base URL comes from the
+    /// request's Host header, so anyone could ask for new ones): the oldest are deleted past <see cref="MaxMedia"/>, and
+    /// one is made at a time.
+    /// </summary>
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _media = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _mediaOrder = new();
+    private readonly SemaphoreSlim _making = new(1, 1);
+    public const int MaxMedia = 24;
     private readonly Lazy<string> _mediaDir = new(() => Directory.CreateTempSubdirectory("circular-serve-media-").FullName);
 
     private readonly ConcurrentDictionary<string, Lazy<Task<(byte[] Kernel, string Release)>>> _kernels = new(StringComparer.Ordinal);
@@ -104,12 +111,36 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
         var version = await client.OpenVersionAsync(ImageSpec.Parse($"{image}@{selector}"), ct).ConfigureAwait(false);
         var kernel = version.Manifest.Metadata.Boot?.Kernel
             ?? throw new NotFoundException($"{version.Name} has no kernel stored with it (push it with --kernel FILE)");
-        string baseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}".TrimEnd('/');
+        string baseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}".TrimEnd('/').ToLowerInvariant();
         string key = $"{version.Name}|{baseUrl}|{seed?.Name ?? "iso"}";
-        var lazy = _media.GetOrAdd(key, _ => new Lazy<Task<string>>(() => MakeMediaAsync(version, kernel, baseUrl, seed)));
-        var task = lazy.Value;
-        if (task.IsFaulted) _media.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, lazy));
-        return await task.WaitAsync(ct).ConfigureAwait(false);
+        var lazy = _media.GetOrAdd(key, k => new Lazy<Task<string>>(() => MakeBoundedAsync(k, version, kernel, baseUrl, seed)));
+        try { return await lazy.Value.WaitAsync(ct).ConfigureAwait(false); }
+        catch (Exception) when (lazy.Value.IsFaulted)
+        {
+            // A failure is not kept: the next request tries again (say, after the missing tool was installed).
+            _media.TryRemove(new KeyValuePair<string, Lazy<Task<string>>>(key, lazy));
+            throw;
+        }
+    }
+
+    private async Task<string> MakeBoundedAsync(string key, ResolvedVersion version, AssetRef kernel, string baseUrl, DiskFormat? seed)
+    {
+        await _making.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            string file = await MakeMediaAsync(version, kernel, baseUrl, seed).ConfigureAwait(false);
+            _mediaOrder.Enqueue(key);
+            while (_mediaOrder.Count > MaxMedia && _mediaOrder.TryDequeue(out var oldest))
+                if (_media.TryRemove(oldest, out var gone) && gone.Value.IsCompletedSuccessfully) TryDelete(gone.Value.Result);
+            return file;
+        }
+        finally { _making.Release(); }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try { File.Delete(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private async Task<string> MakeMediaAsync(ResolvedVersion version, AssetRef kernelAsset, string baseUrl, DiskFormat? seed)
@@ -174,7 +205,9 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
 
     public void Dispose()
     {
-        if (_mediaDir.IsValueCreated) Directory.Delete(_mediaDir.Value, recursive: true);
+        // A medium still being made may hold files there: what cannot be removed now is a temporary directory left behind.
+        try { if (_mediaDir.IsValueCreated) Directory.Delete(_mediaDir.Value, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { log.LogWarning("cannot remove {Dir}: {Message}", _mediaDir.Value, e.Message); }
     }
 
     private async Task<string> ScriptAsync(HttpContext ctx, string image, string selector, CancellationToken ct)

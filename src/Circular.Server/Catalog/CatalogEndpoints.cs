@@ -14,9 +14,20 @@ public sealed class CatalogEndpoints(CatalogReader catalog, Func<HttpContext, Ca
 {
     public async Task IndexAsync(HttpContext ctx)
     {
-        var images = await catalog.ImagesAsync(ctx.RequestAborted).ConfigureAwait(false);
-        await HtmlAsync(ctx, 200, CatalogHtml.Index(images, site(ctx))).ConfigureAwait(false);
+        try
+        {
+            var images = await catalog.ImagesAsync(ctx.RequestAborted).ConfigureAwait(false);
+            await HtmlAsync(ctx, 200, CatalogHtml.Index(images, site(ctx))).ConfigureAwait(false);
+        }
+        catch (CircularException e) when (e is not NotFoundException)
+        {
+            await BrokenAsync(ctx, CatalogPaths.Index, e).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>The archive itself is unreadable (a corrupt images.json or keys.json): said on a page, not a bare 500.</summary>
+    private Task BrokenAsync(HttpContext ctx, string path, CircularException e) =>
+        HtmlAsync(ctx, 500, CatalogHtml.NotFound($"This archive cannot be listed: {e.Message}", path, site(ctx)));
 
     /// <summary>catalog/NAME/, catalog/NAME/index.html, catalog/NAME/page-K.html.</summary>
     public async Task PageAsync(HttpContext ctx, string rest)
@@ -44,9 +55,13 @@ public sealed class CatalogEndpoints(CatalogReader catalog, Func<HttpContext, Ca
         {
             await HtmlAsync(ctx, 404, CatalogHtml.NotFound(e.Message + ".", path, site(ctx))).ConfigureAwait(false);
         }
+        catch (CircularException e)
+        {
+            await BrokenAsync(ctx, path, e).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>api/images(.json), api/images/NAME(.json)[?page=K], api/images/NAME/versions[?page=K], api/images/NAME/versions-K.json.</summary>
+    /// <summary>api/images(.json), api/images/NAME[/index.json][?page=K], api/images/NAME/versions[?page=K], api/images/NAME/versions-K.json.</summary>
     public async Task ApiAsync(HttpContext ctx, string rest)
     {
         var ct = ctx.RequestAborted;
@@ -59,8 +74,8 @@ public sealed class CatalogEndpoints(CatalogReader catalog, Func<HttpContext, Ca
                 case ["images" or "images.json"]:
                     await JsonAsync(ctx, 200, JsonSerializer.SerializeToUtf8Bytes(await catalog.ImagesAsync(ct).ConfigureAwait(false), CatalogJson.Default.ListCatalogImage)).ConfigureAwait(false);
                     return;
-                case ["images", var name]:
-                    var detail = await DetailAsync(name.EndsWith(".json", StringComparison.Ordinal) ? name[..^5] : name, queryPage, ct).ConfigureAwait(false);
+                case ["images", var name, ..] when parts.Length == 2 || (parts.Length == 3 && parts[2] is "" or "index.json"):
+                    var detail = await DetailAsync(name, queryPage, ct).ConfigureAwait(false);
                     await JsonAsync(ctx, 200, JsonSerializer.SerializeToUtf8Bytes(detail, CatalogJson.Default.CatalogImageDetail)).ConfigureAwait(false);
                     return;
                 case ["images", var name, var file] when file == "versions" || (file.StartsWith("versions-", StringComparison.Ordinal) && file.EndsWith(".json", StringComparison.Ordinal)):
@@ -73,9 +88,9 @@ public sealed class CatalogEndpoints(CatalogReader catalog, Func<HttpContext, Ca
                     throw new NotFoundException($"no API resource /api/{rest}");
             }
         }
-        catch (NotFoundException e)
+        catch (CircularException e)
         {
-            await JsonAsync(ctx, 404, JsonSerializer.SerializeToUtf8Bytes(new CatalogError(e.Message), CatalogJson.Default.CatalogError)).ConfigureAwait(false);
+            await JsonAsync(ctx, e is NotFoundException ? 404 : 500, JsonSerializer.SerializeToUtf8Bytes(new CatalogError(e.Message), CatalogJson.Default.CatalogError)).ConfigureAwait(false);
         }
     }
 

@@ -111,6 +111,12 @@ public static class CatalogHtml
             : "none");
         b.Append("<dt>Manifest</dt><dd><code class=digest>").Append(v.Manifest).Append("</code></dd>");
         if (v.Problem is { } problem) b.Append("<dt>Problem</dt><dd class=bad>").Append(Text(problem)).Append("</dd>");
+        if (v.Problem is not null)
+        {
+            // A version clients would refuse is not offered for use.
+            b.Append("</dl></section>");
+            return;
+        }
         // The latest version's ways to use it are open: most visitors come for them.
         b.Append(v.Latest ? "</dl><details open><summary>Use version " : "</dl><details><summary>Use version ").Append(v.Version).Append("</summary><dl class=use>");
         string url = ArchiveUrl(site);

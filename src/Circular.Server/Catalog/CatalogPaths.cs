@@ -18,9 +18,12 @@ public static class CatalogPaths
     public static string ImagePage(string image, int page = 1) =>
         page <= 1 ? $"{Dir}/{image}/index.html" : $"{Dir}/{image}/page-{page.ToString(CultureInfo.InvariantCulture)}.html";
 
-    /// <summary>The static JSON files (serve answers these and /api/images, /api/images/NAME, ?page= too).</summary>
+    /// <summary>
+    /// The static JSON files (serve answers these and /api/images, /api/images/NAME, ?page= too). Each image's files are
+    /// in a directory of its own, so no image name (they may contain dots) can collide with another image's files.
+    /// </summary>
     public const string ImagesJson = ApiDir + "/images.json";
-    public static string ImageJson(string image) => $"{ApiDir}/images/{image}.json";
+    public static string ImageJson(string image) => $"{ApiDir}/images/{image}/index.json";
     public static string VersionsJson(string image, int page) => $"{ApiDir}/images/{image}/versions-{page.ToString(CultureInfo.InvariantCulture)}.json";
 
     /// <summary>How many directories down a page lies: its links to the root start with this many "../".</summary>

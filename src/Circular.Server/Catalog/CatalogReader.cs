@@ -57,16 +57,21 @@ public sealed class CatalogReader
         if (ImageName.Problem(name) is not null) return null;
         var policy = await KeysAsync(ct).ConfigureAwait(false);
         if (await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is not { } parsed) return null;
-        if (parsed.Refs is null) return new CatalogImageDetail(parsed.Image, new CatalogVersionPage { Page = 1, PageSize = pageSize, Pages = 1 });
+        if (parsed.Refs is null)
+        {
+            if (page != 1) throw new NotFoundException($"image '{name}' has 1 page, not page {page}");
+            return new CatalogImageDetail(parsed.Image, new CatalogVersionPage { Page = 1, PageSize = pageSize, Pages = 1 });
+        }
         var ordered = parsed.Refs.Versions.OrderByDescending(v => v.Version).ToList();
         int pages = Math.Max(1, (ordered.Count + pageSize - 1) / pageSize);
         if (page < 1 || page > pages) throw new NotFoundException($"image '{name}' has {pages} page(s) of versions, not page {page}");
-        var versions = new List<CatalogVersion>(pageSize);
+        var versions = new List<CatalogVersion>(Math.Min(pageSize, ordered.Count));
         for (int i = (page - 1) * pageSize; i < Math.Min(ordered.Count, page * pageSize); i++)
         {
             var entry = ordered[i];
             var previous = i + 1 < ordered.Count ? ordered[i + 1] : null;
             var facts = await FactsAsync(name, entry, previous, ct).ConfigureAwait(false);
+            var (signer, signatureProblem) = policy is null ? (null, null) : await ManifestSignerAsync(name, entry, policy, ct).ConfigureAwait(false);
             versions.Add(new CatalogVersion {
                 Version = entry.Version,
                 Created = entry.Created,
@@ -79,10 +84,10 @@ public sealed class CatalogReader
                 Blocks = entry.Blocks,
                 ZeroBlocks = entry.ZeroBlocks,
                 Manifest = entry.ManifestDigest,
-                SignedBy = policy is null ? null : await ManifestSignerAsync(name, entry, policy, ct).ConfigureAwait(false),
+                SignedBy = signer,
                 Profile = facts.Profile,
                 Change = facts.Change,
-                Problem = facts.Problem,
+                Problem = signatureProblem ?? facts.Problem,
                 Links = CatalogPaths.Links(name, entry.Version),
             });
         }
@@ -96,7 +101,10 @@ public sealed class CatalogReader
     private async Task<ParsedRefs?> ReadRefsAsync(string name, TrustPolicy? policy, CancellationToken ct)
     {
         var handle = ObjectHandle.Refs(name);
-        var obj = await _reader.Backend.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false);
+        BackendObject? obj;
+        // A refs file over its size bound is refused by the backend: shown as corrupt like any other bad refs.
+        try { obj = await _reader.Backend.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false); }
+        catch (ArchiveFormatException e) { return new ParsedRefs(new CatalogImage { Name = name, Status = RefsStatus.Corrupt, Problem = e.Message }, null); }
         if (obj is null) return null;
         byte[] data = obj.Data.ToArray();
         byte[] hash = SHA256.HashData(data);
@@ -119,7 +127,7 @@ public sealed class CatalogReader
             Latest = refs.Latest,
             Versions = refs.Versions.Count,
             Size = latest?.Size ?? 0,
-            StoredBytes = refs.Versions.Sum(v => v.AddedBytes),
+            StoredBytes = refs.Versions.Aggregate(0L, (sum, v) => sum > long.MaxValue - v.AddedBytes ? long.MaxValue : sum + v.AddedBytes),
             Tags = new Dictionary<string, int>(refs.Tags, StringComparer.Ordinal),
             Updated = refs.Updated,
             SignedBy = signer,
@@ -134,7 +142,9 @@ public sealed class CatalogReader
 
     private async Task<(RefsStatus, string?, string?)> CheckRefsSignatureAsync(ObjectHandle handle, byte[] data, ImageRefs refs, TrustPolicy policy, CancellationToken ct)
     {
-        var sigObj = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false);
+        BackendObject? sigObj;
+        try { sigObj = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false); }
+        catch (ArchiveFormatException e) { return (RefsStatus.BadSignature, null, e.Message); }
         if (sigObj is null)
             return (RefsStatus.Unsigned, null, "the archive is signed but these refs are not: clients that trust the archive refuse this image (sign it with 'circular key resign')");
         SignatureFile sig;
@@ -147,14 +157,22 @@ public sealed class CatalogReader
         return (RefsStatus.Ok, sig.KeyId, null);
     }
 
-    /// <summary>The key that signed a version's manifest, or null when it is unsigned or the signature is not valid.</summary>
-    private async Task<string?> ManifestSignerAsync(string name, VersionEntry entry, TrustPolicy policy, CancellationToken ct)
+    /// <summary>
+    /// The key that signed a version's manifest; in a signed archive a version without a valid manifest signature gets a
+    /// problem instead (clients that trust the archive refuse it), so it is never offered as if it were bootable.
+    /// </summary>
+    private async Task<(string? KeyId, string? Problem)> ManifestSignerAsync(string name, VersionEntry entry, TrustPolicy policy, CancellationToken ct)
     {
         var handle = ObjectHandle.Manifest(name, entry.Version, entry.ExpectedBlocks);
-        var sig = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false);
-        if (sig is null) return null;
-        try { return policy.VerifyDigest(handle.Path, entry.ManifestDigest, sig.Data, $"manifest of {name}@{entry.Version}").KeyId; }
-        catch (Exception e) when (e is TrustException or ArchiveFormatException) { return null; }
+        try
+        {
+            var sig = await _reader.Backend.TryReadAsync(handle.Signature(), ReadHints.None, ct).ConfigureAwait(false);
+            return (policy.VerifyDigest(handle.Path, entry.ManifestDigest, sig?.Data, $"the manifest of {name}@{entry.Version}").KeyId, null);
+        }
+        catch (Exception e) when (e is TrustException or ArchiveFormatException)
+        {
+            return (null, e.Message + ": clients that trust this archive refuse this version (sign it with 'circular key resign')");
+        }
     }
 
     /// <summary>The archive's own keys (keys.json), read again only when keys.json changes; null for an unsigned archive.</summary>

@@ -5,7 +5,7 @@ using Circular.Storage.Posix;
 
 namespace Circular.Server.Catalog;
 
-/// <summary>Settings a static catalog keeps for its next rewrite (catalog/site.json).</summary>
+/// <summary>Settings a static catalog keeps for its next rewrite (catalog.json at the archive root).</summary>
 public sealed record StaticCatalogSettings
 {
     public string Format { get; init; } = "circular-catalog";
@@ -25,7 +25,8 @@ public sealed record StaticCatalogResult(int Images, int Pages, int Written, int
 /// </summary>
 public static class StaticCatalog
 {
-    public const string SettingsPath = CatalogPaths.Dir + "/site.json";
+    /// <summary>At the root: under catalog/ it could collide with an image's directory (image names may contain dots).</summary>
+    public const string SettingsPath = "catalog.json";
 
     /// <summary>Whether the archive has a static catalog (publishing commands then keep it current).</summary>
     public static bool Exists(string root) => File.Exists(Path.Combine(root, SettingsPath));
@@ -34,12 +35,20 @@ public static class StaticCatalog
     {
         string file = Path.Combine(root, SettingsPath);
         if (!File.Exists(file)) return null;
-        try { return JsonSerializer.Deserialize(File.ReadAllBytes(file), CatalogJson.Default.StaticCatalogSettings); }
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(file), CatalogJson.Default.StaticCatalogSettings)
+                ?? throw new JsonException("it is null");
+        }
         catch (JsonException e) { throw new ArchiveFormatException($"{file} is corrupt: {e.Message} (delete it and run 'circular catalog' again)"); }
     }
 
     public static async Task<StaticCatalogResult> WriteAsync(string root, CatalogReader catalog, StaticCatalogSettings settings, CancellationToken ct)
     {
+        // Two publishes finishing together rewrite it one after the other: one run's clean-up must never remove the
+        // pages of an image the other run just added. The lock lives with the archive's other writer locks (never served).
+        Directory.CreateDirectory(Path.Combine(root, ".locks"));
+        using var exclusive = await FileLock.AcquireAsync(Path.Combine(root, ".locks", "catalog"), exclusive: true, ct).ConfigureAwait(false);
         var site = new CatalogSite(settings.Url, (name, version) => ExistingDownloads(root, name, version));
         var expected = new HashSet<string>(StringComparer.Ordinal);
         int written = 0, pages = 0;

@@ -98,8 +98,9 @@ public sealed class ArchiveServer : IAsyncDisposable
         string[] getHead = ["GET", "HEAD"];
         app.MapMethods("/", getHead, catalog.IndexAsync);
         app.MapMethods("/" + CatalogPaths.Index, getHead, catalog.IndexAsync);
-        app.MapMethods("/" + CatalogPaths.Dir + "/{**rest}", getHead, (HttpContext ctx) => catalog.PageAsync(ctx, (string)ctx.Request.RouteValues["rest"]!));
-        app.MapMethods("/" + CatalogPaths.ApiDir + "/{**rest}", getHead, (HttpContext ctx) => catalog.ApiAsync(ctx, (string)ctx.Request.RouteValues["rest"]!));
+        // A catch-all matching nothing (/catalog/, /api/) gives no route value: "" then, a 404 page, never a null.
+        app.MapMethods("/" + CatalogPaths.Dir + "/{**rest}", getHead, (HttpContext ctx) => catalog.PageAsync(ctx, ctx.Request.RouteValues["rest"] as string ?? ""));
+        app.MapMethods("/" + CatalogPaths.ApiDir + "/{**rest}", getHead, (HttpContext ctx) => catalog.ApiAsync(ctx, ctx.Request.RouteValues["rest"] as string ?? ""));
         app.Use(async (ctx, next) =>
         {
             string path = ctx.Request.Path.Value ?? "";
