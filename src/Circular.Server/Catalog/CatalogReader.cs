@@ -56,7 +56,27 @@ public sealed class CatalogReader
     {
         if (ImageName.Problem(name) is not null) return null;
         var policy = await KeysAsync(ct).ConfigureAwait(false);
-        if (await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is not { } parsed) return null;
+        return await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is { } parsed
+            ? await PageAsync(name, parsed, policy, page, pageSize, ct).ConfigureAwait(false)
+            : null;
+    }
+
+    /// <summary>Every page of an image's versions from one reading of its refs (a static catalog writes them all).</summary>
+    public async IAsyncEnumerable<CatalogImageDetail> PagesAsync(string name, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (ImageName.Problem(name) is not null) yield break;
+        var policy = await KeysAsync(ct).ConfigureAwait(false);
+        if (await ReadRefsAsync(name, policy, ct).ConfigureAwait(false) is not { } parsed) yield break;
+        for (int page = 1; ; page++)
+        {
+            var detail = await PageAsync(name, parsed, policy, page, pageSize, ct).ConfigureAwait(false);
+            yield return detail;
+            if (page >= detail.Versions.Pages) yield break;
+        }
+    }
+
+    private async Task<CatalogImageDetail> PageAsync(string name, ParsedRefs parsed, TrustPolicy? policy, int page, int pageSize, CancellationToken ct)
+    {
         if (parsed.Refs is null)
         {
             if (page != 1) throw new NotFoundException($"image '{name}' has 1 page, not page {page}");

@@ -62,15 +62,13 @@ public static class StaticCatalog
         foreach (var img in images)
         {
             RememberPrevious(root, catalog, img.Name);
-            for (int page = 1; ; page++)
+            await foreach (var detail in catalog.PagesAsync(img.Name, CatalogReader.DefaultPageSize, ct).ConfigureAwait(false))
             {
-                var detail = await catalog.ImageAsync(img.Name, page, CatalogReader.DefaultPageSize, ct).ConfigureAwait(false);
-                if (detail is null) break;
+                int page = detail.Versions.Page;
                 Put(CatalogPaths.ImagePage(img.Name, page), Encoding.UTF8.GetBytes(CatalogHtml.Image(detail, site)));
                 Put(CatalogPaths.VersionsJson(img.Name, page), JsonSerializer.SerializeToUtf8Bytes(detail.Versions, CatalogJson.Default.CatalogVersionPage));
                 if (page == 1) Put(CatalogPaths.ImageJson(img.Name), JsonSerializer.SerializeToUtf8Bytes(detail, CatalogJson.Default.CatalogImageDetail));
                 pages++;
-                if (page >= detail.Versions.Pages) break;
             }
         }
         Put(CatalogPaths.ImagesJson, JsonSerializer.SerializeToUtf8Bytes(images, CatalogJson.Default.ListCatalogImage));
