@@ -48,6 +48,7 @@ public static class Program
             AttachCommand.Create(),
             // more commands register here
         };
+        root.Options.Add(Composition.ArchiveStores.S3Endpoint);
         // One cancellation for SIGINT, SIGTERM and SIGHUP, so servers and mounts shut down cleanly (flush overlays,
         // unmount) whichever way they are stopped. A second signal while stopping falls back to the default: exit now.
         using var stop = new CancellationTokenSource();

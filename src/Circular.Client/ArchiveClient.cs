@@ -33,11 +33,14 @@ public sealed class ArchiveClient : IAsyncDisposable
     private readonly ArchiveCatalog _archiveCatalog;
     private readonly HotDataLayer _hotData;
 
+    private readonly IDisposable? _owned;
+
     private ArchiveClient(ArchiveClientOptions options, ArchiveReader reader, Layers layers, BackendChunkSource fetcher, MemoryChunkCache memory)
     {
         Options = options;
         Reader = reader;
         Http = layers.Http;
+        _owned = layers.Owned;
         Cache = layers.Cache;
         Caching = layers.Caching;
         Fetcher = fetcher;
@@ -86,6 +89,7 @@ public sealed class ArchiveClient : IAsyncDisposable
             if (reader is null)
             {
                 layers.Http?.Dispose();
+                layers.Owned?.Dispose();
                 return null;
             }
             // The image list, read alongside the trust set-up while online, is then in the cache for offline listings
@@ -107,15 +111,27 @@ public sealed class ArchiveClient : IAsyncDisposable
         catch
         {
             layers.Http?.Dispose();
+            layers.Owned?.Dispose();
             throw;
         }
     }
 
-    private sealed record Layers(IArchiveBackend Backend, HttpBackend? Http, DiskCache? Cache, CachingBackend? Caching);
+    private sealed record Layers(IArchiveBackend Backend, HttpBackend? Http, DiskCache? Cache, CachingBackend? Caching)
+    {
+        /// <summary>A backend the options handed over (closed with the client).</summary>
+        public IDisposable? Owned { get; init; }
+    }
 
     private static Layers OpenBackend(ArchiveClientOptions options)
     {
         string location = options.Location;
+        if (options.Backend is { } given)
+        {
+            if (options.Mirrors.Count > 0) throw new UsageException("--mirror needs an http(s) archive URL");
+            var givenCache = OpenCache(options);
+            var cached = givenCache is null ? null : new CachingBackend(given, givenCache, options.Log, options.CacheAs);
+            return new Layers((IArchiveBackend?)cached ?? given, null, givenCache, cached) { Owned = given as IDisposable };
+        }
         if (!ArchiveLocation.IsUrl(location))
         {
             if (options.Mirrors.Count > 0) throw new UsageException("--mirror needs an http(s) archive URL");
@@ -165,5 +181,6 @@ public sealed class ArchiveClient : IAsyncDisposable
     {
         await _archiveCatalog.DisposeAsync().ConfigureAwait(false);
         Http?.Dispose();
+        _owned?.Dispose();
     }
 }

@@ -13,8 +13,13 @@ namespace Circular.Client;
 /// </summary>
 public sealed record ArchiveClientOptions
 {
-    /// <summary>An archive directory or an http(s) URL.</summary>
+    /// <summary>An archive directory or an http(s) URL (or, with <see cref="Backend"/>, any location that backend reads).</summary>
     public required string Location { get; init; }
+    /// <summary>
+    /// A backend the front end opened itself for a location that is neither a directory nor a URL (an s3:// bucket):
+    /// read like a remote archive, through the disk cache. The client disposes it.
+    /// </summary>
+    public Storage.Backends.IArchiveBackend? Backend { get; init; }
     /// <summary>More URLs of the same archive: ranked by measured round trip, used on failure (URL archives only).</summary>
     public IReadOnlyList<string> Mirrors { get; init; } = [];
     /// <summary>Deadline of one request to one mirror.</summary>

@@ -12,7 +12,7 @@ public class LocalArchiveTests
         using var scratch = new Scratch();
         string dir = scratch.Dir;
         await File.WriteAllTextAsync(Path.Combine(dir, "x"), "x");
-        await Assert.ThrowsAsync<UsageException>(() => LocalArchive.InitAsync(dir, new ArchiveConfig(), CancellationToken.None));
+        await Assert.ThrowsAsync<UsageException>(() => WritableArchive.InitAsync(dir, new ArchiveConfig(), CancellationToken.None));
         Assert.Single(Directory.GetFileSystemEntries(dir));
     }
 
@@ -20,14 +20,14 @@ public class LocalArchiveTests
     public async Task InitAsync_existingArchive_throwsUsage()
     {
         using var t = await TempArchive.CreateAsync();
-        await Assert.ThrowsAsync<UsageException>(() => LocalArchive.InitAsync(t.Dir, new ArchiveConfig(), CancellationToken.None));
+        await Assert.ThrowsAsync<UsageException>(() => WritableArchive.InitAsync(t.Dir, new ArchiveConfig(), CancellationToken.None));
     }
 
     [Fact]
     public async Task OpenAsync_directoryWithoutConfig_throwsNotFound()
     {
         using var scratch = new Scratch();
-        var e = await Assert.ThrowsAsync<NotFoundException>(() => LocalArchive.OpenAsync(scratch.Dir, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<NotFoundException>(() => WritableArchive.OpenAsync(scratch.Dir, CancellationToken.None));
         Assert.Contains("not a Circular archive", e.Message);
     }
 
@@ -36,7 +36,7 @@ public class LocalArchiveTests
     {
         using var t = await TempArchive.CreateAsync();
         await File.WriteAllTextAsync(Path.Combine(t.Dir, ArchiveLayout.ConfigPath), "{\"format\":\"other\"}");
-        await Assert.ThrowsAsync<ArchiveFormatException>(() => LocalArchive.OpenAsync(t.Dir, CancellationToken.None));
+        await Assert.ThrowsAsync<ArchiveFormatException>(() => WritableArchive.OpenAsync(t.Dir, CancellationToken.None));
     }
 
     [Fact]

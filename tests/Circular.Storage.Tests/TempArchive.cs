@@ -14,7 +14,7 @@ public sealed class TempArchive : IDisposable
 
     private readonly Scratch _scratch;
 
-    private TempArchive(Scratch scratch, string dir, LocalArchive archive)
+    private TempArchive(Scratch scratch, string dir, WritableArchive archive)
     {
         _scratch = scratch;
         Dir = dir;
@@ -22,14 +22,14 @@ public sealed class TempArchive : IDisposable
     }
 
     public string Dir { get; }
-    public LocalArchive Archive { get; }
+    public WritableArchive Archive { get; }
 
     public static async Task<TempArchive> CreateAsync()
     {
         var scratch = new Scratch();
         string dir = scratch["a"];
-        await LocalArchive.InitAsync(dir, new ArchiveConfig { Created = DateTimeOffset.UtcNow }, CancellationToken.None);
-        return new TempArchive(scratch, dir, await LocalArchive.OpenAsync(dir, CancellationToken.None));
+        await WritableArchive.InitAsync(dir, new ArchiveConfig { Created = DateTimeOffset.UtcNow }, CancellationToken.None);
+        return new TempArchive(scratch, dir, await WritableArchive.OpenAsync(dir, CancellationToken.None));
     }
 
     public static byte[] Block(int seed) => RandomData.Bytes(Cs, seed);

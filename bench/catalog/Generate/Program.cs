@@ -16,7 +16,7 @@ if (args.Length != 3 || !int.TryParse(args[1], out int images) || !int.TryParse(
 }
 string root = args[0];
 const int chunkSize = 256 << 10, blocks = 256;
-await LocalArchive.InitAsync(root, new ArchiveConfig { Created = DateTimeOffset.UtcNow, ChunkSize = chunkSize }, CancellationToken.None);
+await WritableArchive.InitAsync(root, new ArchiveConfig { Created = DateTimeOffset.UtcNow, ChunkSize = chunkSize }, CancellationToken.None);
 var names = new List<string>();
 var start = DateTimeOffset.UtcNow.AddDays(-versions);
 for (int i = 1; i <= images; i++)

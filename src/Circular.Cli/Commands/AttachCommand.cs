@@ -13,7 +13,7 @@ public static class AttachCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Archive directory or URL" };
+        var source = new Argument<string>("SOURCE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME (latest), NAME@VERSION or NAME@TAG" };
         var device = new Option<string>("--device") { Description = "The NBD device to attach to (modprobe nbd first)", DefaultValueFactory = _ => "/dev/nbd0" };
         var patience = new Option<double>("--wait") { Description = "Seconds reads wait through a network outage before failing with EIO", DefaultValueFactory = _ => 0 };

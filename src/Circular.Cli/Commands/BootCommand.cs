@@ -10,7 +10,7 @@ public static class BootCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Archive directory or URL" };
+        var source = new Argument<string>("SOURCE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME (latest), NAME@VERSION or NAME@TAG" };
         var memory = new Option<string>("--memory") { Description = "Guest memory", DefaultValueFactory = _ => "512M" };
         var writable = new Option<bool>("--writable") { Description = "Keep the guest's writes in a copy-on-write overlay (publish with 'circular commit'); otherwise they are discarded at exit" };

@@ -11,7 +11,7 @@ public static class CatCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME (latest), NAME@VERSION or NAME@TAG" };
         var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (sparse where blocks are zero) instead of standard output" };
         var client = new ClientOptions();

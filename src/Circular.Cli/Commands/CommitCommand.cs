@@ -19,7 +19,7 @@ public static class CommitCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image whose overlay to commit" };
         var overlayDir = new Option<string>("--overlay") { Description = "Overlay directory given to 'nbd --writable' or 'mount --writable' (or the image's own overlay inside it)", Required = true };
         var message = new Option<string?>("--message", "-m") { Description = "Describe the version" };
@@ -43,7 +43,7 @@ public static class CommitCommand
             if (state.Image != image) throw new UsageException($"{dir} is an overlay of '{state.Image}', not '{image}'");
 
             var clock = Stopwatch.StartNew();
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var refs = await la.Reader.GetRefsAsync(image, ct);
             var entry = refs.Find(state.BaseVersion) ?? throw new NotFoundException($"the overlay's base {image}@{state.BaseVersion} is not in the archive");
             var baseManifest = await la.Reader.GetManifestAsync(image, entry, ct);
@@ -59,7 +59,7 @@ public static class CommitCommand
                 if (snapshot)
                     System.Console.Error.WriteLine($"circular: note: {dir} is held by a running server; committing what it last flushed and keeping the overlay");
                 if (!overlay.HasChanges) throw new CircularException($"the overlay of {image}@{entry.Version} has no changes to commit");
-                using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
+                await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
                 writer = new ChunkWriter(la.Backend, ChunkCodecNames.Parse(baseManifest.Metadata.Codec ?? la.Config.Codec), 3);
                 var committer = new OverlayCommitter(overlay, baseManifest, writer);
                 using (ProgressBar.Start($"commit {image}", overlay.Size, () => committer.Processed))

@@ -11,7 +11,7 @@ public static class DescribeCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
         var text = new Argument<string>("TEXT") { Description = $"What the image is, for people browsing the catalog (plain text, at most {ImageRefs.MaxDescription} characters; \"\" removes it)" };
         var cmd = new Command("describe", "Set the description the catalog shows for an image (kept in its refs, so signed with them)") { archive, name, text };
@@ -24,7 +24,7 @@ public static class DescribeCommand
             string description = pr.GetValue(text)!.Trim();
             if (description.Length > ImageRefs.MaxDescription) throw new UsageException($"the description has {description.Length} characters; at most {ImageRefs.MaxDescription} are kept");
             if (description.Any(c => char.IsControl(c) && c != '\n')) throw new UsageException("the description holds control characters; give plain text");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             await la.UpdateRefsAsync(image, refs => refs with { Description = description.Length == 0 ? null : description }, ct);
             System.Console.WriteLine(description.Length == 0 ? $"removed the description of {image}" : $"described {image}");
             return CommandAction.Ok;

@@ -11,7 +11,7 @@ public static class DiffCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var a = new Argument<string>("A") { Description = "NAME@VERSION (or @TAG)" };
         var b = new Argument<string>("B") { Description = "NAME@VERSION (or @TAG)" };
         var client = new ClientOptions();

@@ -9,7 +9,7 @@ public static class ImagesCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var client = new ClientOptions();
         var json = new Option<bool>("--json") { Description = "Print the catalog's JSON (as /api/images answers): description, sizes, tags, signature and optimization of each image" };
         var cmd = new Command("images", "List the images in an archive with their latest version") { archive, json };

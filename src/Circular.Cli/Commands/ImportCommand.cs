@@ -15,7 +15,7 @@ public static class ImportCommand
     public static Command Create()
     {
         var url = new Argument<string>("URL") { Description = "http(s) URL of a plain image or ISO on any web server that accepts byte ranges" };
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
         var publish = new PublishOptions();
         var client = new ClientOptions();
@@ -33,7 +33,7 @@ public static class ImportCommand
             publish.ValidateNameAndTag(pr, imageName);
             string u = pr.GetValue(url)!;
             if (!ArchiveLocation.IsUrl(u) || !Uri.TryCreate(u, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{u}'");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var pushSettings = publish.Settings(pr, la.Config, null, $"imported from {u}", parallelism: 16);
             var settings = client.Read(pr, u);
             using var http = new HttpClient(HttpBackend.CreateHandler(new HttpBackendOptions { Timeout = settings.Timeout })) { Timeout = Timeout.InfiniteTimeSpan };

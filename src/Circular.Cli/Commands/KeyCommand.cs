@@ -30,7 +30,7 @@ public static class KeyCommand
 
     private static Command Resign()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string?>("NAME") { Description = "Image to resign (default: every image)", Arity = ArgumentArity.ZeroOrOne };
         var signing = new SigningOptions();
         var cmd = new Command("resign",
@@ -40,7 +40,7 @@ public static class KeyCommand
         CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var signer = signing.Read(pr) ?? throw new UsageException("resign needs --key KEYFILE");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signer);
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signer);
             var images = pr.GetValue(name) is { } n ? [n] : await la.Reader.ListImagesAsync(ct);
             foreach (var image in images)
             {

@@ -10,7 +10,7 @@ public static class LogCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
         var client = new ClientOptions();
         var json = new Option<bool>("--json") { Description = "Print the catalog's JSON for the image (as /api/images/NAME answers), with every version on one page" };

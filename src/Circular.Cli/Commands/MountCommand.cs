@@ -10,7 +10,7 @@ public static class MountCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Archive directory or URL, or the URL of a plain image (range mode)" };
+        var source = new Argument<string>("SOURCE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX, or the URL of a plain image (range mode)" };
         var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "Empty directory to mount on" };
         var writable = new Option<bool>("--writable") { Description = "Allow writes, kept in a copy-on-write overlay (publish with 'circular commit')" };
         var overlay = new Option<string?>("--overlay") { Description = "Overlay directory for --writable" };

@@ -12,7 +12,7 @@ public static class NbdCommand
 {
     public static Command Create()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Archive directory or URL, or the URL of a plain image (range mode)" };
+        var source = new Argument<string>("SOURCE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX, or the URL of a plain image (range mode)" };
         var listen = new Option<string?>("--listen") { Description = "HOST:PORT to listen on (default 127.0.0.1:10809)" };
         var socket = new Option<string?>("--socket") { Description = "Listen on a Unix socket instead (nbd+unix:///NAME?socket=PATH)" };
         var writable = new Option<bool>("--writable") { Description = "Accept writes, kept in a copy-on-write overlay (never in the archive)" };
@@ -68,7 +68,7 @@ public static class NbdCommand
         string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
         string data = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
         string key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            ArchiveLocation.IsUrl(source) ? source : Path.GetFullPath(source))))[..16];
+            ArchiveLocation.IsRemote(source) ? source : Path.GetFullPath(source))))[..16];
         return Path.Combine(data, "circular", "overlays", key);
     }
 }

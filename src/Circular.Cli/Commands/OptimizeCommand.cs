@@ -18,7 +18,7 @@ public static class OptimizeCommand
 
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION with a profile ('circular profile push')" };
         var packSize = new Option<string>("--pack-size") { Description = "Largest pack (uncompressed), up to 4M", DefaultValueFactory = _ => "4M" };
         var level = new Option<int>("--level") { Description = "Compression level of the packs (zstd 1-19, zlib 1-9)", DefaultValueFactory = _ => 9 };
@@ -34,7 +34,7 @@ public static class OptimizeCommand
             long size = ByteSize.Parse(pr.GetValue(packSize)!);
             if (size < MinPackSize || size > ChunkFile.MaxChunkLength)
                 throw new UsageException($"--pack-size {pr.GetValue(packSize)}: choose from 64K to 4M");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var (_, entry, manifest) = await la.Reader.OpenVersionAsync(s, ct);
             string name = $"{s.Name}@{entry.Version}";
             var profile = await la.Reader.GetProfileAsync(s.Name, entry, ct)
@@ -46,7 +46,7 @@ public static class OptimizeCommand
             byte[] scratch = new byte[ChunkFile.MaxEncodedLength(ChunkFile.MaxChunkLength)];
 
             // Held shared until the index names the packs, so a concurrent gc cannot delete them in between.
-            using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
+            await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
             var builder = new PackBuilder(image, (int)size);
             var index = await builder.BuildAsync(profile, entry.ManifestDigest, entry.Profile!, async (raw, token) =>
             {
@@ -64,7 +64,7 @@ public static class OptimizeCommand
             string digest = await la.AttachPacksAsync(s.Name, entry.Version, index.Serialize(), ct);
 
             long raw = index.Packs.Sum(p => (long)p.Length), stored = index.Packs.Sum(p => p.Stored);
-            long chunkBytes = TouchedChunkBytes(la, profile, manifest);
+            long chunkBytes = await TouchedChunkBytesAsync(la, profile, manifest, ct);
             System.Console.WriteLine($"packed {index.Regions.Count} regions ({ByteSize.Format(raw)}) of {name} into {index.Packs.Count} packs, " +
                 $"{ByteSize.Format(stored)} stored (index {digest[..12]})");
             System.Console.WriteLine($"a cold boot now fetches {ByteSize.Format(stored)} of packs instead of {ByteSize.Format(chunkBytes)} of chunks");
@@ -74,14 +74,22 @@ public static class OptimizeCommand
     }
 
     /// <summary>Stored bytes of the distinct chunks the profile touches: what a boot fetches without packs.</summary>
-    private static long TouchedChunkBytes(LocalArchive la, Core.HotData.BootProfile profile, Core.Manifests.Manifest manifest)
+    private static async Task<long> TouchedChunkBytesAsync(WritableArchive la, Core.HotData.BootProfile profile, Core.Manifests.Manifest manifest, CancellationToken ct)
     {
+        var touched = profile.TouchedBlocks(manifest).Select(b => manifest.Blocks[b]).ToHashSet();
         long total = 0;
-        foreach (var id in profile.TouchedBlocks(manifest).Select(b => manifest.Blocks[b]).Distinct())
+        if (la.Backend is Storage.Backends.ILocalObjects local)
         {
-            var file = new FileInfo(la.Backend.FullPath(ArchiveLayout.ChunkPath(id)));
-            if (file.Exists) total += file.Length;
+            foreach (var id in touched)
+            {
+                var file = new FileInfo(local.FullPath(ObjectHandle.Chunk(id)));
+                if (file.Exists) total += file.Length;
+            }
+            return total;
         }
+        // An object store: one listing gives every size (a request per chunk would cost more for any real profile).
+        await foreach (var e in la.Backend.ListAsync(ObjectKind.Chunk, null, ct))
+            if (ChunkId.TryParse(e.Name, out var id) && touched.Contains(id)) total += e.Length;
         return total;
     }
 }

@@ -25,7 +25,7 @@ public static class ProfileCommand
 
     private static Command Push()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION (or NAME@TAG, NAME for latest) the profile belongs to" };
         var file = new Argument<string>("FILE") { Description = "Profile written by --record-profile" };
         var cmd = new Command("push", "Store a recorded profile with a version (replacing any earlier one); readers of that version prefetch in its order")
@@ -39,7 +39,7 @@ public static class ProfileCommand
             if (!File.Exists(path)) throw new NotFoundException($"no profile file {path}");
             byte[] bytes = await File.ReadAllBytesAsync(path, ct);
             var profile = BootProfile.Parse(bytes, path);
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var (_, entry, manifest) = await la.Reader.OpenVersionAsync(s, ct);
             if (profile.Size != entry.Size)
                 throw new UsageException($"{path} was recorded on a {profile.Size}-byte image; {s.Name}@{entry.Version} is {entry.Size} bytes");
@@ -54,7 +54,7 @@ public static class ProfileCommand
 
     private static Command Show()
     {
-        var source = new Argument<string>("SOURCE") { Description = "Archive directory or URL" };
+        var source = new Argument<string>("SOURCE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION" };
         var cmd = new Command("show", "Summarise a version's profile and packs") { source, spec };
         var client = new ClientOptions();

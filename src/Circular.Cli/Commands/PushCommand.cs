@@ -19,7 +19,7 @@ public static class PushCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image name (letters, digits, '.', '_', '-')" };
         var image = new Argument<string>("IMAGE") { Description = "Raw disk image, ISO or block device; qcow2, vmdk, vdi and vhdx are read through qemu-img" };
         var publish = new PublishOptions();
@@ -38,7 +38,7 @@ public static class PushCommand
             publish.ValidateNameAndTag(pr, imageName);
             string path = pr.GetValue(image)!;
             if (!File.Exists(path) && !Path.Exists(path)) throw new NotFoundException($"image {path} does not exist");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             var settings = publish.Settings(pr, la.Config, boot.Read(pr));
 
             string? tempRaw = null;
@@ -47,7 +47,7 @@ public static class PushCommand
                 string format = ImageFormat.Detect(path);
                 if (format != "raw")
                 {
-                    tempRaw = Path.Combine(la.Root, ".tmp", $"convert-{Environment.ProcessId}-{Guid.NewGuid():N}.raw");
+                    tempRaw = Path.Combine(la.Store.ScratchDirectory, $"convert-{Environment.ProcessId}-{Guid.NewGuid():N}.raw");
                     Directory.CreateDirectory(Path.GetDirectoryName(tempRaw)!);
                     System.Console.Error.WriteLine($"reading {format} image through qemu-img");
                     await ImageFormat.ConvertToRawAsync(path, format, tempRaw, ct);
@@ -70,10 +70,10 @@ public static class PushCommand
     public sealed record PushResult(VersionEntry Entry, long Blocks, long ZeroBlocks, long NewChunks, long Reused, long NewBytes, TimeSpan Elapsed, long ImageSize);
 
     /// <summary>The whole push: chunks (under the shared chunk lock), boot assets, manifest, refs.</summary>
-    public static async Task<PushResult> PushAsync(LocalArchive la, string imageName, IBlockImage source, PushSettings s, CancellationToken ct)
+    public static async Task<PushResult> PushAsync(WritableArchive la, string imageName, IBlockImage source, PushSettings s, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
+        await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
         var writer = new ChunkWriter(la.Backend, s.Codec, s.Level);
         var chunker = new ImageChunker(writer, s.ChunkSize) { Parallelism = s.Parallelism ?? Environment.ProcessorCount };
         ChunkedResult result;

@@ -9,7 +9,7 @@ public static class RollbackCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var name = new Argument<string>("NAME") { Description = "Image name" };
         var version = new Argument<string>("VERSION") { Description = "Version number or tag to make latest" };
         var cmd = new Command("rollback",
@@ -19,7 +19,7 @@ public static class RollbackCommand
         CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
         {
             var s = ImageSpec.Parse($"{pr.GetValue(name)}@{pr.GetValue(version)}");
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int from = 0, to = 0;
             await la.UpdateRefsAsync(s.Name, refs =>
             {

@@ -10,7 +10,7 @@ public static class TagCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION to tag" };
         var tag = new Argument<string>("TAG") { Description = "Tag name (moves the tag if it exists)" };
         var cmd = new Command("tag", "Name a version: NAME@TAG then selects it everywhere a version is accepted") { archive, spec, tag };
@@ -21,7 +21,7 @@ public static class TagCommand
             var s = ImageSpec.Parse(pr.GetValue(spec)!);
             string t = pr.GetValue(tag)!;
             ImageName.ValidateTag(t);
-            var la = (await LocalArchive.OpenAsync(pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
+            var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
             int version = 0;
             await la.UpdateRefsAsync(s.Name, refs =>
             {

@@ -11,7 +11,7 @@ public static class VerifyCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or URL" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory, URL or s3://BUCKET/PREFIX" };
         var spec = new Argument<string?>("IMAGE") { Description = "Check only NAME (all its versions) or NAME@VERSION", Arity = ArgumentArity.ZeroOrOne };
         var client = new ClientOptions();
         var cmd = new Command("verify", "Re-hash every referenced chunk; name each missing or corrupt one and the versions it breaks") { archive, spec };

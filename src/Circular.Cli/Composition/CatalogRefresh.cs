@@ -25,7 +25,7 @@ public static class CatalogRefresh
 
     private static async Task RefreshAsync(string root, CancellationToken ct)
     {
-        if (!Directory.Exists(root) || !StaticCatalog.Exists(root)) return;
+        if (ArchiveStores.IsS3(root) || !Directory.Exists(root) || !StaticCatalog.Exists(root)) return;
         try
         {
             var result = await WriteAsync(root, StaticCatalog.ReadSettings(root)!, ct).ConfigureAwait(false);
@@ -40,7 +40,7 @@ public static class CatalogRefresh
 
     public static async Task<StaticCatalogResult> WriteAsync(string root, StaticCatalogSettings settings, CancellationToken ct)
     {
-        var archive = await LocalArchive.OpenAsync(root, ct).ConfigureAwait(false);
+        var archive = await WritableArchive.OpenAsync(root, ct).ConfigureAwait(false);
         return await StaticCatalog.WriteAsync(Path.GetFullPath(root), new CatalogReader(archive.Reader), settings, ct).ConfigureAwait(false);
     }
 #endif

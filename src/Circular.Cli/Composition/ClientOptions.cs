@@ -40,6 +40,7 @@ public sealed class ClientOptions(bool readMirrors = true)
         if (!(timeout > 0)) throw new UsageException("--timeout must be positive");
         return new ArchiveClientOptions {
             Location = location,
+            Backend = ArchiveStores.OpenReadBackend(pr, location),
             Mirrors = readMirrors ? pr.GetValue(Mirrors) ?? [] : [],
             CacheDirectory = cache is "none" ? null : cache ?? DiskCache.DefaultRoot(),
             CacheQuota = pr.GetValue(CacheSize) is { } q ? ByteSize.Parse(q) : DiskCache.DefaultQuota,

@@ -41,6 +41,12 @@ public static class ArchiveLayout
         _ => throw new ArgumentException($"{kind} objects are not listed", nameof(kind)),
     };
 
+    /// <summary>mirrors.json: the archive's other URLs (docs/format.md, "Mirror list"); mirrors.json.sig beside it when signed.</summary>
+    public const string MirrorListPath = "mirrors.json";
+
+    /// <summary>Writers' lock objects in stores without file locks (S3); a directory keeps its flock files here too.</summary>
+    public const string LocksDir = ".locks";
+
     /// <summary>keys.json: the public keys a signed archive announces.</summary>
     public const string KeyListPath = "keys.json";
     public static string PublicKeyPath(string keyId) => $"keys/{keyId}.pub";

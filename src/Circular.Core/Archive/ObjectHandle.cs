@@ -18,6 +18,10 @@ public enum ObjectKind
     Pack,
     /// <summary>A detached signature (FILE.sig) of a refs file or a manifest.</summary>
     Signature,
+    /// <summary>mirrors.json: the other URLs of the archive, as its publisher announces them (signed in a signed archive).</summary>
+    MirrorList,
+    /// <summary>A writer's lock object in a store without file locks (S3): .locks/NAME/ID.</summary>
+    Lock,
 }
 
 /// <summary>
@@ -55,6 +59,14 @@ public readonly record struct ObjectHandle
     public static ObjectHandle Config { get; } = new(ObjectKind.Config, ArchiveLayout.ConfigPath, MaxConfigLength, false);
     public static ObjectHandle ImageIndex { get; } = new(ObjectKind.ImageIndex, ArchiveLayout.ImageIndexPath, MaxIndexLength, false);
     public static ObjectHandle KeyList { get; } = new(ObjectKind.KeyList, ArchiveLayout.KeyListPath, MaxConfigLength, false);
+    public static ObjectHandle MirrorList { get; } = new(ObjectKind.MirrorList, ArchiveLayout.MirrorListPath, MaxConfigLength, false);
+
+    /// <summary>A lock object of a store without file locks: only under .locks/, never served or cached.</summary>
+    public static ObjectHandle Lock(string path) =>
+        path.StartsWith(ArchiveLayout.LocksDir + "/", StringComparison.Ordinal) && !path.Contains("..", StringComparison.Ordinal)
+            ? new(ObjectKind.Lock, path, MaxKeyLength, false)
+            : throw new ArgumentException($"not a lock path: {path}", nameof(path));
+
     public static ObjectHandle PublicKey(string keyId) => new(ObjectKind.PublicKey, ArchiveLayout.PublicKeyPath(keyId), MaxKeyLength, false);
     public static ObjectHandle Refs(string image) => new(ObjectKind.Refs, ArchiveLayout.RefsPath(image), MaxRefsLength, false);
 
@@ -97,10 +109,11 @@ public readonly record struct ObjectHandle
         if (TryAddressed(path, ArchiveLayout.ChunksDir, out var chunk)) return Chunk(chunk);
         if (TryAddressed(path, ArchiveLayout.PacksDir, out var pack)) return Pack(pack);
         if (path.EndsWith(ArchiveLayout.SignatureSuffix, StringComparison.Ordinal))
-            return FromPath(path[..^ArchiveLayout.SignatureSuffix.Length]) is { Kind: ObjectKind.Refs or ObjectKind.Manifest } subject ? subject.Signature() : null;
+            return FromPath(path[..^ArchiveLayout.SignatureSuffix.Length]) is { Kind: ObjectKind.Refs or ObjectKind.Manifest or ObjectKind.MirrorList } subject ? subject.Signature() : null;
         if (path == ArchiveLayout.ConfigPath) return Config;
         if (path == ArchiveLayout.ImageIndexPath) return ImageIndex;
         if (path == ArchiveLayout.KeyListPath) return KeyList;
+        if (path == ArchiveLayout.MirrorListPath) return MirrorList;
         var parts = path.Split('/');
         switch (parts)
         {

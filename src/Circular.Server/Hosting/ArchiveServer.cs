@@ -23,8 +23,8 @@ namespace Circular.Server.Hosting;
 /// </summary>
 public sealed class ArchiveServer : IAsyncDisposable
 {
-    public const string ImmutableCacheControl = "public, max-age=31536000, immutable";
-    public const string ShortCacheControl = "public, max-age=10";
+    public const string ImmutableCacheControl = Core.Archive.CachePolicy.Immutable;
+    public const string ShortCacheControl = Core.Archive.CachePolicy.Short;
     /// <summary>How long a stop waits for requests in flight before cutting their connections.</summary>
     public static readonly TimeSpan ShutdownGrace = TimeSpan.FromMilliseconds(500);
     /// <summary>The largest request body accepted (none is used; the bound only caps what is drained).</summary>

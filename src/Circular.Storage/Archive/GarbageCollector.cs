@@ -8,7 +8,7 @@ namespace Circular.Storage.Archive;
 /// Deletes what no kept version references. Holds the archive's chunk lock exclusively, so no push or commit
 /// (which hold it shared from their first chunk write to their refs swap) can be about to reference a chunk it deletes.
 /// </summary>
-public sealed class GarbageCollector(LocalArchive archive)
+public sealed class GarbageCollector(WritableArchive archive)
 {
     public sealed record Report(List<string> ForgottenVersions, long Chunks, long ChunksDeleted, long BytesFreed, long TempFilesDeleted)
     {
@@ -19,7 +19,7 @@ public sealed class GarbageCollector(LocalArchive archive)
     /// <param name="keepLast">Keep only the newest N versions of each image (plus latest and tagged ones); null keeps all.</param>
     public async Task<Report> RunAsync(int? keepLast, bool dryRun, CancellationToken ct)
     {
-        using var exclusive = await archive.LockChunksAsync(exclusive: true, ct).ConfigureAwait(false);
+        await using var exclusive = await archive.LockChunksAsync(exclusive: true, ct).ConfigureAwait(false);
         var reader = archive.Reader;
         var referenced = new HashSet<ChunkId>();
         var referencedPacks = new HashSet<ChunkId>();

@@ -50,7 +50,7 @@ public sealed class FileBackend : IArchiveBackend, ILocalObjects
             await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None))
             {
                 await fs.WriteAsync(data, ct).ConfigureAwait(false);
-                // Chunks are made durable together by one syncfs before anything points at them (LocalArchive).
+                // Chunks are made durable together by one syncfs before anything points at them (WritableArchive).
                 if (handle.Kind != ObjectKind.Chunk) fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);

@@ -51,6 +51,7 @@ public static class TrustSetup
     /// <summary>The form of a location pins are keyed by: URLs without a trailing slash, directories as full paths.</summary>
     public static string NormalizeLocation(string location) =>
         location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            || location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)
             ? location.TrimEnd('/')
             : Path.GetFullPath(location).TrimEnd('/');
 }

@@ -17,7 +17,7 @@ public sealed class TestArchive : IDisposable
 {
     private readonly Dictionary<string, byte[]> _contents = new(StringComparer.Ordinal);
 
-    private TestArchive(string dir, LocalArchive archive, int chunkSize)
+    private TestArchive(string dir, WritableArchive archive, int chunkSize)
     {
         Dir = dir;
         Archive = archive;
@@ -27,15 +27,15 @@ public sealed class TestArchive : IDisposable
     /// <summary>Parent of <see cref="Root"/>; deleted on dispose. World-readable so nginx workers can serve it.</summary>
     public string Dir { get; }
     public string Root => Archive.Root;
-    public LocalArchive Archive { get; }
+    public WritableArchive Archive { get; }
     public int ChunkSize { get; }
 
     public static async Task<TestArchive> CreateAsync(int chunkSize = 64 * 1024)
     {
         string dir = Scratch.NewReadableDir("circ-arch-");
         string root = Path.Combine(dir, "archive");
-        await LocalArchive.InitAsync(root, new ArchiveConfig { Created = DateTimeOffset.UtcNow, ChunkSize = chunkSize }, CancellationToken.None);
-        return new TestArchive(dir, await LocalArchive.OpenAsync(root, CancellationToken.None), chunkSize);
+        await WritableArchive.InitAsync(root, new ArchiveConfig { Created = DateTimeOffset.UtcNow, ChunkSize = chunkSize }, CancellationToken.None);
+        return new TestArchive(dir, await WritableArchive.OpenAsync(root, CancellationToken.None), chunkSize);
     }
 
     /// <summary>The standard fixture: os@1 (tag stable), os@2 (a few blocks changed) and tools@1 (shares half of os@1).</summary>
@@ -60,7 +60,7 @@ public sealed class TestArchive : IDisposable
         try
         {
             await using var source = LocalImageFile.Open(file);
-            using var chunkLock = await Archive.LockChunksAsync(exclusive: false, CancellationToken.None);
+            await using var chunkLock = await Archive.LockChunksAsync(exclusive: false, CancellationToken.None);
             var writer = new ChunkWriter(Archive.Backend, ChunkCodec.Zstd, 3);
             var chunker = new ImageChunker(writer, ChunkSize) { Parallelism = 2 };
             var result = await chunker.ChunkAsync(source, CancellationToken.None);

@@ -1,0 +1,50 @@
+using Circular.Core.Archive;
+using Circular.Storage.Backends;
+
+namespace Circular.Storage.Writing;
+
+/// <summary>
+/// The writable side of an archive's storage: a backend plus the three things publishing needs from it and nothing
+/// more (docs/format.md, "Writers"): named locks, durability before anything points at new objects, and a
+/// compare-and-swap of mutable objects (refs, the image list, keys.json) so no concurrent writer's change is lost.
+/// A directory gives these with flock, syncfs and its locks (<see cref="FileStore"/>); an object store with lease
+/// objects and conditional writes (Circular.S3).
+/// </summary>
+public interface IArchiveStore
+{
+    IArchiveBackend Backend { get; }
+
+    /// <summary>For messages: the directory or s3:// URL.</summary>
+    string Location { get; }
+
+    /// <summary>
+    /// A lock over the archive named <paramref name="name"/> ("chunks", "image-NAME", "index"): many shared holders or
+    /// one exclusive one, waiting until granted. Dispose to release; a holder that dies loses it (flock: at once;
+    /// lease objects: when the lease runs out).
+    /// </summary>
+    Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct);
+
+    /// <summary>Makes every object written so far durable, before anything that points at them is written.</summary>
+    ValueTask FlushAsync(CancellationToken ct);
+
+    /// <summary>Reads a mutable object with a tag naming exactly this state of it (null data and tag: absent).</summary>
+    Task<SwapRead> ReadForSwapAsync(ObjectHandle handle, CancellationToken ct);
+
+    /// <summary>
+    /// Writes <paramref name="data"/> only if the object is still in the state <paramref name="tag"/> names (null: still
+    /// absent). False, and nothing written, when another writer changed it in between.
+    /// </summary>
+    Task<bool> SwapAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, string? tag, CancellationToken ct);
+
+    /// <summary>A local directory for a writer's large temporaries (image conversions), on the archive's file system when it has one.</summary>
+    string ScratchDirectory { get; }
+}
+
+/// <summary>A mutable object's bytes and the tag of that state (both null when it does not exist).</summary>
+public readonly record struct SwapRead(byte[]? Data, string? Tag);
+
+/// <summary>Another writer changed an object between our read and our conditional write, more often than we retried.</summary>
+public sealed class ConcurrentUpdateException(string message) : Core.Errors.CircularException(message)
+{
+    public override Core.Errors.ErrorKind Kind => Core.Errors.ErrorKind.Unavailable;
+}
