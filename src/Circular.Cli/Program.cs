@@ -24,6 +24,7 @@ public static class Program
             VerifyCommand.Create(),
             GcCommand.Create(),
 #if !GUEST
+            MirrorCommand.Create(),
             ServeCommand.Create(),
             CatalogCommand.Create(),
 #endif

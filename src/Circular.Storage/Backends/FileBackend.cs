@@ -90,7 +90,13 @@ public sealed class FileBackend : IArchiveBackend, ILocalObjects
     }
 
     /// <summary>Makes every write so far durable (one syncfs for the whole file system, not an fsync per chunk).</summary>
-    public void SyncFileSystem() => Libc.SyncFs(FullPath(Core.Archive.ArchiveLayout.ConfigPath));
+    public void SyncFileSystem()
+    {
+        // Any file of the archive names its file system; before circular.json exists (init, a new mirror) nothing
+        // written so far is pointed at yet, and every non-chunk write is fsynced on its own.
+        string anchor = FullPath(Core.Archive.ArchiveLayout.ConfigPath);
+        if (File.Exists(anchor)) Libc.SyncFs(anchor);
+    }
 
     private static void TryDelete(string p)
     {
