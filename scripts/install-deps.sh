@@ -15,6 +15,7 @@ packages=(
   grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools  # boot ISOs and seed disks (BIOS and UEFI)
   ovmf ipxe                        # UEFI firmware for QEMU; iPXE images (tests of network boot)
   squashfs-tools                   # Live ISO tests (a squashfs root inside an ISO, booted over HTTP ranges)
+  squid rclone                     # scale-out tests: a site proxy in front of serve; an independent S3 client
   chromium fonts-dejavu-core       # the catalog tests: pages loaded, dumped and screenshotted in headless Chromium
   ca-certificates libssl3 libzstd1 xz-utils # what the Circular initramfs carries; xz packs it for ISOs
 )
@@ -29,6 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian ships nginx enabled as a service; the tests start their own instances on free ports.
-if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then systemctl stop nginx || true; fi
+for svc in nginx squid; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet $svc 2>/dev/null; then systemctl stop $svc || true; fi
+done
+# The S3 tests run moto_server, which this machine image carries (it is no Debian package).
+command -v moto_server >/dev/null || echo "warning: moto_server (an S3 server) is missing; the S3 tests will fail" >&2
 modprobe fuse 2>/dev/null || true
 modprobe loop 2>/dev/null || true

@@ -25,6 +25,7 @@ public static class Program
             GcCommand.Create(),
 #if !GUEST
             MirrorCommand.Create(),
+            MirrorsCommand.Create(),
             ServeCommand.Create(),
             CatalogCommand.Create(),
 #endif

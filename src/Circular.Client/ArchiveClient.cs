@@ -95,6 +95,8 @@ public sealed class ArchiveClient : IAsyncDisposable
             // The image list, read alongside the trust set-up while online, is then in the cache for offline listings
             // (mount and nbd list images at start). Its failure is not this open's: whoever needs the list reads it again.
             var index = layers.Cache is null ? Task.CompletedTask : reader.ListImagesAsync(ct);
+            // The mirror list too: read now, applied once the trust that checks it is known.
+            var mirrorList = layers.Http is null || !options.DiscoverMirrors ? null : MirrorDiscovery.ReadAsync(layers.Backend, ct);
             if (options.Trust.Enabled)
             {
                 var trust = await TrustSetup.ResolveAsync(layers.Backend, TrustSetup.NormalizeLocation(options.Location), options.Trust.KeyFiles,
@@ -104,6 +106,15 @@ public sealed class ArchiveClient : IAsyncDisposable
             reader = reader.WithMetadataMaxAge(options.MetadataMaxAge);
             try { await index.ConfigureAwait(false); }
             catch (CircularException) { }
+            if (mirrorList is not null)
+            {
+                try
+                {
+                    var (list, sig) = await mirrorList.ConfigureAwait(false);
+                    MirrorDiscovery.Apply(layers.Http!, list, sig, reader.Trust, options.Log);
+                }
+                catch (CircularException) { } // unreadable now: the mirrors given are enough to go on with
+            }
             var fetcher = new BackendChunkSource(layers.Backend);
             var memory = new MemoryChunkCache(fetcher, ChunkSizes.Max, options.MemoryCacheBytes);
             return new ArchiveClient(options, reader, layers, fetcher, memory);

@@ -22,6 +22,8 @@ public sealed record ArchiveClientOptions
     public Storage.Backends.IArchiveBackend? Backend { get; init; }
     /// <summary>More URLs of the same archive: ranked by measured round trip, used on failure (URL archives only).</summary>
     public IReadOnlyList<string> Mirrors { get; init; } = [];
+    /// <summary>Learn more mirrors from the archive's mirror list (mirrors.json), URL archives only.</summary>
+    public bool DiscoverMirrors { get; init; } = true;
     /// <summary>Deadline of one request to one mirror.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Extra rounds over all mirrors, with backoff, before a read fails as unavailable.</summary>

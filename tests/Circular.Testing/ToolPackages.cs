@@ -26,6 +26,9 @@ internal static class ToolPackages
         ["grub-mkrescue"] = "grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools",
         ["debootstrap"] = "debootstrap",
         ["chromium"] = "chromium",
+        ["squid"] = "squid",
+        ["rclone"] = "rclone",
+        ["moto_server"] = "(none: moto ships with this machine image; pip install 'moto[server]')",
     };
 
     public static string Of(string tool) => s_packages.TryGetValue(tool, out var package) ? package : tool;

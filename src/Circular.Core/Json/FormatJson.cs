@@ -17,6 +17,7 @@ namespace Circular.Core.Json;
 [JsonSerializable(typeof(ImageIndex))]
 [JsonSerializable(typeof(ImageRefs))]
 [JsonSerializable(typeof(ArchiveKeys))]
+[JsonSerializable(typeof(MirrorList))]
 public sealed partial class IndentedFormatJson : JsonSerializerContext;
 
 /// <summary>Machine-sized or signed data (manifest metadata, profiles, pack indexes, signed statements): compact.</summary>

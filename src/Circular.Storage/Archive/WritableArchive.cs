@@ -212,6 +212,30 @@ public sealed class WritableArchive
         return signed;
     }
 
+    /// <summary>
+    /// Changes the archive's mirror list (mirrors.json, signed by <see cref="Signer"/> in a signed archive); returns the
+    /// list now published. <paramref name="change"/> gets the current list (empty when there is none).
+    /// </summary>
+    public async Task<MirrorList> UpdateMirrorListAsync(Func<MirrorList, MirrorList> change, CancellationToken ct)
+    {
+        await PrepareSigningAsync(ct).ConfigureAwait(false);
+        await using var indexLock = await Store.LockAsync("index", exclusive: true, ct).ConfigureAwait(false);
+        for (int attempt = 0; attempt < SwapAttempts; attempt++)
+        {
+            var read = await Store.ReadForSwapAsync(ObjectHandle.MirrorList, ct).ConfigureAwait(false);
+            var now = read.Data is null ? new MirrorList() : MirrorList.Parse(read.Data, Root);
+            var next = change(now) with { Updated = DateTimeOffset.UtcNow };
+            byte[] bytes = next.Serialize();
+            if (!await Store.SwapAsync(ObjectHandle.MirrorList, bytes, read.Tag, ct).ConfigureAwait(false)) continue;
+            if (Signer is not null)
+                await Backend.WriteAsync(ObjectHandle.MirrorList.Signature(), Signer.SignMirrorList(bytes), ct).ConfigureAwait(false);
+            else
+                await Backend.DeleteAsync(ObjectHandle.MirrorList.Signature().Path, ct).ConfigureAwait(false);
+            return next;
+        }
+        throw new ConcurrentUpdateException($"{Root}/{ArchiveLayout.MirrorListPath} kept changing under another writer; run it again");
+    }
+
     /// <summary>The refs as stored now (not through the reader's memo), with the tag a swap of them needs.</summary>
     private async Task<(ImageRefs? Refs, string? Tag)> ReadRefsForSwapAsync(string image, CancellationToken ct)
     {

@@ -25,4 +25,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Location} answers again after {Seconds} s")]
     public static partial void NetworkBack(this ILogger logger, string location, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ignoring the mirror list of {Location}: {Reason}")]
+    public static partial void MirrorListIgnored(this ILogger logger, string location, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Location} lists {Count} more mirror(s): {Urls}")]
+    public static partial void MirrorsLearned(this ILogger logger, string location, int count, string urls);
 }

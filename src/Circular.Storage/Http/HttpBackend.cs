@@ -14,7 +14,7 @@ namespace Circular.Storage.Http;
 /// </summary>
 public sealed class HttpBackend : IArchiveBackend, IDisposable
 {
-    private readonly Mirror[] _mirrors;
+    private volatile Mirror[] _mirrors;
     private readonly HttpClient _client;
     private readonly HttpBackendOptions _options;
     private readonly bool _ownsClient;
@@ -44,6 +44,30 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     };
 
     public IReadOnlyList<Mirror> Mirrors => _mirrors;
+
+    /// <summary>
+    /// Adds mirrors learned while running (an archive's mirror list); known ones are skipped. They are probed in the
+    /// background (an unreachable one must not delay reads) and ranked last until measured, then with the others by
+    /// round trip. Returns how many were new.
+    /// </summary>
+    public int AddMirrors(IEnumerable<Uri> urls)
+    {
+        lock (_addLock)
+        {
+            var now = _mirrors;
+            var added = urls.Select(u => new Mirror(u)).Where(m => !now.Any(k => k.Name == m.Name)).DistinctBy(m => m.Name).ToArray();
+            if (added.Length == 0) return 0;
+            _mirrors = [.. now, .. added];
+            foreach (var m in added)
+                _ = Task.Run(async () =>
+                {
+                    if (await ProbeAsync(m, CancellationToken.None).ConfigureAwait(false)) await ProbeAsync(m, CancellationToken.None).ConfigureAwait(false);
+                });
+            return added.Length;
+        }
+    }
+
+    private readonly Lock _addLock = new();
     public string Location => _mirrors[0].Name;
     public bool IsWritable => false;
 

@@ -22,6 +22,14 @@ public sealed class ArchiveSigner(SigningKey key, TimeSpan validity)
             Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         }, Key);
 
+    /// <summary>The mirror list: no serial or expiry (an old list can only point at fewer mirrors; each is verified anyway).</summary>
+    public byte[] SignMirrorList(byte[] list) =>
+        SignatureFile.Create(new SignedStatement {
+            Path = ArchiveLayout.MirrorListPath,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(list)),
+            Timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        }, Key);
+
     public byte[] SignRefs(string image, byte[] refs, long serial)
     {
         var now = DateTimeOffset.UtcNow;
