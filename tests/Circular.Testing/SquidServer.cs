@@ -31,6 +31,8 @@ public sealed class SquidServer : IAsyncDisposable
         for (int attempt = 0; attempt < 3; attempt++)
         {
             string dir = Scratch.NewReadableDir("circ-squid-");
+            // Squid's workers run as the unprivileged user 'proxy', which must write the logs here.
+            File.SetUnixFileMode(dir, (UnixFileMode)0x1ff);
             int port = Ports.Free();
             string conf = Path.Combine(dir, "squid.conf");
             File.WriteAllText(conf, $"""

@@ -58,7 +58,9 @@ public static class MirrorCommand
                     rc = CommandAction.Failed;
                 }
                 if (every is not { } seconds) return rc;
-                await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+                // A watching mirror is a service: a stop (SIGTERM, Ctrl-C) between two polls is its normal end.
+                try { await Task.Delay(TimeSpan.FromSeconds(seconds), ct); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return CommandAction.Ok; }
             }
         });
         return cmd;

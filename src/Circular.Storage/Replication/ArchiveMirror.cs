@@ -54,27 +54,29 @@ public sealed class ArchiveMirror
         var recording = new RecordingBackend(source);
         var reader = await ArchiveReader.OpenAsync(recording, ct).ConfigureAwait(false);
         var destConfig = await dest.Backend.TryReadAsync(ObjectHandle.Config, ReadHints.None, ct).ConfigureAwait(false);
+        // The keys the source announces travel with it (copied verbatim); which keys are trusted is a separate choice.
+        var announced = await TrustSetup.ReadAnnouncedKeysAsync(recording, ct).ConfigureAwait(false);
         var keys = options.TrustedKeys.Count > 0 ? options.TrustedKeys : await TrustSetup.ReadAnnouncedKeysAsync(dest.Backend, ct).ConfigureAwait(false);
         bool firstUse = false;
         if (keys.Count == 0)
         {
-            keys = await TrustSetup.ReadAnnouncedKeysAsync(recording, ct).ConfigureAwait(false);
+            keys = announced;
             firstUse = keys.Count > 0;
         }
         if (keys.Count > 0) reader = reader.WithTrust(new TrustPolicy(keys, state: null, options.Log));
         var mirror = new ArchiveMirror(recording, reader, dest, options);
-        return await mirror.RunAsync(destConfig is null, keys, firstUse, ct).ConfigureAwait(false);
+        return await mirror.RunAsync(destConfig is null, keys, announced, firstUse, ct).ConfigureAwait(false);
     }
 
-    private async Task<MirrorReport> RunAsync(bool newDest, IReadOnlyList<VerifyingKey> keys, bool firstUse, CancellationToken ct)
+    private async Task<MirrorReport> RunAsync(bool newDest, IReadOnlyList<VerifyingKey> keys, IReadOnlyList<VerifyingKey> announced, bool firstUse, CancellationToken ct)
     {
         var report = new MirrorReport { Signed = keys.Count > 0, KeysTrustedOnFirstUse = firstUse ? keys.Select(k => k.Id).ToList() : [] };
         if (newDest)
             await CopyRecordedAsync(ObjectHandle.Config, ct).ConfigureAwait(false);
         // Keys before any signature that needs them, so a client of the mirror can verify from its first refs on.
-        if (keys.Count > 0)
+        if (announced.Count > 0)
         {
-            foreach (var k in keys) await CopyIfChangedAsync(ObjectHandle.PublicKey(k.Id), ct).ConfigureAwait(false);
+            foreach (var k in announced) await CopyIfChangedAsync(ObjectHandle.PublicKey(k.Id), ct).ConfigureAwait(false);
             await CopyIfChangedAsync(ObjectHandle.KeyList, ct).ConfigureAwait(false);
         }
         var images = await _reader.ListImagesAsync(ct).ConfigureAwait(false);
