@@ -142,9 +142,9 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         // The good copy is what the cache kept: the corrupt mirror alone now reads correctly from the cache.
         await using var again = await TestClient.OpenAsync(bad.Url, _cache, options: Options());
         Assert.Equal(_archive.Content("os", 1), await TestClient.ReadAllAsync(await again.OpenImageAsync("os@1")));
-        // circular.json, keys.json (trust set-up), images.json (kept for offline listings), refs.json and the manifest
-        // (metadata is cached per archive URL, and this is another URL): no chunk.
-        Assert.Equal(5, again.Http.Requests);
+        // circular.json, keys.json (trust set-up), images.json (kept for offline listings), mirrors.json and its signature
+        // (mirror discovery), refs.json and the manifest (metadata is cached per archive URL, and this is another URL): no chunk.
+        Assert.Equal(7, again.Http.Requests);
         Assert.Single(bad.Gets(victim));
     }
 
@@ -216,6 +216,39 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         Assert.True(fast.ChunkGets >= total * 0.8, $"fast mirror served {fast.ChunkGets} of {total} chunks");
         var rtt = client.Http.Mirrors.ToDictionary(m => m.BaseUri);
         Assert.True(rtt[fast.Url].RttMs < rtt[slow.Url].RttMs);
+    }
+
+    [Fact]
+    public async Task Failing_fast_mirror_is_failed_over_and_failed_back_to_once_it_recovers()
+    {
+        var fast = await ServerAsync();
+        var slow = await ServerAsync(_archive.CopyTo("mirror-fb"));
+        slow.Faults.Delay = TimeSpan.FromMilliseconds(40);
+        using var http = new HttpBackend([slow.Url, fast.Url], Options(retries: 1));
+        var chunk = ObjectHandle.Chunk((await _archive.ManifestAsync("os", 1)).Blocks.First(b => !b.IsZero));
+        async Task<(int Fast, int Slow)> ReadAsync(int n)
+        {
+            int f0 = fast.ChunkGets, s0 = slow.ChunkGets;
+            for (int i = 0; i < n; i++) Assert.NotNull(await http.TryReadAsync(chunk, ReadHints.None, CancellationToken.None));
+            return (fast.ChunkGets - f0, slow.ChunkGets - s0);
+        }
+
+        var healthy = await ReadAsync(10);
+        Assert.True(healthy.Fast >= 9, $"the fast mirror served {healthy.Fast} of 10 while healthy");
+        fast.Faults.FailAll = true;
+        var failing = await ReadAsync(10);
+        Assert.True(failing.Slow >= 9, $"the slow mirror served {failing.Slow} of 10 while the fast one failed");
+        fast.Faults.FailAll = false;
+        // Back to the fast mirror once its failure window (1 s, doubling) has passed: no restart, no manual step.
+        var clock = Stopwatch.StartNew();
+        (int Fast, int Slow) recovered = default;
+        while (clock.Elapsed < TimeSpan.FromSeconds(40))
+        {
+            recovered = await ReadAsync(10);
+            if (recovered.Fast >= 9) break;
+            await Task.Delay(200);
+        }
+        Assert.True(recovered.Fast >= 9, $"no fail-back within {clock.Elapsed.TotalSeconds:0} s: the recovered fast mirror served {recovered.Fast} of 10");
     }
 
     [Fact]

@@ -35,8 +35,12 @@ public sealed class TempArchive : IDisposable
     public static byte[] Block(int seed) => RandomData.Bytes(Cs, seed);
 
     /// <summary>Publishes blocks (null = zero block) as the next version of <paramref name="image"/>.</summary>
-    public async Task<int> PushAsync(string image, byte[]?[] blocks, string? tag = null)
+    public Task<int> PushAsync(string image, byte[]?[] blocks, string? tag = null) => PushAsync(Archive, image, blocks, tag);
+
+    /// <summary>Publishes blocks through <paramref name="archive"/> (another writer of the same archive, say).</summary>
+    public static async Task<int> PushAsync(WritableArchive archive, string image, byte[]?[] blocks, string? tag = null)
     {
+        var Archive = archive;
         var writer = new ChunkWriter(Archive.Backend, ChunkCodec.Zstd, 3);
         var scratch = new byte[ChunkFile.MaxEncodedLength(Cs)];
         var ids = new ChunkId[blocks.Length];
