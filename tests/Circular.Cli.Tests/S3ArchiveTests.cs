@@ -107,6 +107,29 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
     }
 
     [Fact]
+    public async Task Serve_ofAnS3Archive_servesItsObjectsVirtualImagesAndCatalog()
+    {
+        string a = s3.Location("served");
+        (await s3.RunAsync("init", a)).Ok();
+        string img = Image("served.img", 5, 4);
+        (await s3.RunAsync("push", a, "os", img)).Ok();
+        int port = Ports.Free();
+        await using var server = CircularCli.Start(s3.Env, "serve", a, "--listen", $"127.0.0.1:{port}");
+        Assert.True(await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(30), () => server.HasExited), server.Err);
+        string url = $"http://127.0.0.1:{port}";
+
+        (await CircularCli.RunAsync("cat", url, "os", "-o", scratch["served.out"], "--cache", "none")).Ok();
+        Files.AssertSameBytes(img, scratch["served.out"]);
+        using var http = new HttpClient();
+        Assert.Equal(File.ReadAllBytes(img), await http.GetByteArrayAsync($"{url}/images/os/1.img"));
+        using (var refs = await http.GetAsync($"{url}/images/os/refs.json"))
+            Assert.Equal("public, max-age=10", refs.Headers.CacheControl?.ToString());
+        Assert.Contains("Circular archive", await http.GetStringAsync($"{url}/"));
+        using var locks = await http.GetAsync($"{url}/.locks/chunks");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, locks.StatusCode);
+    }
+
+    [Fact]
     public async Task ConcurrentPushes_ofOneImage_loseNoVersion()
     {
         string a = s3.Location("race");

@@ -10,7 +10,7 @@ public static class ServeCommand
 {
     public static Command Create()
     {
-        var archive = new Argument<string>("ARCHIVE") { Description = "Local archive directory" };
+        var archive = new Argument<string>("ARCHIVE") { Description = "Archive directory or s3://BUCKET/PREFIX" };
         var listen = new Option<string>("--listen") { Description = "HOST:PORT to serve HTTP/1.1 on (and HTTP/2 when --tls-cert is given)", DefaultValueFactory = _ => "127.0.0.1:8080" };
         var h2c = new Option<string?>("--listen-h2c") { Description = "HOST:PORT for cleartext HTTP/2 with prior knowledge (curl --http2-prior-knowledge)" };
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate: serve HTTPS, HTTP/2 negotiated by ALPN" };
@@ -23,15 +23,16 @@ public static class ServeCommand
         {
             var endpoint = ParseEndpoint(pr.GetValue(listen)!);
             string root = pr.GetValue(archive)!;
-            if (!Directory.Exists(root)) throw new NotFoundException($"{root} is not a Circular archive (no such directory)");
+            var backend = Composition.ArchiveStores.OpenReadBackend(pr, root);
+            if (backend is null && !Directory.Exists(root)) throw new NotFoundException($"{root} is not a Circular archive (no such directory)");
             var options = new ServerOptions(endpoint) {
                 H2cListen = pr.GetValue(h2c) is { } h ? ParseEndpoint(h) : null,
                 TlsCertificate = pr.GetValue(cert) is { } c ? LoadCertificate(c, pr.GetValue(key)) : null,
                 Netboot = NetbootServing(),
                 Log = Console.ConsoleLog.Instance,
             };
-            await using var server = await StartOrExplainAsync(root, options, ct);
-            System.Console.WriteLine($"serving {Path.GetFullPath(root)} on {string.Join(", ", server.Addresses)} (Ctrl-C stops)");
+            await using var server = await StartOrExplainAsync(root, backend, options, ct);
+            System.Console.WriteLine($"serving {(backend is null ? Path.GetFullPath(root) : root)} on {string.Join(", ", server.Addresses)} (Ctrl-C stops)");
             try { await Task.Delay(Timeout.Infinite, ct); }
             catch (OperationCanceledException) { }
             return CommandAction.Ok;
@@ -46,9 +47,9 @@ public static class ServeCommand
         catch (UsageException) { return null; }
     }
 
-    private static async Task<ArchiveServer> StartOrExplainAsync(string root, ServerOptions options, CancellationToken ct)
+    private static async Task<ArchiveServer> StartOrExplainAsync(string root, Storage.Backends.IArchiveBackend? backend, ServerOptions options, CancellationToken ct)
     {
-        try { return await ArchiveServer.StartAsync(root, options, ct); }
+        try { return backend is null ? await ArchiveServer.StartAsync(root, options, ct) : await ArchiveServer.StartAsync(root, backend, options, ct); }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
         {
             throw new CircularException($"cannot listen on {options.Listen}: {e.Message}");

@@ -45,10 +45,20 @@ public sealed class ArchiveServer : IAsyncDisposable
     public IReadOnlyList<string> Addresses =>
         _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
 
-    public static async Task<ArchiveServer> StartAsync(string archiveRoot, ServerOptions options, CancellationToken ct)
+    public static Task<ArchiveServer> StartAsync(string archiveRoot, ServerOptions options, CancellationToken ct) =>
+        StartCoreAsync(Path.GetFullPath(archiveRoot), null, options, ct);
+
+    /// <summary>
+    /// Serves the archive a backend holds (an S3 bucket): the same endpoints, with the archive's objects read through
+    /// the backend instead of from files. The server owns and disposes <paramref name="backend"/>.
+    /// </summary>
+    public static Task<ArchiveServer> StartAsync(string location, Storage.Backends.IArchiveBackend backend, ServerOptions options, CancellationToken ct) =>
+        StartCoreAsync(location, backend, options, ct);
+
+    private static async Task<ArchiveServer> StartCoreAsync(string root, Storage.Backends.IArchiveBackend? backend, ServerOptions options, CancellationToken ct)
     {
-        string root = Path.GetFullPath(archiveRoot);
-        var images = await VirtualImages.OpenAsync(root, options.Log, ct).ConfigureAwait(false);
+        var images = await VirtualImages.OpenAsync(root, backend, options.Log, ct).ConfigureAwait(false);
+        bool files = backend is null;
         // No reloading of appsettings.json: watching for it put an inotify watch on every directory under the
         // working directory (19,000 in a busy one), and its thread woke for every file written below it.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
@@ -82,7 +92,7 @@ public sealed class ArchiveServer : IAsyncDisposable
         string chunkRoot = Path.TrimEndingDirectorySeparator(root);
         app.Use(async (ctx, next) =>
         {
-            if (ctx.GetEndpoint() is not null || !await ChunkFileResponder.TryServeAsync(ctx, chunkRoot).ConfigureAwait(false)) await next(ctx).ConfigureAwait(false);
+            if (ctx.GetEndpoint() is not null || !files || !await ChunkFileResponder.TryServeAsync(ctx, chunkRoot).ConfigureAwait(false)) await next(ctx).ConfigureAwait(false);
         });
         // RequestDelegate handlers only: a delegate with bound parameters is compiled by reflection at start-up,
         // which the native build does not have.
@@ -94,7 +104,7 @@ public sealed class ArchiveServer : IAsyncDisposable
         var catalogReader = new CatalogReader(images.Reader);
         var catalog = new CatalogEndpoints(catalogReader, ctx => new CatalogSite(
             $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}",
-            (name, version) => boot is not null ? Boot.BootFiles.Downloads(name, version) : StaticCatalog.ExistingDownloads(root, name, version)));
+            (name, version) => boot is not null ? Boot.BootFiles.Downloads(name, version) : files ? StaticCatalog.ExistingDownloads(root, name, version) : []));
         string[] getHead = ["GET", "HEAD"];
         app.MapMethods("/", getHead, catalog.IndexAsync);
         app.MapMethods("/" + CatalogPaths.Index, getHead, catalog.IndexAsync);
@@ -104,11 +114,17 @@ public sealed class ArchiveServer : IAsyncDisposable
         app.Use(async (ctx, next) =>
         {
             string path = ctx.Request.Path.Value ?? "";
-            if (boot is null || !path.StartsWith("/boot/", StringComparison.Ordinal) || File.Exists(Path.Combine(root, path.TrimStart('/'))) ||
+            if (boot is null || !path.StartsWith("/boot/", StringComparison.Ordinal) || (files && File.Exists(Path.Combine(root, path.TrimStart('/')))) ||
                 !(HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method)) || !await boot.TryServeAsync(ctx, ctx.RequestAborted).ConfigureAwait(false))
                 await next(ctx).ConfigureAwait(false);
         });
-        app.UseStaticFiles(new StaticFileOptions {
+        if (!files)
+        {
+            var objects = images.Reader.Backend;
+            // Routed requests (virtual images, catalog) run after all middleware: only the rest are objects.
+            app.Use((ctx, next) => ctx.GetEndpoint() is not null ? next(ctx) : BackendObjectResponder.ServeAsync(ctx, objects));
+        }
+        else app.UseStaticFiles(new StaticFileOptions {
             FileProvider = new PhysicalFileProvider(root), // hides dot-files: locks and temporaries are never served
             ServeUnknownFileTypes = true,
             DefaultContentType = "application/octet-stream",

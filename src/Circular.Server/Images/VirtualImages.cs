@@ -27,9 +27,11 @@ public sealed class VirtualImages(ArchiveClient client) : IAsyncDisposable
     /// The origin's own archive: no signature checks (it is where signatures come from), and refs read afresh for every
     /// request, so latest.img follows a push at once, as the static refs.json does.
     /// </summary>
-    public static async Task<VirtualImages> OpenAsync(string root, ILogger log, CancellationToken ct) =>
+    public static async Task<VirtualImages> OpenAsync(string root, Storage.Backends.IArchiveBackend? backend, ILogger log, CancellationToken ct) =>
         new(await ArchiveClient.OpenAsync(new ArchiveClientOptions {
             Location = root,
+            Backend = backend,
+            DiscoverMirrors = false,
             Trust = TrustOptions.None,
             MetadataMaxAge = TimeSpan.Zero,
             MemoryCacheBytes = 128L << 20,
