@@ -93,6 +93,31 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
     }
 
     [Fact]
+    public async Task WritesThroughNbd_areCommittedToS3_asANewVersion_storingOnlyTheWrittenBlocks()
+    {
+        string a = s3.Location("commit");
+        (await s3.RunAsync("init", a)).Ok();
+        string img = Image("commit.img", 8, 8);
+        (await s3.RunAsync("push", a, "os", img)).Ok();
+        string overlay = scratch.NewDir("commit-overlay"), sock = scratch["commit.sock"];
+        await using (var nbd = CircularCli.Start(s3.Env, "nbd", a, "--socket", sock, "--writable", "--overlay", overlay, "--cache", "none"))
+        {
+            await nbd.WaitForOutputAsync("serving", TimeSpan.FromSeconds(30));
+            (await Tools.TryAsync(TimeSpan.FromMinutes(1), null, "qemu-io", "-f", "raw", "-c", $"write -P 0xab {Block} 4k", "-c", "flush",
+                $"nbd+unix:///os?socket={sock}")).Ok();
+            await nbd.StopAsync("TERM");
+        }
+        var commit = (await s3.RunAsync("commit", a, "os", "--overlay", overlay, "-m", "patched on S3")).Ok();
+        Assert.Contains("committed os version 2", commit.Out);
+        var expected = File.ReadAllBytes(img);
+        Array.Fill(expected, (byte)0xab, Block, 4096);
+        File.WriteAllBytes(scratch["commit-expected.img"], expected);
+        await AssertCatAsync(a, "os@2", scratch["commit-expected.img"]);
+        await AssertCatAsync(a, "os@1", img);
+        Assert.Contains("blocks: 1 changed, 1 new chunks", commit.Out);
+    }
+
+    [Fact]
     public async Task PublicBucket_isReadOverPlainHttp_withoutCredentials()
     {
         string a = s3.Location("public");

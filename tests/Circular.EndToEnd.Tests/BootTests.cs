@@ -67,5 +67,25 @@ public sealed partial class BootTests(DemoRun demo) : IClassFixture<DemoRun>, ID
         await serve.StopAsync("TERM");
     }
 
+    [Fact]
+    public async Task Boot_from_a_public_S3_bucket_read_over_plain_http()
+    {
+        demo.Result.Ok();
+        string image = Path.Combine(demo.Work, "v1.img"), miniroot = Path.Combine(demo.Work, "miniroot.img");
+        string kernel = Directory.GetFiles("/boot", "vmlinuz-*").Order(StringComparer.Ordinal).Last();
+        await using var moto = await MotoServer.StartAsync();
+        await moto.CreatePublicBucketAsync("boot-bucket");
+        // Published with credentials into the bucket...
+        (await CircularCli.RunAsync(moto.Environment, "init", "s3://boot-bucket/zoo")).Ok();
+        (await CircularCli.RunAsync(moto.Environment, "push", "s3://boot-bucket/zoo", "guest", image, "--kernel", kernel, "--initrd", miniroot,
+            "--append", "console=ttyS0 root=/dev/vda init=/init quiet panic=-1")).Ok();
+
+        // ...and booted by a client with none, reading the bucket as any static web server (a public bucket, or a CDN).
+        var boot = await CircularCli.RunAsync(TimeSpan.FromMinutes(2), "boot", moto.HttpUrl("boot-bucket", "zoo"), "guest",
+            "--ready-marker", Marker, "--cache", _s["s3cache"], "--memory", "256M");
+        boot.Ok();
+        Assert.Contains($"{Marker} version=1 ", boot.Out, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _s.Dispose();
 }
