@@ -29,8 +29,11 @@ public sealed class S3LeaseLock : IAsyncDisposable
         _renewing = RenewAsync(lease / 3, _stop.Token);
     }
 
-    public static async Task<S3LeaseLock> AcquireAsync(S3Backend s3, string name, bool exclusive, TimeSpan lease, CancellationToken ct)
+    public static async Task<S3LeaseLock> AcquireAsync(S3Backend s3, string name, bool exclusive, TimeSpan lease, CancellationToken ct,
+        Microsoft.Extensions.Logging.ILogger? log = null)
     {
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        bool told = false;
         string dir = $"{LockRoot}/{name}/";
         var own = Handle($"{dir}{(exclusive ? 'x' : 's')}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         byte[] body = Encoding.UTF8.GetBytes($"{{\"host\":\"{Environment.MachineName}\",\"pid\":{Environment.ProcessId},\"exclusive\":{(exclusive ? "true" : "false")}}}\n");
@@ -51,7 +54,15 @@ public sealed class S3LeaseLock : IAsyncDisposable
                         await s3.DeleteAsync(e.Path, ct).ConfigureAwait(false);
                         continue;
                     }
-                    if (exclusive || e.Name.StartsWith("x-", StringComparison.Ordinal)) blocked = true;
+                    if (exclusive || e.Name.StartsWith("x-", StringComparison.Ordinal))
+                    {
+                        blocked = true;
+                        if (!told && waiting.Elapsed > TimeSpan.FromSeconds(2) && log is not null)
+                        {
+                            told = true;
+                            S3Log.WaitingForLock(log, name, e.Name, (int)(lease * 2).TotalSeconds);
+                        }
+                    }
                 }
             }
             catch

@@ -17,9 +17,11 @@ public sealed class S3Store(S3Backend backend) : IArchiveStore, IDisposable
     public string ScratchDirectory => Path.Combine(Path.GetTempPath(), "circular-scratch");
     /// <summary>How long a lock lives without renewal; holders renew it at a third of this.</summary>
     public TimeSpan Lease { get; init; } = S3LeaseLock.DefaultLease;
+    /// <summary>Where a writer waiting for another's lock says so.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Log { get; init; }
 
     public async Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct) =>
-        await S3LeaseLock.AcquireAsync(S3, name, exclusive, Lease, ct).ConfigureAwait(false);
+        await S3LeaseLock.AcquireAsync(S3, name, exclusive, Lease, ct, Log).ConfigureAwait(false);
 
     public ValueTask FlushAsync(CancellationToken ct) => ValueTask.CompletedTask;
 

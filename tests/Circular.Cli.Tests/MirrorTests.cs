@@ -181,6 +181,24 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
     }
 
     [Fact]
+    public async Task Images_option_replicatesOnlyTheNamedImages()
+    {
+        string origin = await scratch.InitArchiveAsync("sel-origin");
+        string a = Image("sel-a.img", 2, 8), b = Image("sel-b.img", 2, 9);
+        (await CircularCli.RunAsync("push", origin, "alpha", a)).Ok();
+        (await CircularCli.RunAsync("push", origin, "beta", b)).Ok();
+        string mirror = scratch["sel-mirror"];
+        var r = (await CircularCli.RunAsync("mirror", origin, mirror, "--images", "beta")).Ok();
+        Assert.Contains("beta: 1 version(s) copied", r.Out);
+        Assert.DoesNotContain("alpha", r.Out);
+        Assert.Equal("beta", (await CircularCli.RunAsync("images", mirror)).Ok().Out.Split('\n')[1].Split(' ')[0]);
+        await AssertCatAsync(mirror, "beta", b);
+        var missing = await CircularCli.RunAsync("mirror", origin, mirror, "--images", "gamma");
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("refused gamma: no such image in the source", missing.Err);
+    }
+
+    [Fact]
     public async Task BadMirrorInput_givesOneLineErrors()
     {
         var notArchive = await CircularCli.RunAsync("mirror", scratch.NewDir("empty-src"), scratch["x"]);

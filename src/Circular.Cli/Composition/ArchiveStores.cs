@@ -33,7 +33,7 @@ public static class ArchiveStores
 #if GUEST
         if (IsS3(location)) throw new UsageException("this build of circular (the in-guest one) has no S3 support");
 #else
-        if (IsS3(location)) return new S3Store(OpenS3(pr, location));
+        if (IsS3(location)) return new S3Store(OpenS3(pr, location)) { Log = Console.ConsoleLog.Instance };
 #endif
         return new FileStore(location);
     }
