@@ -99,16 +99,16 @@ public sealed class S3Backend : IArchiveBackend, IDisposable
 
     /// <summary>
     /// One PUT (atomic on S3: readers see the old object or the new one). With <paramref name="ifMatch"/> or
-    /// <paramref name="ifNoneMatch"/> it is conditional; false when the condition failed.
+    /// <paramref name="ifNoneMatch"/> it is conditional. Returns the new object's ETag, or null when the condition failed.
     /// </summary>
-    internal async Task<bool> PutAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, string? ifMatch, bool ifNoneMatch, CancellationToken ct)
+    internal async Task<string?> PutAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, string? ifMatch, bool ifNoneMatch, CancellationToken ct)
     {
         var req = new PutObjectRequest {
             BucketName = Where.Bucket,
             Key = Where.Key(handle.Path),
             InputStream = AsStream(data),
             AutoCloseStream = true,
-            ContentType = handle.Kind is ObjectKind.Chunk or ObjectKind.Pack or ObjectKind.Manifest ? "application/octet-stream" : "application/json",
+            ContentType = CachePolicy.ContentType(handle),
             DisablePayloadSigning = _unsignedPayload,
         };
         req.Headers.CacheControl = CachePolicy.For(handle);
@@ -116,13 +116,13 @@ public sealed class S3Backend : IArchiveBackend, IDisposable
         if (ifNoneMatch) req.IfNoneMatch = "*";
         try
         {
-            await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
-            return true;
+            var resp = await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
+            return resp.ETag ?? "";
         }
         catch (AmazonS3Exception e) when ((ifMatch is not null || ifNoneMatch) &&
             (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict || (ifMatch is not null && e.StatusCode == HttpStatusCode.NotFound)))
         {
-            return false;
+            return null;
         }
         catch (Exception e) when (Translate(e, $"writing {handle.Path}") is { } mapped)
         {

@@ -1,6 +1,5 @@
 using System.Text;
 using Circular.Core.Archive;
-using Circular.Storage.Backends;
 
 namespace Circular.S3;
 
@@ -9,8 +8,11 @@ namespace Circular.S3;
 /// (<c>x-ID</c> exclusive, <c>s-ID</c> shared), then lists the others. A shared holder backs off while a live
 /// exclusive one exists; an exclusive holder while any other live one exists. Both write before they look, so two
 /// racing holders see each other (S3 lists are strongly consistent) and at worst both back off and retry with jitter.
-/// A holder renews its object every third of the lease; one not renewed within the lease (its writer died) is stale,
-/// ignored and removed. docs/format.md, "Writers", has the protocol.
+/// A holder renews its object every third of the lease, conditionally on its own ETag; an object not renewed for
+/// twice the lease is stale (its writer died), judged by the server's clock alone (the LastModified of our own
+/// object, written just before the listing), and is ignored and removed. A holder that cannot renew within the
+/// lease, or finds its object replaced or gone, knows it has lost the lock (<see cref="Lost"/>). docs/format.md,
+/// "Writers and locks", has the protocol.
 /// </summary>
 public sealed class S3LeaseLock : IAsyncDisposable
 {
@@ -19,49 +21,62 @@ public sealed class S3LeaseLock : IAsyncDisposable
 
     private readonly S3Backend _s3;
     private readonly ObjectHandle _own;
+    private readonly TimeSpan _lease;
+    private readonly Action<S3LeaseLock>? _released;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewing;
+    private string _etag;
+    private volatile string? _lost;
 
-    private S3LeaseLock(S3Backend s3, ObjectHandle own, TimeSpan lease)
+    private S3LeaseLock(S3Backend s3, string name, ObjectHandle own, string etag, TimeSpan lease, Action<S3LeaseLock>? released)
     {
         _s3 = s3;
+        Name = name;
         _own = own;
-        _renewing = RenewAsync(lease / 3, _stop.Token);
+        _etag = etag;
+        _lease = lease;
+        _released = released;
+        _renewing = RenewAsync(_stop.Token);
     }
 
+    public string Name { get; }
+
+    /// <summary>Why the lock was lost, or null while it is held.</summary>
+    public string? Lost => _lost;
+
     public static async Task<S3LeaseLock> AcquireAsync(S3Backend s3, string name, bool exclusive, TimeSpan lease, CancellationToken ct,
-        Microsoft.Extensions.Logging.ILogger? log = null)
+        Microsoft.Extensions.Logging.ILogger? log = null, Action<S3LeaseLock>? released = null)
     {
+        string dir = $"{LockRoot}/{name}/";
+        var own = ObjectHandle.Lock($"{dir}{(exclusive ? 'x' : 's')}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        byte[] body = Body(exclusive);
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         bool told = false;
-        string dir = $"{LockRoot}/{name}/";
-        var own = Handle($"{dir}{(exclusive ? 'x' : 's')}-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        byte[] body = Encoding.UTF8.GetBytes($"{{\"host\":\"{Environment.MachineName}\",\"pid\":{Environment.ProcessId},\"exclusive\":{(exclusive ? "true" : "false")}}}\n");
         int delayMs = 50;
         while (true)
         {
-            await s3.WriteAsync(own, body, ct).ConfigureAwait(false);
+            string etag = await s3.PutAsync(own, body, ifMatch: null, ifNoneMatch: false, ct).ConfigureAwait(false) ?? "";
             bool blocked = false;
             try
             {
-                await foreach (var e in s3.ListPrefixAsync(dir, ct).ConfigureAwait(false))
+                var entries = new List<Storage.Backends.BackendEntry>();
+                await foreach (var e in s3.ListPrefixAsync(dir, ct).ConfigureAwait(false)) entries.Add(e);
+                // "Now" on the server's clock: our own object was stamped by it a moment ago.
+                var serverNow = entries.FirstOrDefault(e => e.Path == own.Path)?.LastWriteUtc ?? DateTime.UtcNow;
+                foreach (var e in entries)
                 {
                     if (e.Path == own.Path) continue;
-                    // Stale: its writer stopped renewing it (crashed or killed). The server's clock stamps both, so
-                    // only our own clock's drift during one lease matters.
-                    if (DateTime.UtcNow - e.LastWriteUtc > lease + lease)
+                    if (serverNow - e.LastWriteUtc > lease + lease)
                     {
                         await s3.DeleteAsync(e.Path, ct).ConfigureAwait(false);
                         continue;
                     }
-                    if (exclusive || e.Name.StartsWith("x-", StringComparison.Ordinal))
+                    if (!exclusive && !e.Name.StartsWith("x-", StringComparison.Ordinal)) continue;
+                    blocked = true;
+                    if (!told && waiting.Elapsed > TimeSpan.FromSeconds(2) && log is not null)
                     {
-                        blocked = true;
-                        if (!told && waiting.Elapsed > TimeSpan.FromSeconds(2) && log is not null)
-                        {
-                            told = true;
-                            S3Log.WaitingForLock(log, name, e.Name, (int)(lease * 2).TotalSeconds);
-                        }
+                        told = true;
+                        S3Log.WaitingForLock(log, name, e.Name, (int)(lease * 2).TotalSeconds);
                     }
                 }
             }
@@ -70,27 +85,42 @@ public sealed class S3LeaseLock : IAsyncDisposable
                 await s3.DeleteAsync(own.Path, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
-            if (!blocked) return new S3LeaseLock(s3, own, lease);
-            await s3.DeleteAsync(own.Path, ct).ConfigureAwait(false);
+            if (!blocked) return new S3LeaseLock(s3, name, own, etag, lease, released);
+            // Never leave our object behind on the way out: it would block others for two leases.
+            await s3.DeleteAsync(own.Path, CancellationToken.None).ConfigureAwait(false);
             await Task.Delay(delayMs + Random.Shared.Next(delayMs), ct).ConfigureAwait(false);
             delayMs = Math.Min(delayMs * 2, 2000);
         }
     }
 
-    private static ObjectHandle Handle(string path) => ObjectHandle.Lock(path);
+    private static byte[] Body(bool exclusive) =>
+        Encoding.UTF8.GetBytes($"{{\"host\":\"{Environment.MachineName}\",\"pid\":{Environment.ProcessId},\"exclusive\":{(exclusive ? "true" : "false")}}}\n");
 
-    private async Task RenewAsync(TimeSpan every, CancellationToken ct)
+    private async Task RenewAsync(CancellationToken ct)
     {
-        byte[] body = Encoding.UTF8.GetBytes("{\"renewed\":true}\n");
-        while (!ct.IsCancellationRequested)
+        byte[] body = Body(_own.Path.Contains("/x-", StringComparison.Ordinal));
+        var lastRenewed = System.Diagnostics.Stopwatch.StartNew();
+        while (!ct.IsCancellationRequested && _lost is null)
         {
             try
             {
-                await Task.Delay(every, ct).ConfigureAwait(false);
-                await _s3.WriteAsync(_own, body, ct).ConfigureAwait(false);
+                await Task.Delay(_lease / 3, ct).ConfigureAwait(false);
+                // Conditional on our own last write: if a peer judged us stale and removed (or replaced) the object,
+                // recreating it blindly would hide that we are no longer alone.
+                var etag = await _s3.PutAsync(_own, body, ifMatch: _etag, ifNoneMatch: false, ct).ConfigureAwait(false);
+                if (etag is null)
+                {
+                    _lost = "another writer removed it as stale";
+                    return;
+                }
+                _etag = etag;
+                lastRenewed.Restart();
             }
             catch (OperationCanceledException) { return; }
-            catch (Core.Errors.CircularException) { } // the next round tries again; the lease is twice the renewal span
+            catch (Core.Errors.CircularException e)
+            {
+                if (lastRenewed.Elapsed >= _lease) _lost = $"not renewed for {_lease.TotalSeconds:0} s: {e.Message}";
+            }
         }
     }
 
@@ -99,6 +129,8 @@ public sealed class S3LeaseLock : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _renewing.ConfigureAwait(false);
         _stop.Dispose();
-        await _s3.DeleteAsync(_own.Path, CancellationToken.None).ConfigureAwait(false);
+        _released?.Invoke(this);
+        try { await _s3.DeleteAsync(_own.Path, CancellationToken.None).ConfigureAwait(false); }
+        catch (Core.Errors.CircularException) { } // left behind, it lapses in two leases; never mask the caller's own error
     }
 }

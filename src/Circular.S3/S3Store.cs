@@ -20,8 +20,24 @@ public sealed class S3Store(S3Backend backend) : IArchiveStore, IDisposable
     /// <summary>Where a writer waiting for another's lock says so.</summary>
     public Microsoft.Extensions.Logging.ILogger? Log { get; init; }
 
-    public async Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct) =>
-        await S3LeaseLock.AcquireAsync(S3, name, exclusive, Lease, ct, Log).ConfigureAwait(false);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<S3LeaseLock, byte> _held = new();
+
+    /// <summary>Leases lapse under a holder stalled past them: holding one is no proof of being alone.</summary>
+    public bool ExclusiveLocks => false;
+
+    public async Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct)
+    {
+        var held = await S3LeaseLock.AcquireAsync(S3, name, exclusive, Lease, ct, Log, released: l => _held.TryRemove(l, out _)).ConfigureAwait(false);
+        _held[held] = 0;
+        return held;
+    }
+
+    public void ThrowIfLocksLost()
+    {
+        foreach (var l in _held.Keys)
+            if (l.Lost is { } why)
+                throw new Storage.Writing.LockLostException($"{Location}: the '{l.Name}' lock was lost ({why}); stopped before anything unsafe, run it again");
+    }
 
     public ValueTask FlushAsync(CancellationToken ct) => ValueTask.CompletedTask;
 
@@ -33,8 +49,16 @@ public sealed class S3Store(S3Backend backend) : IArchiveStore, IDisposable
         return new SwapRead(body.Data.ToArray(), r.ETag ?? throw new Core.Errors.CircularException($"{Location}/{handle.Path}: the store gave no ETag, so it cannot be replaced safely"));
     }
 
-    public Task<bool> SwapAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, string? tag, CancellationToken ct) =>
-        S3.PutAsync(handle, data, ifMatch: tag, ifNoneMatch: tag is null, ct);
+    public async Task<bool> SwapAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, string? tag, CancellationToken ct)
+    {
+        if (await S3.PutAsync(handle, data, ifMatch: tag, ifNoneMatch: tag is null, ct).ConfigureAwait(false) is not null) return true;
+        // The SDK retries a PUT whose answer was lost; if the first attempt had written, the retry's condition fails
+        // against our own write. The object then holds exactly our bytes: that is a success, not a lost race.
+        var now = await S3.TryGetAsync(handle, ct).ConfigureAwait(false);
+        if (now is not { } r) return false;
+        using var body = r.Body;
+        return body.Data.Span.SequenceEqual(data.Span);
+    }
 
     public void Dispose() => S3.Dispose();
 }

@@ -52,7 +52,7 @@ public sealed class MirrorDiscoveryTests(Scratch scratch) : IClassFixture<Scratc
         Assert.NotEqual(0, unsignedAdd.Code); // a signed archive's list is signed too
         var added = (await CircularCli.RunAsync("mirrors", "add", origin, "http://127.0.0.1:9/", "--key", key)).Ok();
         Assert.Contains("signed with key", added.Out);
-        Assert.Contains("signed by key", (await CircularCli.RunAsync("mirrors", "list", origin)).Ok().Out);
+        Assert.Contains("signature claims key", (await CircularCli.RunAsync("mirrors", "list", origin)).Ok().Out);
         string listFile = Path.Combine(origin, "mirrors.json");
         File.WriteAllText(listFile, File.ReadAllText(listFile).Replace("127.0.0.1:9", "127.0.0.1:10"));
         var (server, url) = await CircularCli.ServeAsync(origin);

@@ -44,6 +44,30 @@ public class ArchiveStoreTests
         Assert.Equal(["os"], await t.Archive.Reader.ListImagesAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Publish_withLeaseLocks_neverOverwritesAManifestRefsDoNotList_butTakesTheNextNumber()
+    {
+        using var t = await TempArchive.CreateAsync();
+        // A manifest at version 1 that refs do not list: a killed push's leftover, or, with leases, a writer in flight.
+        string foreign = Path.Combine(t.Dir, ArchiveLayout.ManifestPath("os", 1));
+        Directory.CreateDirectory(Path.GetDirectoryName(foreign)!);
+        File.WriteAllText(foreign, "another writer's manifest");
+        var archive = await WritableArchive.OpenAsync(new InterferingStore(new FileStore(t.Dir), () => Task.CompletedTask), CancellationToken.None);
+
+        int version = await TempArchive.PushAsync(archive, "os", [TempArchive.Block(3)]);
+
+        Assert.Equal(2, version);
+        Assert.Equal("another writer's manifest", File.ReadAllText(foreign));
+        var refs = await t.Archive.Reader.GetRefsAsync("os", CancellationToken.None);
+        Assert.Equal([2], refs.Versions.Select(v => v.Version));
+        // Under flock (a certain lock) the same leftover is replaced instead.
+        using var t2 = await TempArchive.CreateAsync();
+        string leftover = Path.Combine(t2.Dir, ArchiveLayout.ManifestPath("os", 1));
+        Directory.CreateDirectory(Path.GetDirectoryName(leftover)!);
+        File.WriteAllText(leftover, "a killed push's manifest");
+        Assert.Equal(1, await t2.PushAsync("os", [TempArchive.Block(3)]));
+    }
+
     /// <summary>A store whose locks lock nothing and whose first refs swap lets another writer publish first.</summary>
     private sealed class InterferingStore(FileStore inner, Func<Task> interfere) : IArchiveStore
     {
@@ -53,6 +77,8 @@ public class ArchiveStoreTests
         public string Location => inner.Location;
         public string ScratchDirectory => inner.ScratchDirectory;
         public Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct) => Task.FromResult<IAsyncDisposable>(new NoLock());
+        public bool ExclusiveLocks => false;
+        public void ThrowIfLocksLost() { }
         public ValueTask FlushAsync(CancellationToken ct) => inner.FlushAsync(ct);
         public Task<SwapRead> ReadForSwapAsync(ObjectHandle handle, CancellationToken ct) => inner.ReadForSwapAsync(handle, ct);
 

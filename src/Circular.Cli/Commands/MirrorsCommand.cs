@@ -66,7 +66,7 @@ public static class MirrorsCommand
         {
             string location = pr.GetValue(archive)!;
             IArchiveBackend backend = ArchiveLocation.IsUrl(location)
-                ? new HttpBackend([new Uri(location)], new HttpBackendOptions())
+                ? new HttpBackend([Uri.TryCreate(location, UriKind.Absolute, out var uri) ? uri : throw new UsageException($"not an http(s) URL: '{location}'")], new HttpBackendOptions())
                 : ArchiveStores.OpenReadBackend(pr, location) ?? (Directory.Exists(location) ? new FileBackend(location)
                     : throw new NotFoundException($"{location} is not a Circular archive (no such directory)"));
             try
@@ -78,7 +78,8 @@ public static class MirrorsCommand
                     return CommandAction.Ok;
                 }
                 var parsed = MirrorList.Parse(list, location);
-                string signer = sig is null ? "unsigned" : $"signed by key {SignatureFile.Parse(sig, "signature of mirrors.json").KeyId}";
+                // Shown, not verified: clients check it against the keys they trust when they read the list.
+                string signer = sig is null ? "unsigned" : $"signature claims key {SignatureFile.Parse(sig, "signature of mirrors.json").KeyId}";
                 System.Console.WriteLine($"{parsed.Mirrors.Count} mirror(s), updated {parsed.Updated.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, {signer}");
                 foreach (var m in parsed.Mirrors) System.Console.WriteLine($"  {m.Url}");
                 return CommandAction.Ok;

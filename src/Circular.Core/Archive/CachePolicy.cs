@@ -11,4 +11,11 @@ public static class CachePolicy
     public const string Short = "public, max-age=10";
 
     public static string For(ObjectHandle handle) => handle.IsImmutable ? Immutable : Short;
+
+    /// <summary>The media type an object is served and stored with: binary files, JSON, or PEM keys.</summary>
+    public static string ContentType(ObjectHandle handle) => handle.Kind switch {
+        ObjectKind.Chunk or ObjectKind.Pack or ObjectKind.Manifest => "application/octet-stream",
+        ObjectKind.PublicKey => "application/x-pem-file",
+        _ => "application/json",
+    };
 }

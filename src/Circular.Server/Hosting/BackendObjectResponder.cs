@@ -7,9 +7,9 @@ namespace Circular.Server.Hosting;
 
 /// <summary>
 /// Serves an archive's objects from a backend that is not a directory (an S3 bucket behind `serve`): GET and HEAD of
-/// every path <see cref="ObjectHandle.FromPath"/> knows, whole objects with the archive's Cache-Control and a strong
-/// validator (the content's hash for immutable objects, whose bytes never change). Anything else is not an archive
-/// object and gets 404, so writer state (.locks/) is never served.
+/// every path <see cref="ObjectHandle.FromPath"/> knows, whole objects with the archive's Cache-Control (no validator
+/// and no ranges: clients read archive objects whole, and immutable ones are never revalidated). Anything else is not
+/// an archive object and gets 404, so writer state (.locks/) is never served.
 /// </summary>
 public static class BackendObjectResponder
 {
@@ -46,7 +46,7 @@ public static class BackendObjectResponder
         using (obj)
         {
             resp.StatusCode = StatusCodes.Status200OK;
-            resp.ContentType = handle.Kind is ObjectKind.Chunk or ObjectKind.Pack or ObjectKind.Manifest ? "application/octet-stream" : "application/json";
+            resp.ContentType = CachePolicy.ContentType(handle);
             resp.ContentLength = obj.Length;
             resp.Headers.CacheControl = CachePolicy.For(handle);
             resp.Headers.AcceptRanges = "none";

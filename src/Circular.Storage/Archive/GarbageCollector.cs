@@ -64,7 +64,9 @@ public sealed class GarbageCollector(WritableArchive archive)
             if (referenced.Contains(id)) continue;
             deleted++;
             freed += e.Length;
-            if (!dryRun) await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
+            if (dryRun) continue;
+            archive.Store.ThrowIfLocksLost(); // a lapsed lease: a push may be about to reference this chunk
+            await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
         }
         return new Report(forgotten, total, deleted, freed, temps) { HotFilesDeleted = hotDeleted };
     }
@@ -86,7 +88,11 @@ public sealed class GarbageCollector(WritableArchive archive)
         await foreach (var e in archive.Backend.ListAsync(kind, image, ct).ConfigureAwait(false))
             if (!names.Contains(e.Name)) doomed.Add(e.Path);
         if (!dryRun)
-            foreach (var path in doomed) await archive.Backend.DeleteAsync(path, ct).ConfigureAwait(false);
+            foreach (var path in doomed)
+            {
+                archive.Store.ThrowIfLocksLost();
+                await archive.Backend.DeleteAsync(path, ct).ConfigureAwait(false);
+            }
         return doomed.Count;
     }
 

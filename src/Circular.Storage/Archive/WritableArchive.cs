@@ -92,18 +92,28 @@ public sealed class WritableArchive
         await PrepareSigningAsync(ct).ConfigureAwait(false);
         await Store.FlushAsync(ct).ConfigureAwait(false); // chunks durable before anything points at them
         await using var imageLock = await LockImageAsync(image, ct).ConfigureAwait(false);
+        var written = new Dictionary<int, string>(); // manifests this call wrote, by version: their digests
         for (int attempt = 0; attempt < SwapAttempts; attempt++)
         {
             var (refs, refsTag) = await ReadRefsForSwapAsync(image, ct).ConfigureAwait(false);
             int version = refs?.NextVersion ?? 1;
+            SwapRead existing;
+            while (true)
+            {
+                // A manifest refs do not list yet is a killed push's leftover, or another writer's in flight when
+                // locks can lapse (S3). Under a lock that excludes everyone it is the former and is replaced; otherwise
+                // only this call's own earlier attempt is, and any other keeps its number (a gap in the versions).
+                existing = await Store.ReadForSwapAsync(ObjectHandle.Manifest(image, version), ct).ConfigureAwait(false);
+                if (existing.Data is null || Store.ExclusiveLocks) break;
+                if (written.TryGetValue(version, out var mine) && Manifest.Digest(existing.Data) == mine) break;
+                version++;
+            }
             var (manifest, entry) = build(version, refs);
             byte[] bytes = manifest.Serialize();
             entry = entry with { ManifestDigest = Manifest.Digest(bytes) };
-            // A manifest left by a push killed before its refs swap is replaced (refs never listed it); one that
-            // appears between that read and this write is another writer's, whose lock lapsed: start again.
             var manifestHandle = ObjectHandle.Manifest(image, version);
-            var leftover = await Store.ReadForSwapAsync(manifestHandle, ct).ConfigureAwait(false);
-            if (!await Store.SwapAsync(manifestHandle, bytes, leftover.Tag, ct).ConfigureAwait(false)) continue;
+            if (!await Store.SwapAsync(manifestHandle, bytes, existing.Tag, ct).ConfigureAwait(false)) continue;
+            written[version] = entry.ManifestDigest;
             if (Signer is not null)
                 await Backend.WriteAsync(manifestHandle.Signature(), Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
             await Store.FlushAsync(ct).ConfigureAwait(false);
@@ -250,6 +260,8 @@ public sealed class WritableArchive
     /// </summary>
     private async Task<bool> SwapRefsAsync(ImageRefs refs, string? tag, CancellationToken ct)
     {
+        // The last moment to notice a lost lease: after this the new refs may name objects a gc no longer spares.
+        Store.ThrowIfLocksLost();
         byte[] bytes = refs.Serialize();
         if (!await Store.SwapAsync(ObjectHandle.Refs(refs.Image), bytes, tag, ct).ConfigureAwait(false)) return false;
         if (Signer is not null)

@@ -58,11 +58,9 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             var added = urls.Select(u => new Mirror(u)).Where(m => !now.Any(k => k.Name == m.Name)).DistinctBy(m => m.Name).ToArray();
             if (added.Length == 0) return 0;
             _mirrors = [.. now, .. added];
-            foreach (var m in added)
-                _ = Task.Run(async () =>
-                {
-                    if (await ProbeAsync(m, CancellationToken.None).ConfigureAwait(false)) await ProbeAsync(m, CancellationToken.None).ConfigureAwait(false);
-                });
+            // Reads never wait for these probes: the mirrors known so far keep serving meanwhile.
+            Interlocked.Exchange(ref _probed, 1);
+            foreach (var m in added) _ = Task.Run(() => ProbeTwiceAsync(m, CancellationToken.None));
             return added.Length;
         }
     }
@@ -185,11 +183,15 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     /// </summary>
     private async Task EnsureProbedAsync(CancellationToken ct)
     {
-        if (_mirrors.Length < 2 || Interlocked.Exchange(ref _probed, 1) == 1) return;
-        await Task.WhenAll(_mirrors.Select(async m =>
-        {
-            if (await ProbeAsync(m, ct).ConfigureAwait(false)) await ProbeAsync(m, ct).ConfigureAwait(false);
-        })).ConfigureAwait(false);
+        var mirrors = _mirrors;
+        if (mirrors.Length < 2 || Interlocked.Exchange(ref _probed, 1) == 1) return;
+        await Task.WhenAll(mirrors.Select(m => ProbeTwiceAsync(m, ct))).ConfigureAwait(false);
+    }
+
+    /// <summary>Two probes, the second counting: the first also pays for connection setup.</summary>
+    private async Task ProbeTwiceAsync(Mirror m, CancellationToken ct)
+    {
+        if (await ProbeAsync(m, ct).ConfigureAwait(false)) await ProbeAsync(m, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -199,8 +201,9 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     /// </summary>
     private void ReprobeStaleMirrors()
     {
-        if (_mirrors.Length < 2 || Interlocked.Increment(ref _reads) % ReprobeEvery != 0) return;
-        foreach (var m in _mirrors)
+        var mirrors = _mirrors;
+        if (mirrors.Length < 2 || Interlocked.Increment(ref _reads) % ReprobeEvery != 0) return;
+        foreach (var m in mirrors)
             if (m.SinceMeasured > ReprobeAge) _ = ProbeAsync(m, CancellationToken.None);
     }
 

@@ -73,11 +73,22 @@ public sealed class ArchiveMirror
         var report = new MirrorReport { Signed = keys.Count > 0, KeysTrustedOnFirstUse = firstUse ? keys.Select(k => k.Id).ToList() : [] };
         if (newDest)
             await CopyRecordedAsync(ObjectHandle.Config, ct).ConfigureAwait(false);
-        // Keys before any signature that needs them, so a client of the mirror can verify from its first refs on.
+        // Keys before any signature that needs them, so a client of the mirror can verify from its first refs on. Only
+        // keys this mirror trusts are published with it: a source that announces another key (a compromised origin,
+        // or a key rotation) is reported, and the operator decides with --trust.
         if (announced.Count > 0)
         {
-            foreach (var k in announced) await CopyIfChangedAsync(ObjectHandle.PublicKey(k.Id), ct).ConfigureAwait(false);
-            await CopyIfChangedAsync(ObjectHandle.KeyList, ct).ConfigureAwait(false);
+            var untrusted = announced.Where(a => !keys.Any(k => k.Id == a.Id)).Select(a => a.Id).ToList();
+            if (untrusted.Count == 0)
+            {
+                foreach (var k in announced) await CopyIfChangedAsync(ObjectHandle.PublicKey(k.Id), ct).ConfigureAwait(false);
+                await CopyIfChangedAsync(ObjectHandle.KeyList, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                report.Problems.Add(new MirrorProblem("keys.json", $"the source announces key {string.Join(", ", untrusted)}, which this mirror does not trust; " +
+                    "its key list was not copied (pass --trust KEY.pub for every key the mirror should publish)"));
+            }
         }
         var images = await _reader.ListImagesAsync(ct).ConfigureAwait(false);
         var wanted = _options.Images is { Count: > 0 } only ? images.Where(only.Contains).ToList() : images.ToList();
@@ -100,7 +111,14 @@ public sealed class ArchiveMirror
             }
         }
         // The signed mirror list travels with the archive, so clients of this mirror learn the others too.
-        await CopyIfChangedAsync(ObjectHandle.MirrorList, ct, optional: true).ConfigureAwait(false);
+        try
+        {
+            await CopyIfChangedAsync(ObjectHandle.MirrorList, ct, optional: true).ConfigureAwait(false);
+        }
+        catch (CircularException e) when (e.Kind is ErrorKind.Corrupt or ErrorKind.Untrusted)
+        {
+            report.Problems.Add(new MirrorProblem(ArchiveLayout.MirrorListPath, e.Message));
+        }
         report.ObjectsCopied = ObjectsCopied;
         report.BytesCopied = BytesCopied;
         report.SourceRequests = SourceRequests;
@@ -158,11 +176,18 @@ public sealed class ArchiveMirror
             }
         }
         await _dest.FlushAsync(ct).ConfigureAwait(false);
-        // Refs last (their signature first: a client reading the new refs finds the signature that matches them).
+        // Refs last (their signature first: a client reading the new refs finds the signature that matches them), by
+        // compare-and-swap under the image's lock: another mirror run into the same place must not roll them back.
         await using (await _dest.LockAsync("image-" + image, exclusive: true, ct).ConfigureAwait(false))
         {
+            var now = await _dest.ReadForSwapAsync(refsHandle, ct).ConfigureAwait(false);
+            if (now.Data is not null && ImageRefs.Parse(now.Data, $"{_dest.Location}/{refsHandle.Path}", image).Serial > refs.Serial)
+                throw new TrustException($"the mirror's refs of '{image}' moved past serial {refs.Serial} while this run copied it; nothing written");
             if (refsSig is not null) await WriteAsync(refsHandle.Signature(), refsSig, ct).ConfigureAwait(false);
-            await WriteAsync(refsHandle, refsBytes, ct).ConfigureAwait(false);
+            _dest.ThrowIfLocksLost();
+            if (!await _dest.SwapAsync(refsHandle, refsBytes, now.Tag, ct).ConfigureAwait(false))
+                throw new ConcurrentUpdateException($"the mirror's refs of '{image}' changed under another writer; run it again");
+            Count(refsBytes.Length);
         }
         await AddToIndexAsync(image, ct).ConfigureAwait(false);
         return new MirrorImage(image, refs.Serial, versionsCopied, UpToDate: false);

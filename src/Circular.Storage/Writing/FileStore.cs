@@ -12,7 +12,7 @@ namespace Circular.Storage.Writing;
 /// </summary>
 public sealed class FileStore(FileBackend backend) : IArchiveStore
 {
-    private const string LockDir = ".locks";
+    private const string LockDir = ArchiveLayout.LocksDir;
 
     public FileStore(string root) : this(new FileBackend(root)) { }
 
@@ -20,6 +20,10 @@ public sealed class FileStore(FileBackend backend) : IArchiveStore
     public IArchiveBackend Backend => Files;
     public string Location => Files.Location;
     public string ScratchDirectory => Path.Combine(Files.Location, ".tmp");
+    public bool ExclusiveLocks => true;
+
+    /// <summary>flock locks are never lost while their file stays open.</summary>
+    public void ThrowIfLocksLost() { }
 
     public async Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct) =>
         new Held(await FileLock.AcquireAsync(Path.Combine(Files.Location, LockDir, name), exclusive, ct).ConfigureAwait(false));

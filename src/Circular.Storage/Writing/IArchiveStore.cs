@@ -24,6 +24,18 @@ public interface IArchiveStore
     /// </summary>
     Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct);
 
+    /// <summary>
+    /// True when a held lock excludes every other holder for as long as it is held (flock); false when it is a lease
+    /// that can lapse under a stalled holder (S3), so a writer must not assume it is alone even while it holds one.
+    /// </summary>
+    bool ExclusiveLocks { get; }
+
+    /// <summary>
+    /// Throws when a lock this store handed out was lost (a lease that could not be renewed, or was taken away):
+    /// called right before a step that is only safe under the lock (a refs swap, a gc deletion).
+    /// </summary>
+    void ThrowIfLocksLost();
+
     /// <summary>Makes every object written so far durable, before anything that points at them is written.</summary>
     ValueTask FlushAsync(CancellationToken ct);
 
@@ -45,6 +57,12 @@ public readonly record struct SwapRead(byte[]? Data, string? Tag);
 
 /// <summary>Another writer changed an object between our read and our conditional write, more often than we retried.</summary>
 public sealed class ConcurrentUpdateException(string message) : Core.Errors.CircularException(message)
+{
+    public override Core.Errors.ErrorKind Kind => Core.Errors.ErrorKind.Unavailable;
+}
+
+/// <summary>A lock this writer held was lost (its lease lapsed or was taken over): it stops before the unsafe step.</summary>
+public sealed class LockLostException(string message) : Core.Errors.CircularException(message)
 {
     public override Core.Errors.ErrorKind Kind => Core.Errors.ErrorKind.Unavailable;
 }
