@@ -35,6 +35,8 @@ public sealed record MirrorList
             throw new ArchiveFormatException($"mirrors.json of {where} has format version {m.FormatVersion}, too new for this program (it reads version {CurrentFormatVersion}); upgrade circular");
         if (m.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"mirrors.json of {where} has format version {m.FormatVersion}; this program reads version {CurrentFormatVersion}");
+        // JSON null where a list or URL belongs (found by fuzzing): a malformed list, not a crash.
+        if (m.Mirrors is null || m.Mirrors.Any(e => e is null || e.Url is null)) throw new ArchiveFormatException($"mirrors.json of {where} has a mirror entry without a URL");
         if (m.Mirrors.Count > MaxMirrors) throw new ArchiveFormatException($"mirrors.json of {where} lists {m.Mirrors.Count} mirrors, more than {MaxMirrors}");
         if (m.Mirrors.FirstOrDefault(e => !IsValidUrl(e.Url)) is { } bad)
             throw new ArchiveFormatException($"mirrors.json of {where} lists '{bad.Url}', which is not an http(s) URL");
@@ -42,8 +44,8 @@ public sealed record MirrorList
     }
 
     /// <summary>An absolute http(s) URL without credentials, query or fragment: a base URL of an archive.</summary>
-    public static bool IsValidUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" && u.UserInfo.Length == 0
+    public static bool IsValidUrl(string? url) =>
+        url is not null && Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" && u.UserInfo.Length == 0
         && u.Query.Length == 0 && u.Fragment.Length == 0 && url.Length <= 2048;
 
     /// <summary>The form URLs are compared and stored in: no trailing slash.</summary>

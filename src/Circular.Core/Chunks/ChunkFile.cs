@@ -86,6 +86,10 @@ public static class ChunkFile
         if (destination.Length < len) throw new ArgumentException("destination too small", nameof(destination));
         var payload = file[HeaderSize..];
         var dest = destination[..len];
+        // An empty payload has no address: pinned, it is a null pointer, which the native decoders must never see
+        // (found by fuzzing: zlib read through it). A compressed chunk of any length has at least a frame header.
+        if (payload.IsEmpty && (ChunkCodec)file[5] != ChunkCodec.None)
+            throw new InvalidDataException(len == 0 ? "compressed chunk with no payload" : $"no payload for {len} declared bytes");
         int got;
         switch ((ChunkCodec)file[5])
         {

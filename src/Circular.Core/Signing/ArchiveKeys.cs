@@ -29,7 +29,7 @@ public sealed record ArchiveKeys
         if (k is null || k.Format != FormatName) throw new ArchiveFormatException($"keys.json of {where} is not a Circular key list");
         if (k.FormatVersion != CurrentFormatVersion)
             throw new ArchiveFormatException($"keys.json of {where} has format version {k.FormatVersion}; this program reads version {CurrentFormatVersion}");
-        if (k.Keys.Any(e => !KeyId.IsValid(e.Id))) throw new ArchiveFormatException($"keys.json of {where} lists a malformed key id");
+        if (k.Keys is null || k.Keys.Any(e => e is null || e.Id is null || !KeyId.IsValid(e.Id))) throw new ArchiveFormatException($"keys.json of {where} lists a malformed key id");
         return k;
     }
 }
