@@ -42,7 +42,8 @@ public static class MirrorCommand
                 Parallelism = pr.GetValue(parallel),
                 Log = ConsoleLog.Instance,
             };
-            using var backend = OpenSource(pr, from, TimeSpan.FromSeconds(pr.GetValue(timeout)));
+            var backend = ArchiveStores.OpenBareBackend(pr, from, TimeSpan.FromSeconds(pr.GetValue(timeout)));
+            using var owned = backend as IDisposable;
             var store = OpenDest(pr, to);
             while (true)
             {
@@ -66,9 +67,9 @@ public static class MirrorCommand
         return cmd;
     }
 
-    private static async Task<int> RunOnceAsync(DisposableBackend source, Storage.Writing.IArchiveStore dest, MirrorOptions options, CancellationToken ct)
+    private static async Task<int> RunOnceAsync(IArchiveBackend source, Storage.Writing.IArchiveStore dest, MirrorOptions options, CancellationToken ct)
     {
-        var report = await ArchiveMirror.RunAsync(source.Backend, dest, options with {
+        var report = await ArchiveMirror.RunAsync(source, dest, options with {
             Progress = (what, count, done) => ProgressBar.Start($"mirror {what}", count, done),
         }, ct);
         if (report.KeysTrustedOnFirstUse.Count > 0)
@@ -76,21 +77,8 @@ public static class MirrorCommand
         foreach (var i in report.Images)
             System.Console.WriteLine(i.UpToDate ? $"{i.Image}: up to date (serial {i.Serial})" : $"{i.Image}: {i.VersionsCopied} version(s) copied, refs at serial {i.Serial}");
         foreach (var p in report.Problems) System.Console.Error.WriteLine($"circular: refused {p.Image}: {p.Detail}");
-        System.Console.WriteLine($"copied {report.ObjectsCopied} objects ({ByteSize.Format(report.BytesCopied)}) from {source.Backend.Location} to {dest.Location}; {report.SourceRequests} source reads");
+        System.Console.WriteLine($"copied {report.ObjectsCopied} objects ({ByteSize.Format(report.BytesCopied)}) from {source.Location} to {dest.Location}; {report.SourceRequests} source reads");
         return report.Problems.Count > 0 ? CommandAction.Failed : CommandAction.Ok;
-    }
-
-    private static DisposableBackend OpenSource(ParseResult pr, string location, TimeSpan timeout)
-    {
-        if (ArchiveLocation.IsUrl(location))
-        {
-            if (!Uri.TryCreate(location, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{location}'");
-            var http = new HttpBackend([uri], new HttpBackendOptions { Timeout = timeout });
-            return new DisposableBackend(http, http);
-        }
-        if (ArchiveStores.OpenReadBackend(pr, location) is { } s3) return new DisposableBackend(s3, s3 as IDisposable);
-        if (!Directory.Exists(location)) throw new NotFoundException($"{location} is not a Circular archive (no such directory)");
-        return new DisposableBackend(new FileBackend(location), null);
     }
 
     private static Storage.Writing.IArchiveStore OpenDest(ParseResult pr, string location)
@@ -104,11 +92,5 @@ public static class MirrorCommand
             Directory.CreateDirectory(location);
         }
         return ArchiveStores.OpenStore(pr, location);
-    }
-
-    private sealed class DisposableBackend(IArchiveBackend backend, IDisposable? owned) : IDisposable
-    {
-        public IArchiveBackend Backend { get; } = backend;
-        public void Dispose() => owned?.Dispose();
     }
 }

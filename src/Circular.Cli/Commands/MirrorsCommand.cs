@@ -65,10 +65,7 @@ public static class MirrorsCommand
         CommandAction.Set(cmd, async (pr, ct) =>
         {
             string location = pr.GetValue(archive)!;
-            IArchiveBackend backend = ArchiveLocation.IsUrl(location)
-                ? new HttpBackend([Uri.TryCreate(location, UriKind.Absolute, out var uri) ? uri : throw new UsageException($"not an http(s) URL: '{location}'")], new HttpBackendOptions())
-                : ArchiveStores.OpenReadBackend(pr, location) ?? (Directory.Exists(location) ? new FileBackend(location)
-                    : throw new NotFoundException($"{location} is not a Circular archive (no such directory)"));
+            var backend = ArchiveStores.OpenBareBackend(pr, location, TimeSpan.FromSeconds(10));
             try
             {
                 var (list, sig) = await MirrorDiscovery.ReadAsync(backend, ct);

@@ -64,6 +64,22 @@ public static class ArchiveStores
 #endif
     }
 
+    /// <summary>
+    /// A bare backend for a directory, http(s) URL or s3:// location: no cache, no trust, for commands that verify
+    /// what they read themselves (mirror) or only show it (mirrors list). Dispose it when it is IDisposable.
+    /// </summary>
+    public static IArchiveBackend OpenBareBackend(ParseResult pr, string location, TimeSpan timeout)
+    {
+        if (Client.ArchiveLocation.IsUrl(location))
+        {
+            if (!Uri.TryCreate(location, UriKind.Absolute, out var uri)) throw new UsageException($"not an http(s) URL: '{location}'");
+            return new Storage.Http.HttpBackend([uri], new Storage.Http.HttpBackendOptions { Timeout = timeout });
+        }
+        if (OpenReadBackend(pr, location) is { } s3) return s3;
+        if (!Directory.Exists(location)) throw new NotFoundException($"{location} is not a Circular archive (no such directory)");
+        return new FileBackend(location);
+    }
+
     /// <summary>The backend reading commands use for an s3:// location (null for directories and URLs, which ArchiveClient opens itself).</summary>
     public static IArchiveBackend? OpenReadBackend(ParseResult pr, string location) =>
 #if GUEST

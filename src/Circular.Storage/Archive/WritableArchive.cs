@@ -19,7 +19,7 @@ namespace Circular.Storage.Archive;
 public sealed class WritableArchive
 {
     /// <summary>Rounds of read-change-swap before a write gives up to a writer that keeps changing the same object.</summary>
-    private const int SwapAttempts = 8;
+    private const int SwapAttempts = StoreSwaps.Attempts;
 
     private WritableArchive(IArchiveStore store, ArchiveReader reader)
     {
@@ -296,27 +296,8 @@ public sealed class WritableArchive
         }, ct).ConfigureAwait(false);
     }
 
-    private async Task AddToIndexAsync(string image, CancellationToken ct)
-    {
-        await using var indexLock = await Store.LockAsync("index", exclusive: true, ct).ConfigureAwait(false);
-        await SwapJsonAsync(ObjectHandle.ImageIndex, data => data is null ? new ImageIndex() : ImageIndex.Parse(data, Root), index =>
-        {
-            if (index.Images.Contains(image)) return null;
-            index.Images.Add(image);
-            index.Images.Sort(StringComparer.Ordinal);
-            return index.Serialize();
-        }, ct).ConfigureAwait(false);
-    }
+    private Task AddToIndexAsync(string image, CancellationToken ct) => StoreSwaps.AddToIndexAsync(Store, image, ct);
 
-    /// <summary>Read, change (null: nothing to change), compare-and-swap, again while another writer got there first.</summary>
-    private async Task SwapJsonAsync<T>(ObjectHandle handle, Func<byte[]?, T> parse, Func<T, byte[]?> change, CancellationToken ct)
-    {
-        for (int attempt = 0; attempt < SwapAttempts; attempt++)
-        {
-            var read = await Store.ReadForSwapAsync(handle, ct).ConfigureAwait(false);
-            if (change(parse(read.Data)) is not { } bytes) return;
-            if (await Store.SwapAsync(handle, bytes, read.Tag, ct).ConfigureAwait(false)) return;
-        }
-        throw new ConcurrentUpdateException($"{Root}/{handle.Path} kept changing under another writer; run it again");
-    }
+    private Task SwapJsonAsync<T>(ObjectHandle handle, Func<byte[]?, T> parse, Func<T, byte[]?> change, CancellationToken ct) =>
+        StoreSwaps.SwapAsync(Store, handle, parse, change, ct);
 }

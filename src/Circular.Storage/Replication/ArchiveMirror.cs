@@ -280,22 +280,7 @@ public sealed class ArchiveMirror
 
     private async Task AddToIndexAsync(string image, CancellationToken ct)
     {
-        await using var indexLock = await _dest.LockAsync("index", exclusive: true, ct).ConfigureAwait(false);
-        for (int attempt = 0; attempt < 8; attempt++)
-        {
-            var read = await _dest.ReadForSwapAsync(ObjectHandle.ImageIndex, ct).ConfigureAwait(false);
-            var index = read.Data is null ? new ImageIndex() : ImageIndex.Parse(read.Data, _dest.Location);
-            if (index.Images.Contains(image)) return;
-            index.Images.Add(image);
-            index.Images.Sort(StringComparer.Ordinal);
-            byte[] bytes = index.Serialize();
-            if (await _dest.SwapAsync(ObjectHandle.ImageIndex, bytes, read.Tag, ct).ConfigureAwait(false))
-            {
-                Count(bytes.Length);
-                return;
-            }
-        }
-        throw new ConcurrentUpdateException($"{_dest.Location}/images.json kept changing under another writer; run it again");
+        if (await StoreSwaps.AddToIndexAsync(_dest, image, ct).ConfigureAwait(false) is { } written) Count(written.Length);
     }
 
     private async Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)

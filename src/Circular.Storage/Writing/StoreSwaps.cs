@@ -1,0 +1,38 @@
+using Circular.Core.Archive;
+
+namespace Circular.Storage.Writing;
+
+/// <summary>The read-change-swap loop over a store's mutable objects, shared by every writer (publishing, mirroring).</summary>
+public static class StoreSwaps
+{
+    /// <summary>Rounds before giving up to a writer that keeps changing the same object.</summary>
+    public const int Attempts = 8;
+
+    /// <summary>
+    /// Reads, changes (<paramref name="change"/> returns the new bytes, or null for nothing to change) and
+    /// compare-and-swaps, again while another writer got there first. Returns the bytes written, or null.
+    /// </summary>
+    public static async Task<byte[]?> SwapAsync<T>(IArchiveStore store, ObjectHandle handle, Func<byte[]?, T> parse, Func<T, byte[]?> change, CancellationToken ct)
+    {
+        for (int attempt = 0; attempt < Attempts; attempt++)
+        {
+            var read = await store.ReadForSwapAsync(handle, ct).ConfigureAwait(false);
+            if (change(parse(read.Data)) is not { } bytes) return null;
+            if (await store.SwapAsync(handle, bytes, read.Tag, ct).ConfigureAwait(false)) return bytes;
+        }
+        throw new ConcurrentUpdateException($"{store.Location}/{handle.Path} kept changing under another writer; run it again");
+    }
+
+    /// <summary>Adds an image to images.json under the index lock (nothing when it is listed). Returns the bytes written, or null.</summary>
+    public static async Task<byte[]?> AddToIndexAsync(IArchiveStore store, string image, CancellationToken ct)
+    {
+        await using var indexLock = await store.LockAsync("index", exclusive: true, ct).ConfigureAwait(false);
+        return await SwapAsync(store, ObjectHandle.ImageIndex, data => data is null ? new ImageIndex() : ImageIndex.Parse(data, store.Location), index =>
+        {
+            if (index.Images.Contains(image)) return null;
+            index.Images.Add(image);
+            index.Images.Sort(StringComparer.Ordinal);
+            return index.Serialize();
+        }, ct).ConfigureAwait(false);
+    }
+}
