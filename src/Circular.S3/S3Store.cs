@@ -24,6 +24,7 @@ public sealed class S3Store(S3Backend backend) : IArchiveStore, IDisposable
 
     /// <summary>Leases lapse under a holder stalled past them: holding one is no proof of being alone.</summary>
     public bool ExclusiveLocks => false;
+    public bool IsRemote => true;
 
     public async Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct)
     {

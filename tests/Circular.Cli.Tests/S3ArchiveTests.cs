@@ -194,10 +194,17 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
         (await s3.RunAsync("init", a)).Ok();
         string v1 = Image("kill1.img", 4, 40);
         (await s3.RunAsync("push", a, "os", v1)).Ok();
-        string v2 = Image("kill2.img", 96, 41);
+        string v2 = Image("kill2.img", 256, 41);
         await using (var push = CircularCli.Start(s3.Env, "push", a, "os", v2))
         {
-            await Task.Delay(1500);
+            // Killed once its first new chunks are in the bucket: mid-way, whatever the machine's speed.
+            using var http = new HttpClient();
+            string list = $"{s3.Moto.Endpoint}/{S3Fixture.Bucket}?list-type=2&prefix=kill/chunks/";
+            int before = CountKeys(await http.GetStringAsync(list));
+            var clock = Stopwatch.StartNew();
+            while (CountKeys(await http.GetStringAsync(list)) < before + 8 && clock.Elapsed < TimeSpan.FromSeconds(60) && !push.HasExited)
+                await Task.Delay(20);
+            Assert.False(push.HasExited, "the push ended before it could be killed: the test proves nothing\n" + push.Out + push.Err);
             push.Signal("KILL");
             await push.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
@@ -208,6 +215,8 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
         await AssertCatAsync(a, "os@2", v2);
         Assert.Contains("all good", (await s3.RunAsync("verify", a)).Ok().Out);
     }
+
+    private static int CountKeys(string listXml) => System.Text.RegularExpressions.Regex.Matches(listXml, "<Key>").Count;
 
     [Fact]
     public async Task Rclone_listsAndCopiesWhatPushWrote()

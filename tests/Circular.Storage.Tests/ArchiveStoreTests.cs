@@ -78,6 +78,7 @@ public class ArchiveStoreTests
         public string ScratchDirectory => inner.ScratchDirectory;
         public Task<IAsyncDisposable> LockAsync(string name, bool exclusive, CancellationToken ct) => Task.FromResult<IAsyncDisposable>(new NoLock());
         public bool ExclusiveLocks => false;
+        public bool IsRemote => false;
         public void ThrowIfLocksLost() { }
         public ValueTask FlushAsync(CancellationToken ct) => inner.FlushAsync(ct);
         public Task<SwapRead> ReadForSwapAsync(ObjectHandle handle, CancellationToken ct) => inner.ReadForSwapAsync(handle, ct);

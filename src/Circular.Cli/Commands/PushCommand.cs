@@ -75,7 +75,11 @@ public static class PushCommand
         var clock = Stopwatch.StartNew();
         await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
         var writer = new ChunkWriter(la.Backend, s.Codec, s.Level);
-        var chunker = new ImageChunker(writer, s.ChunkSize) { Parallelism = s.Parallelism ?? Environment.ProcessorCount };
+        // A remote store's latency, not the cores, bounds a push: keep many uploads in flight, and list once.
+        if (la.Store.IsRemote) await writer.ListStoredAsync(ct);
+        var chunker = new ImageChunker(writer, s.ChunkSize) {
+            Parallelism = s.Parallelism ?? (la.Store.IsRemote ? Math.Max(16, Environment.ProcessorCount) : Environment.ProcessorCount),
+        };
         ChunkedResult result;
         using (ProgressBar.Start($"push {imageName}", source.Size, () => chunker.Processed))
             result = await chunker.ChunkAsync(source, ct);

@@ -16,7 +16,9 @@ public static class ImageExport
         string target = regular ? path + $".partial-{Environment.ProcessId}" : path;
         try
         {
-            using (var h = File.OpenHandle(target, regular ? FileMode.Create : FileMode.Open, FileAccess.Write, FileShare.None))
+            // A device (/dev/null, a block device) is shared: FileShare.None would take .NET's exclusive lock on it, and
+            // two cats to /dev/null at once failed with "being used by another process".
+            using (var h = File.OpenHandle(target, regular ? FileMode.Create : FileMode.Open, FileAccess.Write, regular ? FileShare.None : FileShare.ReadWrite))
             {
                 var pieces = new List<(long Offset, int Length)>();
                 long pos = 0;

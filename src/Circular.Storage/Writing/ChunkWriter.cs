@@ -12,6 +12,20 @@ namespace Circular.Storage.Writing;
 public sealed class ChunkWriter(IArchiveBackend backend, ChunkCodec codec, int level)
 {
     private readonly ConcurrentDictionary<ChunkId, byte> _seen = new();
+    private IReadOnlySet<ChunkId>? _stored;
+
+    /// <summary>
+    /// Lists the chunks the archive has once, so no chunk costs an existence check (one request per new chunk in S3;
+    /// a listing is one per thousand). Safe under the chunks lock a writer holds: nothing listed can go away, and a
+    /// chunk stored by a concurrent writer after the listing is merely written again, with the same bytes.
+    /// </summary>
+    public async Task ListStoredAsync(CancellationToken ct)
+    {
+        var set = new HashSet<ChunkId>();
+        await foreach (var e in backend.ListAsync(ObjectKind.Chunk, null, ct).ConfigureAwait(false))
+            if (ChunkId.TryParse(e.Name, out var id)) set.Add(id);
+        _stored = set;
+    }
     private long _newChunks, _newBytes, _reused;
 
     public long NewChunks => Interlocked.Read(ref _newChunks);
@@ -29,7 +43,7 @@ public sealed class ChunkWriter(IArchiveBackend backend, ChunkCodec codec, int l
     public async ValueTask PutAsync(ChunkId id, ReadOnlyMemory<byte> raw, byte[] scratch, CancellationToken ct)
     {
         var handle = ObjectHandle.Chunk(id);
-        if (!_seen.TryAdd(id, 0) || await backend.ExistsAsync(handle, ct).ConfigureAwait(false))
+        if (!_seen.TryAdd(id, 0) || (_stored is { } stored ? stored.Contains(id) : await backend.ExistsAsync(handle, ct).ConfigureAwait(false)))
         {
             Interlocked.Increment(ref _reused);
             return;

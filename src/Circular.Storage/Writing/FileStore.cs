@@ -21,6 +21,7 @@ public sealed class FileStore(FileBackend backend) : IArchiveStore
     public string Location => Files.Location;
     public string ScratchDirectory => Path.Combine(Files.Location, ".tmp");
     public bool ExclusiveLocks => true;
+    public bool IsRemote => false;
 
     /// <summary>flock locks are never lost while their file stays open.</summary>
     public void ThrowIfLocksLost() { }

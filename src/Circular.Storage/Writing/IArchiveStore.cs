@@ -36,6 +36,12 @@ public interface IArchiveStore
     /// </summary>
     void ThrowIfLocksLost();
 
+    /// <summary>
+    /// Objects live behind network round trips (S3): a writer keeps many requests in flight whatever the core count,
+    /// and lists what exists once instead of asking per object.
+    /// </summary>
+    bool IsRemote { get; }
+
     /// <summary>Makes every object written so far durable, before anything that points at them is written.</summary>
     ValueTask FlushAsync(CancellationToken ct);
 
