@@ -33,6 +33,7 @@ public sealed class ArchiveServer : IAsyncDisposable
     private readonly VirtualImages _images;
 
     private readonly Boot.BootFiles? _boot;
+    private readonly IdleMemoryTrimmer _trimmer = new();
 
     private ArchiveServer(WebApplication app, VirtualImages images, Boot.BootFiles? boot)
     {
@@ -154,6 +155,7 @@ public sealed class ArchiveServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         await _images.DisposeAsync().ConfigureAwait(false);
         _boot?.Dispose();
+        _trimmer.Dispose();
     }
 }
 

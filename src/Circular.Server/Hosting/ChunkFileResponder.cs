@@ -6,7 +6,7 @@ namespace Circular.Server.Hosting;
 
 /// <summary>
 /// Answers plain GET and HEAD requests for chunk files, nearly every request a reading client makes, without the
-/// static-file middleware: one open, one read straight into the response pipe and one flush, where the middleware
+/// static-file middleware: one open, reads straight into the response pipe and one flush, where the middleware
 /// took several stats, a FileStream and 64 KiB copies through a thread-pool read per request (its per-request CPU
 /// competed with the client for the same cores on loopback). Headers are the middleware's own, validator included,
 /// so a client cannot tell which path answered. Anything else (ranges, conditional requests, a missing file) is left
@@ -16,6 +16,9 @@ public static class ChunkFileResponder
 {
     /// <summary>Larger files go through the middleware (chunk files are at most about 4 MiB).</summary>
     private const long MaxLength = 16 << 20;
+
+    /// <summary>Bytes read into the response pipe at a time: below the large-object threshold (85,000 bytes).</summary>
+    private const int Piece = 64 << 10;
 
     /// <summary>Serves the request if it is a plain read of an existing chunk file; false leaves it to the next handler.</summary>
     public static async Task<bool> TryServeAsync(HttpContext ctx, string root)
@@ -53,10 +56,19 @@ public static class ChunkFileResponder
             // connection's own output buffer.
             await resp.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
             var writer = resp.BodyWriter;
-            var memory = writer.GetMemory((int)length)[..(int)length];
-            if (Storage.Posix.PositionalRead.Fully(handle, memory.Span, 0) != length)
-                throw new IOException($"{path} shrank while it was being served"); // aborts the response
-            writer.Advance((int)length);
+            for (long offset = 0; offset < length;)
+            {
+                // 64 KiB pieces: the pipe rents a larger request from the shared array pool as a large-object array,
+                // and with 800 slow connections serve held 470-660 MB of them that no GC gave back; a piece this size
+                // is a small-object array, reclaimed by the young-generation collections that traffic runs anyway.
+                // One flush at the end, as before: a flush per piece waited for the socket each time (20% slower).
+                int n = (int)Math.Min(Piece, length - offset);
+                var memory = writer.GetMemory(n)[..n];
+                if (Storage.Posix.PositionalRead.Fully(handle, memory.Span, offset) != n)
+                    throw new IOException($"{path} shrank while it was being served"); // aborts the response
+                writer.Advance(n);
+                offset += n;
+            }
             await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             return true;
         }
