@@ -16,6 +16,7 @@ public static class NbdErrors
         ErrorKind.Cancelled => NbdError.Shutdown,
         ErrorKind.NotSupported => NbdError.NotSup,
         ErrorKind.OutOfMemory => NbdError.NoMem,
+        ErrorKind.NoSpace => NbdError.NoSpc,
         _ => NbdError.Io,
     };
 }

@@ -101,4 +101,40 @@ public class HotDataLayerTests
         var buf = new byte[4096];
         await image.ReadAsync(0, buf, default);
     }
+
+    [Fact]
+    public async Task Layers_of_versions_opened_earlier_are_let_go_beyond_the_budget_and_rebuilt_when_opened_again()
+    {
+        var (reader, entry, manifest, backend) = await ArchiveAsync(Profile((0, 4096), (5 * Cs, 4096)));
+        var source = new BackendChunkSource(backend);
+        long one = manifest.Blocks.Length * ChunkId.Size;
+        var other = entry with { ManifestDigest = "sha256:" + new string('0', 64), Profile = null }; // another version, no hot data
+        ChunkedImage Chunked() => new(manifest, source, "os@1");
+
+        // Room for two versions: the first stays, its layers are the ones handed out again.
+        await using (var roomy = new HotDataLayer(reader, source, new HotDataOptions { MaxRetainedBytes = 2 * one }))
+        {
+            var first = await roomy.OpenAsync("os", entry, Chunked());
+            await roomy.OpenAsync("os", other, Chunked());
+            Assert.Same(first, await roomy.OpenAsync("os", entry, Chunked()));
+            Assert.Single(roomy.Prefetchers);
+            Assert.Equal(2 * one, roomy.RetainedBytes);
+        }
+
+        // Room for one: opening another version lets the first go (its prefetch ends), and it is built anew later.
+        await using var tight = new HotDataLayer(reader, source, new HotDataOptions { MaxRetainedBytes = one });
+        var v1 = await tight.OpenAsync("os", entry, Chunked());
+        var prefetcher = Assert.Single(tight.Prefetchers);
+        var plain = Chunked();
+        Assert.Same(plain, await tight.OpenAsync("os", other, plain));
+        Assert.Empty(tight.Prefetchers);
+        Assert.Equal(one, tight.RetainedBytes);
+        await prefetcher.Completion.WaitAsync(TimeSpan.FromSeconds(30)); // stopped, not left running
+        var again = await tight.OpenAsync("os", entry, Chunked());
+        Assert.NotSame(v1, again);
+        Assert.Single(tight.Prefetchers);
+        var buf = new byte[4096];
+        await v1.ReadAsync(5 * Cs, buf, default); // an open that still holds the old layers keeps reading
+        await again.ReadAsync(5 * Cs, buf, default);
+    }
 }

@@ -26,12 +26,16 @@ public enum ErrorKind
     Cancelled,
     /// <summary>Memory ran out.</summary>
     OutOfMemory,
-    /// <summary>A local file system call failed (permissions, a full disk).</summary>
+    /// <summary>A local file system call failed (permissions, an I/O error).</summary>
     LocalIo,
+    /// <summary>A local file system is full (or the user's quota is): the write may succeed once space is freed.</summary>
+    NoSpace,
 }
 
 public static class Failures
 {
+    private const int NoSpaceErrno = 28, QuotaErrno = 122;
+
     /// <summary>The one classification of failures; front ends map its result, never the exception types.</summary>
     public static ErrorKind Classify(Exception e) => e switch {
         CircularException c => c.Kind,
@@ -39,6 +43,8 @@ public static class Failures
         NotSupportedException => ErrorKind.NotSupported,
         ArgumentOutOfRangeException => ErrorKind.Usage,
         OutOfMemoryException => ErrorKind.OutOfMemory,
+        // .NET's IOException carries the errno on Unix: ENOSPC (28) and EDQUOT (122) say "free some space".
+        IOException { HResult: NoSpaceErrno or QuotaErrno } => ErrorKind.NoSpace,
         IOException or UnauthorizedAccessException => ErrorKind.LocalIo,
         AggregateException { InnerExceptions.Count: 1 } a => Classify(a.InnerExceptions[0]),
         _ => ErrorKind.Failed,

@@ -178,6 +178,7 @@ internal sealed partial class FuseServer
         ErrorKind.NotSupported => Errno.EOPNOTSUPP,
         ErrorKind.Cancelled => Errno.EINTR,
         ErrorKind.OutOfMemory => Errno.ENOMEM,
+        ErrorKind.NoSpace => Errno.ENOSPC,
         _ => Errno.EIO,
     };
 

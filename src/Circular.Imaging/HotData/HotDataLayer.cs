@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
@@ -16,25 +15,115 @@ namespace Circular.Imaging.HotData;
 /// Puts a version's hot data to work when a client opens it: packs under the reads, the profile recorder over them,
 /// and a prefetcher that fetches the profiled packs and chunks in profile order. One set of layers per version,
 /// shared by every open of it; this object owns them and ends them (writing the recorded profile) when disposed.
+/// A long-running front end opens many versions over its life, and each set holds its manifest's block list and its
+/// decoded packs: the sets are kept least recently opened first within <see cref="HotDataOptions.MaxRetainedBytes"/>,
+/// and a set beyond it is let go (its prefetch stopped; opens already holding it keep reading; a later open builds it
+/// again). The latest set and the one recording a profile are never let go.
 /// </summary>
 public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotDataOptions options) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<IVersionImage>>> _versions = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<Prefetcher> _prefetchers = [];
-    private readonly ConcurrentBag<PackStore> _packs = [];
+    private readonly Lock _lock = new();
+    private readonly LinkedList<VersionLayers> _lru = new();
+    private readonly Dictionary<string, LinkedListNode<VersionLayers>> _versions = new(StringComparer.Ordinal);
+    private long _retained;
     private ProfileRecorder? _recorder;
 
+    /// <summary>One version's layers and what they keep in memory.</summary>
+    private sealed class VersionLayers(string digest, long weight)
+    {
+        public string Digest => digest;
+        public long Weight = weight;
+        public Task<IVersionImage> Image = Task.FromResult<IVersionImage>(null!);
+        public Prefetcher? Prefetcher;
+        public PackStore? Packs;
+        public bool Recording;
+    }
+
     public HotDataOptions Options => options;
-    public IReadOnlyCollection<Prefetcher> Prefetchers => _prefetchers;
-    public IReadOnlyCollection<PackStore> PackStores => _packs;
+
+    /// <summary>The prefetchers of the versions whose layers are kept.</summary>
+    public IReadOnlyCollection<Prefetcher> Prefetchers => Snapshot(l => l.Prefetcher);
+
+    /// <summary>The pack stores of the versions whose layers are kept.</summary>
+    public IReadOnlyCollection<PackStore> PackStores => Snapshot(l => l.Packs);
+
     public ProfileRecorder? Recorder => Volatile.Read(ref _recorder);
 
-    /// <summary>The version with its hot-data layers: the same object for every open of one manifest.</summary>
-    public Task<IVersionImage> OpenAsync(string image, VersionEntry entry, ChunkedImage chunked) =>
-        _versions.GetOrAdd(entry.ManifestDigest, _ => new Lazy<Task<IVersionImage>>(() => BuildAsync(image, entry, chunked))).Value;
+    /// <summary>Bytes the kept layers hold: manifest block lists and decoded packs.</summary>
+    public long RetainedBytes { get { lock (_lock) return _retained; } }
 
-    private async Task<IVersionImage> BuildAsync(string image, VersionEntry entry, ChunkedImage chunked)
+    private List<T> Snapshot<T>(Func<VersionLayers, T?> pick) where T : class
     {
+        lock (_lock) return _lru.Select(pick).OfType<T>().ToList();
+    }
+
+    /// <summary>The version with its hot-data layers: the same object for every open of one manifest while it is kept.</summary>
+    public Task<IVersionImage> OpenAsync(string image, VersionEntry entry, ChunkedImage chunked)
+    {
+        VersionLayers layers;
+        List<VersionLayers> evicted;
+        lock (_lock)
+        {
+            if (_versions.TryGetValue(entry.ManifestDigest, out var node))
+            {
+                _lru.Remove(node);
+                _lru.AddFirst(node);
+                return node.Value.Image;
+            }
+            layers = new VersionLayers(entry.ManifestDigest, (long)chunked.Manifest.Blocks.Length * ChunkId.Size);
+            _versions[entry.ManifestDigest] = _lru.AddFirst(layers);
+            _retained += layers.Weight;
+            layers.Image = BuildAsync(image, entry, chunked, layers);
+            evicted = EvictLocked();
+        }
+        foreach (var e in evicted) _ = ReleaseAsync(e);
+        return layers.Image;
+    }
+
+    /// <summary>Drops the least recently opened sets beyond the budget (never the newest or the recording one).</summary>
+    private List<VersionLayers> EvictLocked()
+    {
+        var evicted = new List<VersionLayers>();
+        for (var node = _lru.Last; node is not null && node != _lru.First && _retained > options.MaxRetainedBytes;)
+        {
+            var prev = node.Previous;
+            if (!node.Value.Recording)
+            {
+                _lru.Remove(node);
+                _versions.Remove(node.Value.Digest);
+                _retained -= node.Value.Weight;
+                evicted.Add(node.Value);
+            }
+            node = prev;
+        }
+        return evicted;
+    }
+
+    /// <summary>Adds what a set turned out to hold (its packs) once built, and lets others go if that is too much.</summary>
+    private void Grow(VersionLayers layers, long bytes)
+    {
+        List<VersionLayers> evicted;
+        lock (_lock)
+        {
+            layers.Weight += bytes;
+            if (!_versions.ContainsKey(layers.Digest)) return; // already let go
+            _retained += bytes;
+            evicted = EvictLocked();
+        }
+        foreach (var e in evicted) _ = ReleaseAsync(e);
+    }
+
+    private async Task ReleaseAsync(VersionLayers layers)
+    {
+        try { await layers.Image.ConfigureAwait(false); }
+        catch (Exception e) when (e is CircularException or IOException) { return; }
+        if (layers.Prefetcher is { } p) await EndPrefetchAsync(p).ConfigureAwait(false);
+        if (layers.Packs is { } s) ReportPacks(s);
+    }
+
+    private async Task<IVersionImage> BuildAsync(string image, VersionEntry entry, ChunkedImage chunked, VersionLayers layers)
+    {
+        await Task.Yield(); // out of the caller's lock
         var ct = CancellationToken.None; // shared by every open: one caller's cancellation must not fail the others
         IVersionImage top = chunked;
         // Both small files at once: on a WAN each is a round trip before prefetching can start.
@@ -53,12 +142,16 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             else
             {
                 store = new PackStore(reader.Backend, index);
-                _packs.Add(store);
+                layers.Packs = store;
+                Grow(layers, index.Packs.Sum(p => (long)p.Length));
                 top = packed = new PackedImage(top, store) { Log = options.Log };
             }
         }
         if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
+        {
+            lock (_lock) layers.Recording = true;
             top = _recorder!;
+        }
         if (await profileLoad.ConfigureAwait(false) is { } profile)
         {
             var jobs = PlanJobs(profile, chunked, packed, store);
@@ -66,7 +159,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 var gate = new DemandGate();
                 var prefetcher = new Prefetcher(jobs, gate, options.Prefetcher);
-                _prefetchers.Add(prefetcher);
+                layers.Prefetcher = prefetcher;
                 top = new DemandTrackingImage(top, gate);
                 prefetcher.Start();
             }
@@ -119,17 +212,34 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         return jobs;
     }
 
+    private async ValueTask EndPrefetchAsync(Prefetcher p)
+    {
+        await p.DisposeAsync().ConfigureAwait(false);
+        options.Log.Prefetched(p.Done, p.Total, ByteSize.Format(p.Bytes), p.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
+            p.PeakConcurrency, p.Failed > 0 ? $"; {p.Failed} failed" : "");
+    }
+
+    private void ReportPacks(PackStore s) => options.Log.PacksLoaded(s.Loaded, s.Index.Packs.Count, ByteSize.Format(s.LoadedBytes));
+
     /// <summary>Stops prefetching, writes the recorded profile and reports what the hot data did.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var p in _prefetchers)
+        List<VersionLayers> all;
+        lock (_lock)
         {
-            await p.DisposeAsync().ConfigureAwait(false);
-            options.Log.Prefetched(p.Done, p.Total, ByteSize.Format(p.Bytes), p.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture),
-                p.PeakConcurrency, p.Failed > 0 ? $"; {p.Failed} failed" : "");
+            all = [.. _lru];
+            _lru.Clear();
+            _versions.Clear();
+            _retained = 0;
         }
-        foreach (var s in _packs)
-            options.Log.PacksLoaded(s.Loaded, s.Index.Packs.Count, ByteSize.Format(s.LoadedBytes));
+        foreach (var layers in all)
+        {
+            try { await layers.Image.ConfigureAwait(false); }
+            catch (Exception e) when (e is CircularException or IOException) { continue; }
+            if (layers.Prefetcher is { } p) await EndPrefetchAsync(p).ConfigureAwait(false);
+        }
+        foreach (var layers in all)
+            if (layers.Packs is { } s) ReportPacks(s);
         if (Recorder is { } rec && options.RecordProfile is { } path)
         {
             var profile = rec.ToProfile();

@@ -17,6 +17,12 @@ public sealed record HotDataOptions
     /// <summary>Running since the run started: profile times count from it.</summary>
     public Stopwatch Clock { get; init; } = Stopwatch.StartNew();
     public PrefetchOptions Prefetcher { get; init; } = new();
+    /// <summary>
+    /// Memory the layers of versions opened earlier may keep (block lists and decoded packs; 256 MiB): beyond it the
+    /// least recently opened version's layers are let go. The latest version opened is kept whatever its size.
+    /// </summary>
+    public long MaxRetainedBytes { get; init; } = DefaultMaxRetainedBytes;
+    public const long DefaultMaxRetainedBytes = 256L << 20;
     /// <summary>Warnings and the end-of-run summary.</summary>
     public ILogger Log { get; init; } = NullLogger.Instance;
 }
