@@ -210,6 +210,12 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         var r = await CircularCli.RunAsync("mirror", origin, busy);
         Assert.Equal(2, r.Code);
         Assert.Contains("neither a Circular archive nor empty", r.Err);
+        // Writer state alone (a mirror killed before it wrote circular.json) is not someone else's directory: resumed.
+        string killedEarly = scratch.NewDir("killed-early");
+        Directory.CreateDirectory(Path.Combine(killedEarly, ".tmp"));
+        Directory.CreateDirectory(Path.Combine(killedEarly, ".locks"));
+        (await CircularCli.RunAsync("mirror", origin, killedEarly)).Ok();
+        Assert.True(File.Exists(Path.Combine(killedEarly, "circular.json")));
         Assert.Equal(2, (await CircularCli.RunAsync("mirror", origin, scratch["w"], "--watch", "0")).Code);
         Assert.Equal(2, (await CircularCli.RunAsync("mirror", origin, "http://127.0.0.1:1/x")).Code);
     }

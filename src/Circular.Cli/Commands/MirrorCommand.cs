@@ -86,8 +86,9 @@ public static class MirrorCommand
         if (!ArchiveLocation.IsRemote(location))
         {
             if (File.Exists(location)) throw new UsageException($"{location} is a file, not a directory");
+            // Writer state (.locks/, .tmp/) is all a mirror killed before it wrote circular.json leaves: a re-run resumes.
             if (Directory.Exists(location) && !File.Exists(Path.Combine(location, Core.Archive.ArchiveLayout.ConfigPath))
-                && Directory.EnumerateFileSystemEntries(location).Any(e => Path.GetFileName(e) != Core.Archive.ArchiveLayout.LocksDir))
+                && Directory.EnumerateFileSystemEntries(location).Any(e => !Path.GetFileName(e).StartsWith('.')))
                 throw new UsageException($"{location} is neither a Circular archive nor empty; choose an empty or new directory for the mirror");
             Directory.CreateDirectory(location);
         }
