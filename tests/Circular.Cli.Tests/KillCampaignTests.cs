@@ -15,15 +15,23 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
     private const int Block = 64 * 1024;
 
     /// <summary>
-    /// Runs the command <paramref name="prepare"/> gives once undisturbed to time it, then <see cref="Points"/> times
-    /// killed after a random share of that time, calling <paramref name="check"/> after each run (true: it was killed).
+    /// Runs the command <paramref name="prepare"/> gives undisturbed a few times to time it, then <see cref="Points"/>
+    /// times killed after a random share of that time, calling <paramref name="check"/> after each run (true: it was
+    /// killed).
     /// </summary>
     private static async Task CampaignAsync(int seed, Func<int, Task<string[]>> prepare, Func<int, bool, Task> check)
     {
-        var clock = Stopwatch.StartNew();
-        (await CircularCli.RunAsync(await prepare(-1))).Ok();
-        var undisturbed = clock.Elapsed;
-        await check(-1, false);
+        // The shortest of three runs: a first run can be much slower than the campaign's (a commit whose chunks are
+        // already stored skips most of its work; caches are cold), and timing by it lands most kills after the end.
+        var undisturbed = TimeSpan.MaxValue;
+        for (int warm = 0; warm < 3; warm++)
+        {
+            var args = await prepare(-1 - warm);
+            var clock = Stopwatch.StartNew();
+            (await CircularCli.RunAsync(args)).Ok();
+            if (clock.Elapsed < undisturbed) undisturbed = clock.Elapsed;
+            await check(-1 - warm, false);
+        }
         var random = new Random(seed);
         int killed = 0;
         for (int i = 0; i < Points; i++)

@@ -52,6 +52,21 @@ public sealed class OverlayImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_map_and_data_left_without_overlay_json_are_cleared_not_read_as_writes()
+    {
+        // What a commit killed while deleting the overlay leaves (it deletes overlay.json first).
+        await using (var o = await OpenAsync())
+        {
+            await o.WriteAsync(2 * Block, Enumerable.Repeat((byte)0x5A, 4 * Block).ToArray(), default);
+            await o.FlushAsync(default);
+        }
+        File.Delete(Path.Combine(_dir, "ov", "overlay.json"));
+        await using var fresh = await OpenAsync();
+        Assert.False(fresh.HasChanges);
+        Assert.Equal(_archive.Content("os", 1).ToArray(), await ReadAsync(fresh, 0, (int)fresh.Size));
+    }
+
+    [Fact]
     public async Task A_write_inside_a_block_keeps_the_rest_of_that_block_from_the_base()
     {
         await using var o = await OpenAsync();

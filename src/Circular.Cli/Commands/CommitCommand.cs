@@ -84,7 +84,11 @@ public static class CommitCommand
                 }, tagValue, ct);
                 published = newRefs.Find(newRefs.Latest)!;
             }
-            if (!pr.GetValue(keep) && !snapshot) Directory.Delete(dir, recursive: true);
+            if (!pr.GetValue(keep) && !snapshot)
+            {
+                File.Delete(statePath); // first: a kill part-way through leaves no overlay, never a part of one
+                Directory.Delete(dir, recursive: true);
+            }
             System.Console.WriteLine($"committed {image} version {published.Version} (from {entry.Version} + overlay)");
             System.Console.WriteLine($"  blocks: {result.ChangedBlocks} changed, {writer.NewChunks} new chunks, {ByteSize.Format(writer.NewBytes)} written in {clock.Elapsed.TotalSeconds:0.00} s");
             return CommandAction.Ok;

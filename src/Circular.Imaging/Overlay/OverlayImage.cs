@@ -67,8 +67,17 @@ public sealed class OverlayImage : IBlockImage
                     throw new CircularException($"overlay {dir} holds changes to {state.Image}@{state.BaseVersion}, not to {baseImage.Name}: " +
                         "commit it or choose another --overlay directory");
             }
+            else if (fileLock is null)
+            {
+                throw new NotFoundException($"no overlay in {dir}");
+            }
             else
             {
+                // overlay.json is the overlay's commit point: written first when it is created, deleted first when it
+                // is committed. A map or data left without it (a commit killed while deleting) belongs to no base, so
+                // it is cleared before the new overlay.json is written, never read as writes over this version.
+                File.Delete(Path.Combine(dir, "map"));
+                File.Delete(Path.Combine(dir, "data"));
                 var meta = baseImage.Manifest.Metadata;
                 state = new OverlayState { Image = meta.Image, BaseVersion = meta.Version, BaseManifest = baseDigest, Size = baseImage.Size, Created = DateTimeOffset.UtcNow };
                 WriteAtomic(statePath, state.Serialize());
