@@ -113,6 +113,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         foreach (var e in evicted) _ = ReleaseAsync(e);
     }
 
+    /// <summary>Ends a version's layers (let go by the LRU or at dispose): stops its prefetcher, reports what it did.</summary>
     private async Task ReleaseAsync(VersionLayers layers)
     {
         try { await layers.Image.ConfigureAwait(false); }
@@ -232,14 +233,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             _versions.Clear();
             _retained = 0;
         }
-        foreach (var layers in all)
-        {
-            try { await layers.Image.ConfigureAwait(false); }
-            catch (Exception e) when (e is CircularException or IOException) { continue; }
-            if (layers.Prefetcher is { } p) await EndPrefetchAsync(p).ConfigureAwait(false);
-        }
-        foreach (var layers in all)
-            if (layers.Packs is { } s) ReportPacks(s);
+        foreach (var layers in all) await ReleaseAsync(layers).ConfigureAwait(false);
         if (Recorder is { } rec && options.RecordProfile is { } path)
         {
             var profile = rec.ToProfile();

@@ -29,7 +29,6 @@ public sealed class ArchiveServer : IAsyncDisposable
     public static readonly TimeSpan ShutdownGrace = TimeSpan.FromMilliseconds(500);
     /// <summary>The largest request body accepted (none is used; the bound only caps what is drained).</summary>
     public const long MaxRequestBody = 64 << 10;
-    private static readonly bool InlineScheduling = Environment.GetEnvironmentVariable("CIRCULAR_SERVE_INLINE") != "0";
     private readonly WebApplication _app;
     private readonly VirtualImages _images;
 
@@ -71,7 +70,7 @@ public sealed class ArchiveServer : IAsyncDisposable
         // Request handlers run on the socket's own thread instead of hopping to the thread pool and back for every
         // request: on two cores the hops (wake-ups, context switches) were a large part of serve's CPU per chunk, and
         // nothing here blocks for long (a chunk is read from the page cache or the disk in one call).
-        if (InlineScheduling) builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
