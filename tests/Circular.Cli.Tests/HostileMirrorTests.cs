@@ -27,11 +27,11 @@ public sealed class HostileMirrorTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(Hostility.HugeLength)]
-    [InlineData(Hostility.EndlessChunked)]
-    public async Task A_hostile_mirror_alone_fails_the_read_without_unbounded_memory(Hostility mode)
+    [InlineData(HttpFault.HugeLength)]
+    [InlineData(HttpFault.EndlessChunked)]
+    public async Task A_hostile_mirror_alone_fails_the_read_without_unbounded_memory(HttpFault mode)
     {
-        await using var hostile = new HostileMirror(_archive, mode);
+        await using var hostile = new FaultyHttpServer(_archive, mode);
         var (r, peak) = await PeakMemory.RunAsync("cat", hostile.Url.ToString(), "os", "-o", _s[$"alone-{mode}"], "--cache", "none", "--timeout", "20");
         Assert.Equal(1, r.Code);
         Assert.Contains("largest valid chunk file", r.Err);
@@ -40,13 +40,13 @@ public sealed class HostileMirrorTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(Hostility.HugeLength)]
-    [InlineData(Hostility.EndlessChunked)]
-    public async Task With_a_good_mirror_the_read_completes_within_bounded_memory(Hostility mode)
+    [InlineData(HttpFault.HugeLength)]
+    [InlineData(HttpFault.EndlessChunked)]
+    public async Task With_a_good_mirror_the_read_completes_within_bounded_memory(HttpFault mode)
     {
-        await using var hostile = new HostileMirror(_archive, mode);
+        await using var hostile = new FaultyHttpServer(_archive, mode);
         // The honest mirror answers 50 ms late, so the client ranks the hostile one first and meets its bodies.
-        await using var good = new HostileMirror(_archive, Hostility.None) { Delay = TimeSpan.FromMilliseconds(50) };
+        await using var good = new FaultyHttpServer(_archive, HttpFault.None) { Delay = TimeSpan.FromMilliseconds(50) };
         var (r, peak) = await PeakMemory.RunAsync("cat", hostile.Url.ToString(), "os", "--mirror", good.Url.ToString(),
             "-o", _s[$"mirrored-{mode}"], "--cache", "none", "--timeout", "20");
         r.Ok();
