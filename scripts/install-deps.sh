@@ -15,6 +15,7 @@ packages=(
   grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools  # boot ISOs and seed disks (BIOS and UEFI)
   ovmf ipxe                        # UEFI firmware for QEMU; iPXE images (tests of network boot)
   squashfs-tools                   # Live ISO tests (a squashfs root inside an ISO, booted over HTTP ranges)
+  python3-fusepy                   # failfs.py: a disk that fails with EIO on command (fault tests; no device-mapper here)
   squid rclone                     # scale-out tests: a site proxy in front of serve; an independent S3 client
   chromium fonts-dejavu-core       # the catalog tests: pages loaded, dumped and screenshotted in headless Chromium
   ca-certificates libssl3 libzstd1 xz-utils # what the Circular initramfs carries; xz packs it for ISOs

@@ -49,24 +49,31 @@ public static class ChunkFileResponder
             resp.Headers.CacheControl = ArchiveServer.ImmutableCacheControl;
             if (head || length == 0) return true;
 
-            // Headers first: body memory asked for before the response starts is a separate lease that Kestrel copies
-            // behind the headers once they are written (7% of serve's CPU in a cold read); after the start it is the
-            // connection's own output buffer.
-            await resp.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
-            var writer = resp.BodyWriter;
-            // One read into a buffer this thread reuses, then a copy into the pipe's own pooled 4 KiB blocks. Asking the
-            // pipe for the file's length in one piece made it allocate that much (a large-object array per response:
-            // 470-660 MB kept after 800 connections); 64 KiB pieces were fresh arrays too, and the collections and page
-            // faults they caused were a third of serve's CPU. The copy costs less than either.
+            // One read into a pooled buffer, then a copy into the pipe's own pooled 4 KiB blocks. Asking the pipe for
+            // the file's length in one piece made it allocate that much (a large-object array per response: 470-660 MB
+            // kept after 800 connections); 64 KiB pieces were fresh arrays too, and the collections and page faults
+            // they caused were a third of serve's CPU. The copy costs less than either. The read comes before the
+            // headers, so a file the disk cannot read (EIO) is a clean 500, not a 200 cut short.
             byte[] buffer = ArrayPool<byte>.Shared.Rent((int)length);
             try
             {
-                if (Storage.Posix.PositionalRead.Fully(handle, buffer.AsSpan(0, (int)length), 0) != length)
-                    throw new IOException($"{path} shrank while it was being served"); // aborts the response
-                writer.Write(buffer.AsSpan(0, (int)length));
+                int got;
+                try { got = Storage.Posix.PositionalRead.Fully(handle, buffer.AsSpan(0, (int)length), 0); }
+                catch (IOException) { got = -1; }
+                if (got != length)
+                {
+                    resp.Headers.Clear();
+                    resp.StatusCode = StatusCodes.Status500InternalServerError;
+                    resp.ContentLength = 0;
+                    return true;
+                }
+                // Headers, then the body written into the connection's own output buffer (body memory asked for
+                // before the response starts is a separate lease Kestrel copies behind the headers: 7% of serve's CPU).
+                await resp.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
+                resp.BodyWriter.Write(buffer.AsSpan(0, (int)length));
             }
             finally { ArrayPool<byte>.Shared.Return(buffer); }
-            await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            await resp.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             return true;
         }
     }

@@ -131,8 +131,11 @@ public sealed class CachingBackend : IArchiveBackend
         try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>A cached metadata copy, or null; a file longer than any valid object of its kind is no copy.</summary>
-    private static byte[]? TryReadFile(string full, long maxLength)
+    /// <summary>
+    /// A cached metadata copy, or null; a file longer than any valid object of its kind is no copy, and neither is
+    /// one the cache disk cannot read (the archive is asked instead).
+    /// </summary>
+    private byte[]? TryReadFile(string full, long maxLength)
     {
         try
         {
@@ -141,6 +144,11 @@ public sealed class CachingBackend : IArchiveBackend
             return File.ReadAllBytes(full);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _cache.WarnUnreadable(e);
+            return null;
+        }
     }
 
     public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(handle, data, ct);

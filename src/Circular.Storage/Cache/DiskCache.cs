@@ -34,6 +34,7 @@ public sealed class DiskCache
     /// <summary>Where the one warning about a cache that cannot be written (a full disk) goes.</summary>
     public ILogger Log { get; init; } = NullLogger.Instance;
     private int _warnedUnwritable;
+    private int _warnedUnreadable;
     public long Total { get { lock (_lock) return _total; } }
     public long Hits => Interlocked.Read(ref _hits);
     public long Misses => Interlocked.Read(ref _misses);
@@ -83,6 +84,11 @@ public sealed class DiskCache
             Missed(relative);
             return null;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Unreadable(relative, e);
+            return null;
+        }
         using (handle)
         {
             long length = RandomAccess.GetLength(handle);
@@ -102,12 +108,31 @@ public sealed class DiskCache
                     try { File.SetLastWriteTimeUtc(handle, DateTime.UtcNow); } catch (IOException) { } catch (UnauthorizedAccessException) { }
                 return Backends.PooledObject.FromRented(buf, n, source);
             }
-            catch
+            catch (Exception e)
             {
                 System.Buffers.ArrayPool<byte>.Shared.Return(buf);
-                throw;
+                if (e is not IOException) throw;
+                Unreadable(relative, e);
+                return null;
             }
         }
+    }
+
+    /// <summary>
+    /// A cache disk that fails reads (EIO) must not fail the read either: the chunk counts as missing and is fetched
+    /// from the archive (and stored again, which replaces the unreadable copy once the disk works), said once.
+    /// </summary>
+    private void Unreadable(string relative, Exception e)
+    {
+        Missed(relative);
+        WarnUnreadable(e);
+    }
+
+    /// <summary>The one warning that the cache cannot be read.</summary>
+    public void WarnUnreadable(Exception e)
+    {
+        if (Interlocked.Exchange(ref _warnedUnreadable, 1) == 0)
+            Log.CacheUnreadable(Root, e is IOException io ? Posix.IoErrors.Reason(io) : e.Message);
     }
 
     private bool Indexed(string relative)

@@ -8,6 +8,9 @@ internal static partial class StorageLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot write to the cache {Root} ({Reason}); reading on without caching: offline use will lack what is read now")]
     public static partial void CacheUnwritable(this ILogger logger, string root, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot read the cache {Root} ({Reason}); reading what it fails to give from the archive")]
+    public static partial void CacheUnreadable(this ILogger logger, string root, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Location} is unreachable; working offline from the cache ({Since})")]
     public static partial void WorkingOffline(this ILogger logger, string location, string since);
 
