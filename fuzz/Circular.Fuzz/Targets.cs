@@ -30,7 +30,9 @@ public static class Targets
         ["overlay"] = d => Expect(() => Imaging.Overlay.OverlayState.Parse(d, "fuzz")),
         ["seed"] = d => Expect(() => Boot.Seed.SeedDescription.Parse(d, "fuzz")),
         ["nbd"] = NbdSession.Run,
+        ["fuse"] = FuseSession.Run,
         ["range"] = RangeHeaders.Run,
+        ["rangeresponse"] = RangeResponses.Run,
     };
 
     /// <summary>Runs <paramref name="parse"/>; an expected rejection is fine, anything else propagates.</summary>

@@ -14,9 +14,10 @@ namespace Circular.Imaging.Remote;
 /// </summary>
 internal sealed class RangeBlockSource(
     Uri url, HttpClient client, DiskCache? cache, string key,
-    RangeHttpImage.RemoteFileInfo info, int blockSize, TimeSpan timeout) : IChunkSource
+    RangeHttpImage.RemoteFileInfo info, int blockSize, TimeSpan timeout, TimeSpan retryPause) : IChunkSource
 {
     private const int Attempts = 3;
+    public static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
     public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
     {
@@ -46,7 +47,7 @@ internal sealed class RangeBlockSource(
         Exception? last = null;
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
-            if (attempt > 0) await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct).ConfigureAwait(false);
+            if (attempt > 0) await Task.Delay(retryPause * attempt, ct).ConfigureAwait(false);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(timeout);
             try

@@ -23,7 +23,11 @@ public static class RangeHttpImage
     /// <summary>The largest plain image read in range mode: 4 TiB, a block list of 512 MiB at most.</summary>
     public const long MaxSize = 4L << 40;
 
-    public static async Task<ChunkedImage> OpenAsync(Uri url, HttpClient client, DiskCache? cache, TimeSpan timeout, CancellationToken ct)
+    public static Task<ChunkedImage> OpenAsync(Uri url, HttpClient client, DiskCache? cache, TimeSpan timeout, CancellationToken ct) =>
+        OpenAsync(url, client, cache, timeout, RangeBlockSource.RetryPause, ct);
+
+    /// <param name="retryPause">The pause before a second attempt (twice that before a third); the fuzz target's is zero.</param>
+    internal static async Task<ChunkedImage> OpenAsync(Uri url, HttpClient client, DiskCache? cache, TimeSpan timeout, TimeSpan retryPause, CancellationToken ct)
     {
         var info = await ProbeAsync(url, client, timeout, ct).ConfigureAwait(false);
         // The block list is held in memory (32 bytes a block): a server claiming an absurd size must not make us allocate it.
@@ -43,7 +47,7 @@ public static class RangeHttpImage
         }
         var meta = new ManifestMetadata { Image = Path.GetFileName(url.AbsolutePath), Version = 0, Created = info.LastModified ?? DateTimeOffset.UnixEpoch };
         var manifest = new Manifest(meta, DefaultBlockSize, info.Size, ids);
-        var source = new RangeBlockSource(url, client, cache, key, info, DefaultBlockSize, timeout);
+        var source = new RangeBlockSource(url, client, cache, key, info, DefaultBlockSize, timeout, retryPause);
         return new ChunkedImage(manifest, new MemoryChunkCache(source, DefaultBlockSize, 32L << 20), url.AbsoluteUri);
     }
 
