@@ -27,7 +27,7 @@ sharpfuzz=$W/tools/sharpfuzz
 bin=$W/bin
 rm -rf "$bin"
 dotnet publish "$here/Circular.Fuzz" -c Release -o "$bin" --nologo -v quiet ${ARTIFACTS:+--artifacts-path "$ARTIFACTS"} >/dev/null
-for a in Circular.Core Circular.Storage Circular.Imaging Circular.Nbd Circular.Server Circular.Boot; do
+for a in Circular.Core Circular.Storage Circular.Imaging Circular.Nbd Circular.Fuse Circular.Server Circular.Boot; do
   "$sharpfuzz" "$bin/$a.dll" >/dev/null
 done
 
