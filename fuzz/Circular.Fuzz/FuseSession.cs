@@ -47,7 +47,7 @@ internal static unsafe class FuseSession
         var log = NullLogger.Instance;
         var channel = new FuseChannel(fds[1], log);
         var server = new FuseServer(channel, new FuseTree(catalog, log), catalog, new NodeOwner(0, 0, Writable: true), log);
-        server.Start(2);
+        server.Start(1); // one reader: the same input takes the same path (AFL++ needs that more than concurrency)
         var replies = new Thread(() => DrainReplies(kernel)) { IsBackground = true };
         replies.Start();
         try

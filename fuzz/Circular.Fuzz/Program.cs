@@ -17,6 +17,7 @@ if (args is ["replay", var replayTarget, .. var paths] && Targets.All.TryGetValu
         catch (Exception e)
         {
             Console.Error.WriteLine($"{replayTarget}: {file}: {e.GetType().Name}: {e.Message}");
+            if (e.InnerException is { } inner) Console.Error.WriteLine($"  caused by {inner}");
             return 1;
         }
         n++;

@@ -79,7 +79,7 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
 
         await using (var nbd = await CircularCli.StartAsync("serving", serve))
         {
-            Tools.Run("qemu-io", "-r", "-f", "raw", "-c", "read -P 0xab 8M 64k", "-c", "read -P 0xcd 100k 3k", $"nbd://{host}/{N}");
+            Tools.Try("qemu-io", "-r", "-f", "raw", "-c", "read -P 0xab 8M 64k", "-c", "read -P 0xcd 100k 3k", $"nbd://{host}/{N}").PatternsMatch();
             Tools.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", $"nbd://{host}/{N}", _s["served.img"]);
             await nbd.StopAsync("TERM");
         }

@@ -12,5 +12,16 @@ public sealed record RunResult(string Command, int Code, string Out, string Err)
         return this;
     }
 
+    /// <summary>
+    /// Fails the test unless qemu-io's every `read -P` found its pattern: qemu-io reports a mismatch on stdout and
+    /// still exits 0, so <see cref="Ok"/> alone proves nothing about the bytes.
+    /// </summary>
+    public RunResult PatternsMatch()
+    {
+        Ok();
+        if ((Out + Err).Contains("Pattern verification failed", StringComparison.Ordinal)) throw new Xunit.Sdk.XunitException("wrong bytes: " + ToString());
+        return this;
+    }
+
     public override string ToString() => $"{Command} exited {Code}\nstdout: {Out}\nstderr: {Err}";
 }

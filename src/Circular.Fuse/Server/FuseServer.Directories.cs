@@ -43,7 +43,8 @@ internal sealed partial class FuseServer
         int direntSize = Unsafe.SizeOf<FuseDirent>();
         var space = reply.AsSpan(headerSize, (int)Math.Min(request.Size, (uint)(reply.Length - headerSize)));
         int used = 0;
-        for (long i = (long)request.Offset; i < handle.Entries.Length; i++)
+        // The offset is a cookie this server handed out (an index); any other value, however large, is past the end.
+        for (long i = request.Offset < (ulong)handle.Entries.Length ? (long)request.Offset : handle.Entries.Length; i < handle.Entries.Length; i++)
         {
             var (name, ino, isDirectory) = handle.Entries[i];
             int nameLength = Encoding.UTF8.GetByteCount(name);

@@ -184,6 +184,21 @@ public sealed class ServerProtocolTests
         Assert.Equal(0, kernel.Call(FuseOpcode.ReleaseDir, dir.NodeId, FakeKernel.Bytes(new FuseReleaseIn { Fh = open.Fh })).Error);
     }
 
+    [Theory]
+    [InlineData(6UL)]
+    [InlineData(1UL << 40)]
+    [InlineData(ulong.MaxValue)] // read as a negative index before (found by the fuse fuzz target)
+    public void ReadDir_at_or_past_the_end_of_the_listing_is_empty_not_an_error(ulong offset)
+    {
+        using var kernel = new FakeKernel();
+        var dir = kernel.Call(FuseOpcode.Lookup, 1, FakeKernel.Name("os")).As<FuseEntryOut>();
+        var open = kernel.Call(FuseOpcode.OpenDir, dir.NodeId, FakeKernel.Bytes(new FuseOpenIn())).As<FuseOpenOut>();
+        var page = kernel.Call(FuseOpcode.ReadDir, dir.NodeId, FakeKernel.Bytes(new FuseIoIn { Fh = open.Fh, Offset = offset, Size = 4096 }));
+        Assert.Equal(0, page.Error);
+        Assert.Empty(page.Payload);
+        Assert.DoesNotContain("failed", kernel.Log.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Closing_the_device_releases_images_still_open()
     {
