@@ -8,6 +8,7 @@ packages=(
   nbdkit libnbd-bin               # peer NBD server (its curl plugin and cache filter too); nbdinfo, nbdcopy
   debootstrap                     # the WAN benchmark's Debian guest
   nginx curl                      # a plain static web server; HTTP client
+  procps psmisc python3           # kill, ps, pgrep, fuser (the tests signal and watch processes); helper scripts
   fuse3 e2fsprogs busybox-static  # FUSE mounts; mkfs.ext4/debugfs; guest userland
   linux-image-amd64               # guest kernel and initramfs
   casync zstd time                # push benchmark peer; /usr/bin/time

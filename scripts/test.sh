@@ -7,8 +7,18 @@ log=$(mktemp)
 # The tests that run the `circular` command run the native build users get (scripts/build.sh), not the JIT build.
 bin=$(mktemp -d)
 bash scripts/build.sh "$bin" || { echo "building circular failed"; rm -rf "$bin" "$log"; exit 1; }
-CIRCULAR=$bin/circular dotnet test Circular.slnx -c Release --nologo 2>&1 | tee "$log"
+# Test projects run two at a time (dotnet test's default on two cores), deliberately: one after another the suite
+# would pass CI's 45-minute budget, and the tests that time things tolerate the load (kill points re-timed, bounds
+# only from below). A test that hangs is stopped after 20 minutes (no single test takes 5) with a dump, and fails.
+CIRCULAR=$bin/circular dotnet test Circular.slnx -c Release --nologo --blame-hang-timeout 20m 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# Every test project must have run tests: one that discovers none (a broken reference, a filter) would pass silently.
+projects=$(ls tests/*/*.Tests.csproj | wc -l)
+summaries=$(grep -cE '^(Passed|Failed)!' "$log")
+if grep -q "No test is available" "$log" || [ "$summaries" -ne "$projects" ]; then
+  echo "test projects: $projects, but $summaries reported tests (see 'No test is available' above)"
+  rc=1
+fi
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | awk '
   { for (i = 1; i <= NF; i++) { k = $i; v = $(i + 1); gsub(/[^0-9]/, "", v);
       if (k == "Passed:") p += v; if (k == "Failed:") f += v; if (k == "Skipped:") s += v } }
