@@ -129,6 +129,27 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
         (await CircularCli.RunAsync(Args("cat", archive, f.Scratch["size-v2"]).Select(a => a == "os@1" ? "os@2" : a).ToArray())).Ok();
     }
 
+    [Theory]
+    [InlineData("circular.json")]
+    [InlineData("images/os/refs.json")]
+    public async Task Metadata_of_a_newer_format_version_is_refused_as_too_new_never_misread(string file)
+    {
+        string archive = FreshCopy("newer-" + file.Replace('/', '-'));
+        string path = Path.Combine(archive, file);
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        json["formatVersion"] = 2;
+        File.WriteAllText(path, json.ToJsonString());
+        foreach (var command in new[] { "log", "cat" })
+        {
+            var r = await CircularCli.RunAsync(Args(command, archive, f.Scratch["newer-out"]));
+            Assert.True(r.Code == 1, $"{command} exited {r.Code}\n{r}");
+            var line = Assert.Single(r.ErrLines);
+            Assert.Contains("too new", line, StringComparison.Ordinal);
+            Assert.Contains("upgrade circular", line, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(f.Scratch["newer-out"]));
+    }
+
     [Fact]
     public async Task Refs_pointing_at_another_images_manifest_are_refused()
     {

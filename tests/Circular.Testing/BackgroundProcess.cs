@@ -66,10 +66,11 @@ public sealed class BackgroundProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends a signal by name: INT (Ctrl-C), TERM or KILL. A process that has exited already is left alone.</summary>
+    /// <summary>Sends a signal by name: HUP (terminal closed), INT (Ctrl-C), TERM or KILL. A process that has exited already is left alone.</summary>
     public void Signal(string signal)
     {
         int number = signal switch {
+            "HUP" => 1,
             "INT" => 2,
             "KILL" => 9,
             "TERM" => 15,
