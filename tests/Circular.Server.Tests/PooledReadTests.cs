@@ -71,9 +71,15 @@ public sealed class PooledReadTests() : FaultServedCacheTest("circ-pooled-")
         string path = ArchiveLayout.ChunkPath(ChunkId.Compute([42]));
         string full = Path.Combine(_cache, path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        // What a crash between creating the temporary and renaming it leaves behind.
+        // What a crash between creating the temporary and renaming it leaves behind (an hour ago), and one another
+        // process is writing now: only the old one is removed.
         File.WriteAllBytes($"{full}.tmp-12345-0badf00d", [1, 2, 3]);
+        File.SetLastWriteTimeUtc($"{full}.tmp-12345-0badf00d", DateTime.UtcNow.AddHours(-1));
+        string other = Path.Combine(_cache, ArchiveLayout.ChunkPath(ChunkId.Compute([43])) + ".tmp-67890-0badcafe");
+        Directory.CreateDirectory(Path.GetDirectoryName(other)!);
+        File.WriteAllBytes(other, [4, 5, 6]);
         var cache = new DiskCache(_cache, quota: 1 << 20);
+        Assert.True(File.Exists(other), "a temporary another process is writing now was deleted");
         Assert.Null(cache.TryReadChunkPooled(path, "test"));
         Assert.Equal(0, cache.Total);
         Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(full)!)); // the next run's index removed it

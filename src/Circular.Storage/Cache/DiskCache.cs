@@ -242,6 +242,9 @@ public sealed class DiskCache
         if (_entries.Remove(relative, out var e)) _total -= e.Size;
     }
 
+    /// <summary>How old a temporary file must be before a starting process deletes it as left over.</summary>
+    private static readonly TimeSpan StaleTemporary = TimeSpan.FromMinutes(10);
+
     /// <summary>Evicts least recently used chunks down to 90% of the quota.</summary>
     private void EvictLocked()
     {
@@ -264,7 +267,12 @@ public sealed class DiskCache
             .SelectMany(d => d.EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }));
         foreach (var f in files)
         {
-            if (f.Name.Contains(".tmp-", StringComparison.Ordinal)) { try { f.Delete(); } catch (IOException) { } continue; }
+            if (f.Name.Contains(".tmp-", StringComparison.Ordinal))
+            {
+                // Left by a process that died while writing; a recent one may belong to a process writing it now.
+                if (f.LastWriteTimeUtc < DateTime.UtcNow - StaleTemporary) try { f.Delete(); } catch (IOException) { }
+                continue;
+            }
             found.Add((Path.GetRelativePath(Root, f.FullName).Replace('\\', '/'), f.Length, f.LastWriteTimeUtc));
         }
         lock (_lock)
