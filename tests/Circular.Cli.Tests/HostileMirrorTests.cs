@@ -45,8 +45,8 @@ public sealed class HostileMirrorTests : IAsyncLifetime
     public async Task With_a_good_mirror_the_read_completes_within_bounded_memory(HttpFault mode)
     {
         await using var hostile = new FaultyHttpServer(_archive, mode);
-        // The honest mirror answers 50 ms late, so the client ranks the hostile one first and meets its bodies.
-        await using var good = new FaultyHttpServer(_archive, HttpFault.None) { Delay = TimeSpan.FromMilliseconds(50) };
+        // The honest mirror answers 200 ms late (far beyond the noise of a loaded machine), so the client ranks the hostile one first and meets its bodies.
+        await using var good = new FaultyHttpServer(_archive, HttpFault.None) { Delay = TimeSpan.FromMilliseconds(200) };
         var (r, peak) = await PeakMemory.RunAsync("cat", hostile.Url.ToString(), "os", "--mirror", good.Url.ToString(),
             "-o", _s[$"mirrored-{mode}"], "--cache", "none", "--timeout", "20");
         r.Ok();

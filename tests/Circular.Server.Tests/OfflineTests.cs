@@ -60,7 +60,7 @@ public sealed class OfflineTests : IAsyncLifetime
         Assert.Equal(expected[..half], await TestClient.ReadAsync(img, 0, half));
         var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<BackendUnavailableException>(() => TestClient.ReadAsync(img, expected.Length - 100, 100));
-        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(9)); // under one 10 s request timeout: it waited for none
         Assert.Contains(ArchiveLayout.ChunkPath(img.Manifest.Blocks[^1]), e.Message);
         Assert.Contains(_served.Url.AbsoluteUri.TrimEnd('/'), e.Message);
     }
@@ -71,6 +71,6 @@ public sealed class OfflineTests : IAsyncLifetime
         await StopServerAsync();
         var clock = Stopwatch.StartNew();
         await Assert.ThrowsAsync<BackendUnavailableException>(() => TestClient.OpenAsync(_served.Url, _cache));
-        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(9)); // under one 10 s request timeout: it waited for none
     }
 }

@@ -60,6 +60,9 @@ public class PrefetcherTests
         var probe = new Probe(TimeSpan.FromMilliseconds(20));
         await using var p = new Prefetcher(probe.Jobs(15), gate, new PrefetchOptions { InitialConcurrency = 8, MaxConcurrency = 8 });
         p.Start();
+        // Until the first fetch has started (a loaded machine may take a while), then long enough for more to start
+        // if the gate let them: concurrency only falls under load, so the check holds on a slow machine too.
+        for (int i = 0; i < 400 && probe.Started.Count < 1; i++) await Task.Delay(25);
         await Task.Delay(200);
         Assert.Equal(1, probe.Peak);
         gate.Exit(); // the read completed: the prefetcher opens up again
