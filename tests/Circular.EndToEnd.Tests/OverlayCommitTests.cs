@@ -111,6 +111,33 @@ public sealed class OverlayCommitTests(Ext4Image img) : IClassFixture<Ext4Image>
     }
 
     [Fact]
+    public async Task Writes_flushed_before_a_kill_9_survive_it_and_commit()
+    {
+        string archive = await img.NewArchiveAsync(_s["archive-k9"]);
+        string ov = _s["overlay-k9"];
+        string host = $"127.0.0.1:{Ports.Free()}";
+        string[] serve = ["nbd", archive, "--listen", host, "--writable", "--overlay", ov, "--cache", "none"];
+        await using (var nbd = await CircularCli.StartAsync("serving", serve))
+        {
+            Tools.Run("qemu-io", "-f", "raw", "-c", "write -P 0x5e 4M 128k", "-c", "flush", $"nbd://{host}/{N}");
+            nbd.Signal("KILL");
+            await nbd.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        // The lock died with the process: a new server opens the overlay at once, with the flushed writes in it.
+        await using (var nbd = await CircularCli.StartAsync("serving", serve))
+        {
+            Tools.Try("qemu-io", "-r", "-f", "raw", "-c", "read -P 0x5e 4M 128k", $"nbd://{host}/{N}").PatternsMatch();
+            await nbd.StopAsync("TERM");
+        }
+        (await CircularCli.RunAsync("commit", archive, N, "--overlay", ov)).Ok();
+        string expected = _s["expected-k9.img"];
+        File.Copy(img.Image, expected);
+        using (var h = File.OpenHandle(expected, FileMode.Open, FileAccess.Write))
+            RandomAccess.Write(h, Enumerable.Repeat((byte)0x5e, 128 << 10).ToArray(), 4L << 20);
+        Files.AssertSameBytes(expected, await CatAsync(archive, "2"));
+    }
+
+    [Fact]
     public async Task Commit_without_changes_fails_with_one_line()
     {
         string archive = img.Archive;
