@@ -1,9 +1,11 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Circular.Fuse.Protocol;
+using Circular.Fuse.Tests.Support;
 
 namespace Circular.Fuse.Tests.Protocol;
 
+[Collection(AloneCollection.Name)] // the allocation count is process-wide
 public sealed class HotPathAllocationTests
 {
     [Fact]
