@@ -18,12 +18,13 @@ public static class CircularCli
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
 
     /// <summary>
-    /// The command line `env --default-signal=INT CIRCULAR ARGS`, with <paramref name="environment"/> added. A test
-    /// runner started in the background has SIGINT ignored and children inherit that; env execs `circular` (same pid)
-    /// with SIGINT at its default disposition, as at a terminal, so a test's Ctrl-C reaches it.
+    /// The command line `env --default-signal=INT,HUP CIRCULAR ARGS`, with <paramref name="environment"/> added. A test
+    /// runner started in the background has SIGINT ignored (under nohup SIGHUP too) and children inherit that; env
+    /// execs `circular` (same pid) with both at their default disposition, as at a terminal, so a test's Ctrl-C or
+    /// hang-up reaches it.
     /// </summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
-        ChildProcess.StartInfo("env", ["--default-signal=INT", .. Command, .. args],
+        ChildProcess.StartInfo("env", ["--default-signal=INT,HUP", .. Command, .. args],
             [new("DOTNET_CLI_TELEMETRY_OPTOUT", "1"), new("XDG_DATA_HOME", s_dataHome.Value),
              .. environment ?? new Dictionary<string, string>()]);
 
