@@ -26,9 +26,6 @@ public sealed class FullDiskTests : IDisposable
 
     private static void Free(string disk) => File.Delete(Path.Combine(disk, "filler"));
 
-    private static async Task VerifyCleanAsync(string archive) =>
-        Assert.Contains("all good", (await CircularCli.RunAsync("verify", archive)).Ok().Out, StringComparison.Ordinal);
-
     [Fact]
     public async Task A_push_that_fills_the_archive_disk_fails_in_one_line_keeps_every_version_and_completes_once_space_is_freed()
     {
@@ -42,7 +39,7 @@ public sealed class FullDiskTests : IDisposable
         Assert.Equal(1, full.Code);
         Assert.Contains("No space left on device", Assert.Single(full.ErrLines));
         Assert.Equal([1], RefsFile.Versions(archive, "os"));
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         (await CircularCli.RunAsync("cat", archive, "os@1", "-o", _s["v1.out"])).Ok();
         Files.AssertSameBytes(v1, _s["v1.out"]);
 
@@ -50,7 +47,7 @@ public sealed class FullDiskTests : IDisposable
         var rerun = PushOutput.Parse((await CircularCli.RunAsync("push", archive, "os", big, "--chunk-size", "64K")).Ok());
         Assert.Equal(2, rerun.Version);
         Assert.True(rerun.Reused > 0, "the re-run stored again what the failed push had written");
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         (await CircularCli.RunAsync("cat", archive, "os@2", "-o", _s["big.out"])).Ok();
         Files.AssertSameBytes(big, _s["big.out"]);
     }
@@ -118,7 +115,7 @@ public sealed class FullDiskTests : IDisposable
             Assert.True(got.SequenceEqual(expected.AsSpan((int)(b * Block), Block)) || got.IndexOfAnyExcept((byte)0x6b) < 0,
                 $"block {b} holds neither the base nor the failed write");
         }
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
     }
 
     private async Task<byte[]> ReadVersionAsync(string archive, string spec)

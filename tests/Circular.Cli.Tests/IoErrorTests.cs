@@ -14,9 +14,6 @@ public sealed class IoErrorTests : IDisposable
 
     public void Dispose() => _s.Dispose();
 
-    private static async Task VerifyCleanAsync(string archive) =>
-        Assert.Contains("all good", (await CircularCli.RunAsync("verify", archive)).Ok().Out, StringComparison.Ordinal);
-
     private static void AssertOneIoErrorLine(RunResult r)
     {
         Assert.True(r.Code == 1, $"expected exit 1:\n{r}");
@@ -37,12 +34,12 @@ public sealed class IoErrorTests : IDisposable
         AssertOneIoErrorLine(await CircularCli.RunAsync("push", archive, "os", v2, "--chunk-size", "64K"));
         disk.Fail(DiskFault.None);
         Assert.Equal([1], RefsFile.Versions(archive, "os"));
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         (await CircularCli.RunAsync("cat", archive, "os@1", "-o", _s["v1.out"])).Ok();
         Files.AssertSameBytes(v1, _s["v1.out"]);
 
         Assert.Equal(2, PushOutput.Parse((await CircularCli.RunAsync("push", archive, "os", v2, "--chunk-size", "64K")).Ok()).Version);
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         (await CircularCli.RunAsync("cat", archive, "os@2", "-o", _s["v2.out"])).Ok();
         Files.AssertSameBytes(v2, _s["v2.out"]);
     }
@@ -129,6 +126,6 @@ public sealed class IoErrorTests : IDisposable
         Array.Fill(expected, (byte)0x6b, 1 << 20, 65536);
         (await CircularCli.RunAsync("cat", archive, "os@2", "-o", _s["committed"])).Ok();
         Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(_s["committed"])), "the committed version is not base + the writes");
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
     }
 }

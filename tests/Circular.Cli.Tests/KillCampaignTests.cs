@@ -59,9 +59,6 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
         Assert.True(killed >= Points / 2, $"only {killed} of {Points} runs were still running when killed (undisturbed run {undisturbed.TotalMilliseconds:F0} ms)");
     }
 
-    private static async Task VerifyCleanAsync(string archive) =>
-        Assert.Contains("all good", (await CircularCli.RunAsync("verify", archive)).Ok().Out, StringComparison.Ordinal);
-
     /// <summary>Reads a version out and compares its SHA-256 with the expected one.</summary>
     private async Task AssertReadsAsync(string archive, string spec, string expectedSha)
     {
@@ -99,7 +96,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
             Assert.True(added.Count <= 1, $"one push published {added.Count} versions");
             foreach (int v in added) expected[v] = pending;
             Assert.Equal(expected.Keys.Order(), versions);
-            await VerifyCleanAsync(archive);
+            await ArchiveChecks.VerifyCleanAsync(archive);
             foreach (int v in added) await AssertReadsAsync(archive, $"os@{v}", expected[v]);
             int earlier = versions[new Random(i + 7).Next(versions.Length)];
             await AssertReadsAsync(archive, $"os@{earlier}", expected[earlier]);
@@ -111,10 +108,10 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
                 await AssertReadsAsync(archive, $"os@{rerun.Version}", pending);
             }
         });
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         foreach (var (v, sha) in expected) await AssertReadsAsync(archive, $"os@{v}", sha);
         (await CircularCli.RunAsync("gc", archive)).Ok();
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
     }
 
     [Fact]
@@ -157,7 +154,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
         }, async (i, killed) =>
         {
             await CheckNewVersionsAsync();
-            await VerifyCleanAsync(archive);
+            await ArchiveChecks.VerifyCleanAsync(archive);
             await AssertReadsAsync(archive, "os@1", baseSha);
             if (!killed) return;
             // Run again on what the kill left: it commits the overlay, or finds none when the killed run had finished.
@@ -165,7 +162,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
             if (rerun.Code != 0) Assert.Contains("no overlay", rerun.Err, StringComparison.Ordinal);
             await CheckNewVersionsAsync();
         });
-        await VerifyCleanAsync(archive);
+        await ArchiveChecks.VerifyCleanAsync(archive);
         Assert.True(known.Count > Points / 2, $"only {known.Count - 1} commits were published");
     }
 
@@ -194,7 +191,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
         }, async (i, killed) =>
         {
             Assert.Equal([1, 2, 3], RefsFile.Versions(archive, "os"));
-            await VerifyCleanAsync(archive);
+            await ArchiveChecks.VerifyCleanAsync(archive);
             int v = 1 + (i + 3) % 3;
             await AssertReadsAsync(archive, $"os@{v}", expected[v]);
             if (!killed) return;
@@ -230,7 +227,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
         await CampaignAsync(404, _ => Task.FromResult(optimize), async (i, killed) =>
         {
             Assert.Equal([1], RefsFile.Versions(archive, "os"));
-            await VerifyCleanAsync(archive);
+            await ArchiveChecks.VerifyCleanAsync(archive);
             await AssertReadsAsync(archive, "os@1", sha); // through its packs when the refs list them
             if (!killed) return;
             Assert.Contains("packed", (await CircularCli.RunAsync(optimize)).Ok().Out, StringComparison.Ordinal);
@@ -256,7 +253,7 @@ public sealed class KillCampaignTests(Scratch scratch) : IClassFixture<Scratch>
             if (!File.Exists(Path.Combine(dest, "images", "os", "refs.json"))) return; // refs come last: nothing published yet
             var versions = RefsFile.Versions(dest, "os");
             Assert.Subset(expected.Keys.ToHashSet(), versions.ToHashSet());
-            await VerifyCleanAsync(dest);
+            await ArchiveChecks.VerifyCleanAsync(dest);
             foreach (int v in versions) await AssertReadsAsync(dest, $"os@{v}", expected[v]);
         }
         await CampaignAsync(505, _ =>
