@@ -95,7 +95,7 @@ public sealed class ImportAndSignedWriteTests : IDisposable
     }
 }
 
-/// <summary>`--cache-size` through the CLI: the cache stays within its quota run after run.</summary>
+/// <summary>`--cache-size` through the CLI: the cache stays within its quota, also when several processes share it.</summary>
 public sealed class CacheQuotaCliTests : IDisposable
 {
     private const long Quota = 6 << 20;
@@ -109,7 +109,7 @@ public sealed class CacheQuotaCliTests : IDisposable
             : 0;
 
     [Fact]
-    public async Task Reads_of_more_than_the_quota_keep_the_cache_within_it()
+    public async Task Reads_of_more_than_the_quota_keep_the_cache_within_it_also_with_processes_sharing_it()
     {
         string archive = await _s.InitArchiveAsync("archive");
         var images = new Dictionary<string, string>();
@@ -129,6 +129,16 @@ public sealed class CacheQuotaCliTests : IDisposable
                 Assert.True(ChunkBytes(cache) <= Quota, $"the cache holds {ChunkBytes(cache)} bytes of chunks after {name}, over its 6 MiB quota");
             }
             Assert.True(ChunkBytes(cache) > Quota / 2, "the cache kept almost nothing: eviction went too far");
+
+            // Processes at once on one cache, each evicting what the others may be reading or listing.
+            for (int round = 0; round < 3; round++)
+            {
+                var readers = new[] { "a", "b", "c" }.Select(name =>
+                    CircularCli.RunAsync("cat", url.ToString(), name, "-o", _s[$"{name}.{round}"], "--cache", cache, "--cache-size", "6M")).ToArray();
+                foreach (var r in await Task.WhenAll(readers)) r.Ok();
+                foreach (string name in new[] { "a", "b", "c" }) Files.AssertSameBytes(images[name], _s[$"{name}.{round}"]);
+            }
+            Assert.Empty(Directory.EnumerateFiles(cache, "*.tmp-*", SearchOption.AllDirectories));
 
             // Each process keeps the quota for what it knows while it runs; the next one to start trims what they left.
             (await CircularCli.RunAsync("cat", url.ToString(), "c", "-o", _s["c.again"], "--cache", cache, "--cache-size", "6M")).Ok();

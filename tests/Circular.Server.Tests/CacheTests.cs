@@ -47,6 +47,35 @@ public sealed class CacheTests() : FaultServedCacheTest("circ-cache-")
     }
 
     [Fact]
+    public async Task Opening_the_cache_while_another_process_evicts_from_it_skips_the_vanished_chunks()
+    {
+        // Another process sharing the cache deletes chunk files at any moment, also between this one's directory
+        // listing and its stat of each entry: that window once failed the whole command at start.
+        string[] paths = Enumerable.Range(1, 200).Select(i => ArchiveLayout.ChunkPath(ChunkId.Compute([(byte)i, (byte)(i >> 8)]))).ToArray();
+        var writer = new DiskCache(_cache, quota: 1 << 30);
+        foreach (string p in paths) writer.StoreChunk(p, new byte[10]);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var evictor = Task.Run(() =>
+        {
+            for (int round = 0; !stop.IsCancellationRequested; round++)
+                foreach (string p in paths.Where((_, i) => i % 2 == round % 2))
+                {
+                    File.Delete(Path.Combine(_cache, p));
+                    writer.StoreChunk(p, new byte[10]);
+                }
+        });
+        int opened = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var cache = new DiskCache(_cache, quota: 1 << 30);
+            Assert.InRange(cache.Total, 0, paths.Length * 10);
+            opened++;
+        }
+        await evictor;
+        Assert.True(opened > 10, $"only {opened} opens in 3 s");
+    }
+
+    [Fact]
     public void Lru_order_survives_a_restart()
     {
         string[] paths = Enumerable.Range(1, 4).Select(i => ArchiveLayout.ChunkPath(ChunkId.Compute([(byte)i]))).ToArray();

@@ -21,6 +21,8 @@ public static class CommandAction
         catch (Exception e) when (Failures.Classify(e) is not (ErrorKind.Failed or ErrorKind.Cancelled or ErrorKind.OutOfMemory) || e is CircularException)
         {
             // The CLI side of the one failure classification; anything unclassified is a bug and keeps its stack trace.
+            // CIRCULAR_DEBUG=1 keeps it for every failure, for bug reports.
+            if (Environment.GetEnvironmentVariable("CIRCULAR_DEBUG") == "1") System.Console.Error.WriteLine(e.ToString());
             return Fail(e.Message, Failures.Classify(e) == ErrorKind.Usage ? Usage : Failed);
         }
     }

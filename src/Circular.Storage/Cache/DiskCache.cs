@@ -273,7 +273,9 @@ public sealed class DiskCache
                 if (f.LastWriteTimeUtc < DateTime.UtcNow - StaleTemporary) try { f.Delete(); } catch (IOException) { }
                 continue;
             }
-            found.Add((Path.GetRelativePath(Root, f.FullName).Replace('\\', '/'), f.Length, f.LastWriteTimeUtc));
+            // Another process sharing the cache may evict a chunk between the directory listing and its stat.
+            try { found.Add((Path.GetRelativePath(Root, f.FullName).Replace('\\', '/'), f.Length, f.LastWriteTimeUtc)); }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { }
         }
         lock (_lock)
         {
