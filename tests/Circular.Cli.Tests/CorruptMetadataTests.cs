@@ -170,6 +170,32 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_manifest_whose_version_does_not_match_its_path_is_refused()
+    {
+        string archive = FreshCopy("moved-manifest");
+        // Version 2's entry and file replaced by version 1's (digest and file agree), renumbered: a mirror that serves
+        // an old manifest under a new version's name, to roll a client back unseen.
+        string refsFile = Path.Combine(archive, "images", "os", "refs.json");
+        var refs = JsonNode.Parse(File.ReadAllText(refsFile))!;
+        var versions = refs["versions"]!.AsArray();
+        var moved = versions.First(v => (int)v!["version"]! == 1)!.DeepClone();
+        moved["version"] = 2;
+        versions[versions.IndexOf(versions.First(v => (int)v!["version"]! == 2))] = moved;
+        File.WriteAllText(refsFile, refs.ToJsonString());
+        File.Copy(Path.Combine(archive, "images", "os", "versions", "1"), Path.Combine(archive, "images", "os", "versions", "2"), overwrite: true);
+
+        var cat = await CircularCli.RunAsync("cat", archive, "os@2", "-o", f.Scratch["moved-out"]);
+        Assert.True(cat.Code == 1, cat.ToString());
+        Assert.Contains("describes os@1", Assert.Single(cat.ErrLines));
+        var verify = await CircularCli.RunAsync("verify", archive, "os@2");
+        Assert.True(verify.Code == 1, verify.ToString());
+        Assert.Contains("BAD manifest os@2: refs of image 'os' are corrupt: the manifest of os@2 describes os@1", verify.Out);
+        Assert.False(File.Exists(f.Scratch["moved-out"]) && new FileInfo(f.Scratch["moved-out"]).Length > 0, "bytes written from a moved manifest");
+        (await CircularCli.RunAsync("cat", archive, "os@1", "-o", f.Scratch["moved-v1"])).Ok(); // the real version 1 still reads
+        Files.AssertSameBytes(f.Scratch["v1.img"], f.Scratch["moved-v1"]);
+    }
+
+    [Fact]
     public async Task Refs_files_carry_only_documented_fields()
     {
         var refs = JsonNode.Parse(File.ReadAllText(Path.Combine(f.Archive, "images", "os", "refs.json")))!.AsObject();

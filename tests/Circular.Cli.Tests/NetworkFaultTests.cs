@@ -176,6 +176,31 @@ public sealed class NetworkFaultTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reader_killed_while_its_fuse_reads_wait_on_a_stalled_network_leaves_the_mount_serving()
+    {
+        // The kernel sends FUSE_INTERRUPT for the killed reader's requests and then waits for their answers.
+        var server = new FaultyHttpServer(_archive, HttpFault.Stall);
+        await using var _ = server;
+        string mnt = _s.NewDir("mnt-interrupted");
+        await using var mount = await CircularCli.StartAsync("mounted on", "mount", server.Url.ToString(), mnt, "--cache", "none", "--timeout", Timeout);
+        string file = Path.Combine(mnt, "os", "latest.img");
+        using var reader = Process.Start(new ProcessStartInfo("cat", [file]) { RedirectStandardOutput = true })!;
+        var drained = reader.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        var clock = Stopwatch.StartNew();
+        while (server.FaultsServed == 0 && clock.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(50);
+        Assert.True(server.FaultsServed > 0, "the reader's requests never reached the server");
+        Assert.False(reader.HasExited, "the reader finished through a stalled network");
+        reader.Kill();
+
+        server.Healed = true;
+        await reader.WaitForExitAsync().WaitAsync(FailBound);
+        await drained;
+        Assert.False(mount.HasExited, "the mount died with the reader");
+        Assert.Equal(File.ReadAllBytes(_image), await Task.Run(() => File.ReadAllBytes(file)).WaitAsync(FailBound));
+        await mount.StopAsync("TERM");
+    }
+
+    [Fact]
     public async Task A_server_answering_200_to_range_requests_is_refused_with_a_clear_message_not_misread()
     {
         string dir = _s.NewDir("plain-ignores-ranges");

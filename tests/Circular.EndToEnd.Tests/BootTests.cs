@@ -68,6 +68,53 @@ public sealed partial class BootTests(DemoRun demo) : IClassFixture<DemoRun>, ID
     }
 
     [Fact]
+    public async Task Boot_writable_keeps_the_guests_writes_in_an_overlay_that_commit_publishes()
+    {
+        demo.Result.Ok();
+        string image = Path.Combine(demo.Work, "v1.img"), miniroot = Path.Combine(demo.Work, "miniroot.img");
+        string kernel = Directory.GetFiles("/boot", "vmlinuz-*").Order(StringComparer.Ordinal).Last();
+        string archive = _s["archive"];
+        (await CircularCli.RunAsync("init", archive)).Ok();
+        (await CircularCli.RunAsync("push", archive, "guest", image, "--kernel", kernel, "--initrd", miniroot,
+            "--append", "console=ttyS0 root=/dev/vda init=/init quiet panic=-1")).Ok();
+
+        // The miniroot with another /init (a later cpio member replaces an earlier one): it writes a line into the
+        // middle of its disk through the kernel's page cache, syncs and powers off.
+        const long Offset = 10 << 20;
+        const string Line = "written-by-the-guest";
+        Assert.True(new FileInfo(image).Length > Offset + 4096);
+        var writer = new Circular.Boot.Initramfs.CpioArchive();
+        writer.AddFile("init", System.Text.Encoding.ASCII.GetBytes($"""
+            #!/bin/busybox sh
+            /bin/busybox --install -s /bin
+            mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+            for m in $(cat /modules.order); do insmod "/lib/modules/$m" 2>/dev/null; done
+            i=0; while [ ! -b /dev/vda ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+            printf '{Line}' | dd of=/dev/vda bs=4096 seek={Offset / 4096} conv=notrunc 2>/dev/null && sync && echo "{Marker} wrote"
+            poweroff -f
+
+            """), 0x1ed);
+        byte[] original = await File.ReadAllBytesAsync(miniroot);
+        string writerInitrd = _s["writer.img"];
+        await File.WriteAllBytesAsync(writerInitrd, [.. original, .. new byte[(4 - original.Length % 4) % 4], .. writer.ToArray()]);
+
+        string overlay = _s["overlay"];
+        var boot = await CircularCli.RunAsync(TimeSpan.FromMinutes(2), "boot", archive, "guest@1", "--writable", "--overlay", overlay,
+            "--initrd", writerInitrd, "--ready-marker", Marker, "--cache", "none", "--memory", "256M");
+        boot.Ok();
+        Assert.Contains($"{Marker} wrote", boot.Out, StringComparison.Ordinal);
+
+        (await CircularCli.RunAsync("commit", archive, "guest", "--overlay", overlay, "-m", "the guest's write")).Ok();
+        (await CircularCli.RunAsync("cat", archive, "guest@2", "-o", _s["v2.img"])).Ok();
+        (await CircularCli.RunAsync("cat", archive, "guest@1", "-o", _s["v1.img"])).Ok();
+        byte[] expected = await File.ReadAllBytesAsync(image);
+        System.Text.Encoding.ASCII.GetBytes(Line).CopyTo(expected, Offset);
+        byte[] v2 = await File.ReadAllBytesAsync(_s["v2.img"]);
+        Assert.True(expected.AsSpan().SequenceEqual(v2), "version 2 is not version 1 plus the guest's write");
+        Files.AssertSameBytes(image, _s["v1.img"]); // version 1 untouched
+    }
+
+    [Fact]
     public async Task Boot_from_a_public_S3_bucket_read_over_plain_http()
     {
         demo.Result.Ok();

@@ -29,6 +29,10 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>Added before each read is passed on.</summary>
     public TimeSpan Delay { get; set; }
 
+    /// <summary>TCP connections accepted so far (HTTP/2 multiplexes a client's requests over one).</summary>
+    public int Connections => Volatile.Read(ref _connections);
+    private int _connections;
+
     /// <summary>Request lines ("GET /path HTTP/1.1") seen so far.</summary>
     public IReadOnlyList<string> Requests { get { lock (_requests) return _requests.ToList(); } }
 
@@ -48,6 +52,7 @@ public sealed class TcpProxy : IAsyncDisposable
             TcpClient client;
             try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
+            Interlocked.Increment(ref _connections);
             _ = Task.Run(() => RelayAsync(client));
         }
     }

@@ -45,6 +45,29 @@ public sealed class MeasuredBootTests : IDisposable
     }
 
     [Fact]
+    public async Task Mount_measure_logs_what_is_read_through_fuse_and_the_log_verifies()
+    {
+        var client = _s.NewClient();
+        var a = await SignedArchive.CreateAsync(_s);
+        await using var origin = await Served.StartAsync(a.Root);
+        string log = _s["mount.log"], mnt = _s["mnt"];
+        Directory.CreateDirectory(mnt);
+        var mount = client.Start("mount", origin.Url, mnt, "--cache", "none", "--trust", a.Pub, "--measure", log);
+        await using (mount)
+        {
+            await mount.WaitForOutputAsync("mounted on", TimeSpan.FromSeconds(30));
+            Assert.Equal(File.ReadAllBytes(a.V2), File.ReadAllBytes(Path.Combine(mnt, "os", "latest.img")));
+            mount.Signal("INT");
+            Assert.Equal(0, await mount.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        string[] lines = File.ReadAllLines(log);
+        Assert.Contains(lines, l => l.Contains(" manifest ", StringComparison.Ordinal) && l.EndsWith(" os@2", StringComparison.Ordinal));
+        Assert.Equal(16, lines.Count(l => l.StartsWith("sha256:", StringComparison.Ordinal) && l.Contains(" chunk ", StringComparison.Ordinal))); // every chunk of the version read, once
+        var r = (await client.RunAsync("attest", "verify", log, origin.Url, "--cache", "none", "--trust", a.Pub)).Ok();
+        Assert.Contains(lines[^1].Split(' ')[0], r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Log_with_an_edited_chunk_line_does_not_verify()
     {
         var client = _s.NewClient();

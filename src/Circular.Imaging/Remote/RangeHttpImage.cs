@@ -73,7 +73,7 @@ public static class RangeHttpImage
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            throw new CircularException($"cannot reach {url}: {e.Message}");
+            throw new CircularException($"cannot reach {url}: {Storage.Http.HttpErrors.Describe(e)}");
         }
         using (resp)
         {

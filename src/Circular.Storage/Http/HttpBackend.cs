@@ -153,7 +153,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         {
             // An oversized body lands here too (BodyTooLargeException): the mirror counts as failed and the next one is asked.
             mirror.RecordFailure();
-            return new Attempt(Outcome.Failed, null, new IOException(e is BodyTooLargeException ? e.Message : $"{mirror.Name}: {e.Message}", e));
+            return new Attempt(Outcome.Failed, null, new IOException(e is BodyTooLargeException ? e.Message : $"{mirror.Name}: {HttpErrors.Describe(e)}", e));
         }
     }
 
