@@ -23,7 +23,7 @@ if [ ! -f "$W/a.img" ] || [ ! -f "$W/b.img" ]; then
   rm -rf "$W/tree"
   cp -a "$mnt" "$W/tree"
   mkfs.ext4 -q -F -E root_owner=0:0 -d "$W/tree" "$W/a.img" 2G
-  head -c 5M /dev/urandom > "$W/tree/usr/share/added.bin"   # one 5 MB file added...
+  head -c 5000000 /dev/urandom > "$W/tree/usr/share/added.bin"   # one 5 MB file added (not a multiple of any chunk size)...
   echo "rebuilt $(date +%s)" >> "$W/tree/etc/motd"            # ...and one small file changed
   mkfs.ext4 -q -F -E root_owner=0:0 -d "$W/tree" "$W/b.img" 2G
   rm -rf "$W/tree"
