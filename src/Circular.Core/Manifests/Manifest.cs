@@ -35,7 +35,11 @@ public sealed class Manifest
         ChunkSize = chunkSize;
         ImageSize = imageSize;
         Blocks = blocks;
+        Map = ChunkMap.Fixed(blocks, chunkSize, imageSize);
     }
+
+    /// <summary>Where each chunk lies in the image (fixed blocks here; content-defined chunks in format 2).</summary>
+    public ChunkMap Map { get; }
 
     public ManifestMetadata Metadata { get; }
     public int ChunkSize { get; }

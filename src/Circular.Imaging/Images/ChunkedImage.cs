@@ -20,27 +20,25 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
 
     public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
     {
-        int cs = manifest.ChunkSize;
+        var map = manifest.Map;
         while (buffer.Length > 0)
         {
-            long block = offset / cs;
-            int within = (int)(offset - block * cs);
-            int blockLen = manifest.BlockLength(block);
-            int take = Math.Min(buffer.Length, blockLen - within);
-            var id = manifest.Blocks[block];
+            int i = map.IndexOf(offset);
+            long within = offset - map.Offset(i), length = map.Length(i);
+            int take = (int)Math.Min(buffer.Length, length - within);
+            var id = map.Id(i);
             if (id.IsZero)
             {
-                buffer.Span[..take].Clear();
+                buffer.Span[..take].Clear(); // a zero run may be longer than any chunk
             }
-            else if (within == 0 && take == blockLen)
+            else if (within == 0 && take == length)
             {
-                // Whole block: decode straight into the caller's buffer when it is big enough for a full chunk.
-                if (buffer.Length >= cs) await ReadWholeChunkAsync(id, buffer[..cs], blockLen, ct).ConfigureAwait(false);
-                else await ReadPartAsync(id, 0, buffer[..take], blockLen, ct).ConfigureAwait(false);
+                // A whole chunk: decoded straight into the caller's buffer.
+                await ReadWholeChunkAsync(id, buffer[..take], take, ct).ConfigureAwait(false);
             }
             else
             {
-                await ReadPartAsync(id, within, buffer[..take], blockLen, ct).ConfigureAwait(false);
+                await ReadPartAsync(id, (int)within, buffer[..take], (int)length, ct).ConfigureAwait(false);
             }
             buffer = buffer[take..];
             offset += take;
@@ -67,10 +65,10 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
 
     private async ValueTask ReadPartAsync(ChunkId id, int within, Memory<byte> dest, int expected, CancellationToken ct)
     {
-        byte[] tmp = s_pool.Rent(manifest.ChunkSize);
+        byte[] tmp = s_pool.Rent(expected);
         try
         {
-            await ReadChunkAsync(id, tmp.AsMemory(0, manifest.ChunkSize), expected, ct).ConfigureAwait(false);
+            await ReadChunkAsync(id, tmp.AsMemory(0, expected), expected, ct).ConfigureAwait(false);
             tmp.AsMemory(within, dest.Length).CopyTo(dest);
         }
         finally
@@ -89,13 +87,14 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
 
     public async ValueTask PrefetchAsync(long offset, long length, CancellationToken ct)
     {
-        int cs = manifest.ChunkSize;
+        var map = manifest.Map;
         long end = Math.Min(Size, offset + length);
-        byte[] tmp = s_pool.Rent(cs);
+        if (offset >= end) return;
+        byte[] tmp = s_pool.Rent(ChunkSizes.Max);
         try
         {
-            for (long b = offset / cs; b * cs < end; b++)
-                if (!manifest.Blocks[b].IsZero) await chunks.ReadAsync(manifest.Blocks[b], tmp.AsMemory(0, cs), ct).ConfigureAwait(false);
+            for (int i = map.IndexOf(offset); i < map.Count && map.Offset(i) < end; i++)
+                if (!map.Id(i).IsZero) await chunks.ReadAsync(map.Id(i), tmp.AsMemory(0, (int)map.Length(i)), ct).ConfigureAwait(false);
         }
         finally
         {
@@ -104,7 +103,7 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
     }
 
     public ValueTask<IReadOnlyList<Extent>> GetExtentsAsync(long offset, long length, CancellationToken ct) =>
-        ValueTask.FromResult(BlockExtents.FromBlocks(manifest.Blocks, manifest.ChunkSize, Size, offset, length, static id => id.IsZero));
+        ValueTask.FromResult(BlockExtents.FromMap(manifest.Map, offset, length));
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
@@ -112,6 +111,24 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
 /// <summary>Merges runs of zero and non-zero blocks into extents.</summary>
 public static class BlockExtents
 {
+    /// <summary>Extents from <paramref name="offset"/> on, each a run of zero or of stored entries (at most 4096).</summary>
+    public static IReadOnlyList<Extent> FromMap(ChunkMap map, long offset, long length)
+    {
+        var list = new List<Extent>();
+        long end = Math.Min(map.ImageSize, offset + length);
+        long pos = offset;
+        while (pos < end && list.Count < 4096)
+        {
+            int i = map.IndexOf(pos);
+            bool zero = map.Id(i).IsZero;
+            long runEnd = map.End(i);
+            for (int next = i + 1; next < map.Count && map.Id(next).IsZero == zero && runEnd < end; next++) runEnd = map.End(next);
+            list.Add(new Extent(pos, runEnd - pos, zero));
+            pos = runEnd;
+        }
+        return list;
+    }
+
     public static IReadOnlyList<Extent> FromBlocks<T>(T[] blocks, int blockSize, long size, long offset, long length, Func<T, bool> isZero)
     {
         var list = new List<Extent>();
