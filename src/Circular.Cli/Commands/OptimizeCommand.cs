@@ -76,7 +76,7 @@ public static class OptimizeCommand
     /// <summary>Stored bytes of the distinct chunks the profile touches: what a boot fetches without packs.</summary>
     private static async Task<long> TouchedChunkBytesAsync(WritableArchive la, Core.HotData.BootProfile profile, Core.Manifests.Manifest manifest, CancellationToken ct)
     {
-        var touched = profile.TouchedBlocks(manifest).Select(b => manifest.Blocks[b]).ToHashSet();
+        var touched = profile.TouchedBlocks(manifest).Select(b => manifest.Map.Id((int)b)).ToHashSet();
         long total = 0;
         if (la.Backend is Storage.Backends.ILocalObjects local)
         {

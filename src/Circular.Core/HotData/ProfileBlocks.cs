@@ -4,13 +4,13 @@ namespace Circular.Core.HotData;
 
 public static class ProfileBlocks
 {
-    /// <summary>The non-zero blocks a profile's reads touch, in first-read order, each once.</summary>
+    /// <summary>The stored entries of the manifest's map a profile's reads touch, in first-read order, each once.</summary>
     public static IEnumerable<long> TouchedBlocks(this BootProfile profile, Manifest manifest)
     {
-        int cs = manifest.ChunkSize;
+        var map = manifest.Map;
         var seen = new HashSet<long>();
         foreach (var r in profile.Entries)
-            for (long b = r.Offset / cs; b * cs < r.Offset + r.Length && b < manifest.Blocks.LongLength; b++)
-                if (!manifest.Blocks[b].IsZero && seen.Add(b)) yield return b;
+            foreach (int i in map.Covering(r.Offset, r.Length))
+                if (!map.Id(i).IsZero && seen.Add(i)) yield return i;
     }
 }

@@ -64,6 +64,14 @@ public sealed class ChunkMap
         return i >= 0 ? i + 1 : ~i;
     }
 
+    /// <summary>The entries that hold any byte of [offset, offset + length), clipped to the image, in order.</summary>
+    public IEnumerable<int> Covering(long offset, long length)
+    {
+        long end = Math.Min(ImageSize, offset + length);
+        if (offset < 0 || offset >= end) yield break;
+        for (int i = IndexOf(offset); i < Count && Offset(i) < end; i++) yield return i;
+    }
+
     /// <summary>The ids in order, zero runs included.</summary>
     public ReadOnlySpan<ChunkId> Ids => _ids;
 

@@ -70,7 +70,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
                 _lru.AddFirst(node);
                 return node.Value.Image;
             }
-            layers = new VersionLayers(entry.ManifestDigest, (long)chunked.Manifest.Blocks.Length * ChunkId.Size);
+            layers = new VersionLayers(entry.ManifestDigest, (long)chunked.Manifest.Map.Count * ChunkId.Size);
             _versions[entry.ManifestDigest] = _lru.AddFirst(layers);
             _retained += layers.Weight;
             layers.Image = BuildAsync(image, entry, chunked, layers);
@@ -193,19 +193,20 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         }
         var manifest = chunked.Manifest;
         if (profile.Size != manifest.ImageSize) return jobs; // recorded on an image of another size: its offsets mean nothing here
-        int cs = manifest.ChunkSize;
+        var map = manifest.Map;
         var seen = new HashSet<ChunkId>();
         foreach (var read in profile.Entries)
         {
             if (packed is not null && packed.Covers(read.Offset, read.Length)) continue;
-            for (long b = read.Offset / cs; b * cs < read.Offset + read.Length; b++)
+            foreach (int i in map.Covering(read.Offset, read.Length))
             {
-                var id = manifest.Blocks[b];
+                var id = map.Id(i);
                 if (id.IsZero || !seen.Add(id)) continue;
-                jobs.Add(new PrefetchJob($"chunk {id.Short}", manifest.BlockLength(b), async ct =>
+                int length = (int)map.Length(i);
+                jobs.Add(new PrefetchJob($"chunk {id.Short}", length, async ct =>
                 {
-                    byte[] buf = ArrayPool<byte>.Shared.Rent(cs);
-                    try { await chunks.ReadAsync(id, buf.AsMemory(0, cs), ct).ConfigureAwait(false); }
+                    byte[] buf = ArrayPool<byte>.Shared.Rent(length);
+                    try { await chunks.ReadAsync(id, buf.AsMemory(0, length), ct).ConfigureAwait(false); }
                     finally { ArrayPool<byte>.Shared.Return(buf); }
                 }));
             }

@@ -18,16 +18,16 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
     /// <summary>The profile's regions in access order, without the parts that lie in zero blocks.</summary>
     public static List<(long Offset, long Length)> HotRegions(BootProfile profile, Manifest manifest)
     {
-        int cs = manifest.ChunkSize;
+        var map = manifest.Map;
         var regions = new List<(long Offset, long Length)>();
         foreach (var read in profile.Entries)
         {
             long pos = read.Offset, end = Math.Min(read.Offset + read.Length, manifest.ImageSize);
             while (pos < end)
             {
-                long block = pos / cs;
-                long stop = Math.Min(end, (block + 1) * cs);
-                if (!manifest.Blocks[block].IsZero)
+                int entry = map.IndexOf(pos);
+                long stop = Math.Min(end, map.End(entry));
+                if (!map.Id(entry).IsZero)
                 {
                     if (regions.Count > 0 && regions[^1].Offset + regions[^1].Length == pos)
                         regions[^1] = (regions[^1].Offset, regions[^1].Length + stop - pos);

@@ -88,12 +88,10 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
     public async ValueTask PrefetchAsync(long offset, long length, CancellationToken ct)
     {
         var map = manifest.Map;
-        long end = Math.Min(Size, offset + length);
-        if (offset >= end) return;
         byte[] tmp = s_pool.Rent(ChunkSizes.Max);
         try
         {
-            for (int i = map.IndexOf(offset); i < map.Count && map.Offset(i) < end; i++)
+            foreach (int i in map.Covering(offset, length))
                 if (!map.Id(i).IsZero) await chunks.ReadAsync(map.Id(i), tmp.AsMemory(0, (int)map.Length(i)), ct).ConfigureAwait(false);
         }
         finally

@@ -53,12 +53,12 @@ internal sealed class ManifestMemo(long maxBlocks)
                 _map.Remove(digest);
                 return;
             }
-            _blocks += t.Result.Blocks.LongLength;
+            _blocks += t.Result.Map.Count;
             while (_blocks > maxBlocks && _lru.Last is { } last && last != node)
             {
                 _lru.RemoveLast();
                 _map.Remove(last.Value.Digest);
-                if (last.Value.Load.IsCompletedSuccessfully) _blocks -= last.Value.Load.Result.Blocks.LongLength;
+                if (last.Value.Load.IsCompletedSuccessfully) _blocks -= last.Value.Load.Result.Map.Count;
             }
         }
     }
