@@ -12,26 +12,29 @@ public sealed class ChunkMap
 {
     private readonly ChunkId[] _ids;
     private readonly long[]? _ends; // null: the fixed grid
+    private readonly ChunkId[]? _stored;
     private readonly int _grid;
 
-    private ChunkMap(ChunkId[] ids, long[]? ends, int grid, long imageSize)
+    private ChunkMap(ChunkId[] ids, long[]? ends, ChunkId[]? stored, int grid, long imageSize)
     {
+        if (stored is not null && stored.Length != ids.Length) throw new ArgumentException("one stored-file digest per entry");
         _ids = ids;
         _ends = ends;
+        _stored = stored;
         _grid = grid;
         ImageSize = imageSize;
     }
 
     /// <summary>Blocks of <paramref name="blockSize"/> bytes from offset 0, the last one short.</summary>
-    public static ChunkMap Fixed(ChunkId[] blocks, int blockSize, long imageSize)
+    public static ChunkMap Fixed(ChunkId[] blocks, int blockSize, long imageSize, ChunkId[]? stored = null)
     {
         if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize));
         if (blocks.LongLength != (imageSize + blockSize - 1) / blockSize) throw new ArgumentException("block count does not match the image size");
-        return new ChunkMap(blocks, null, blockSize, imageSize);
+        return new ChunkMap(blocks, null, stored, blockSize, imageSize);
     }
 
     /// <summary>Entries ending at <paramref name="ends"/> (strictly increasing; the last is the image size).</summary>
-    public static ChunkMap Variable(ChunkId[] ids, long[] ends)
+    public static ChunkMap Variable(ChunkId[] ids, long[] ends, ChunkId[]? stored = null)
     {
         if (ids.Length != ends.Length) throw new ArgumentException("one end per entry");
         long previous = 0;
@@ -40,8 +43,14 @@ public sealed class ChunkMap
             if (e <= previous) throw new ArgumentException("entry ends must increase");
             previous = e;
         }
-        return new ChunkMap(ids, ends, 0, previous);
+        return new ChunkMap(ids, ends, stored, 0, previous);
     }
+
+    /// <summary>True when the map records the SHA-256 of each stored chunk file (format 2 manifests).</summary>
+    public bool HasStoredDigests => _stored is not null;
+
+    /// <summary>The SHA-256 of entry <paramref name="index"/>'s chunk file as stored (zero for zero runs and in format 1).</summary>
+    public ChunkId StoredDigest(int index) => _stored is { } s ? s[index] : ChunkId.Zero;
 
     public long ImageSize { get; }
     public int Count => _ids.Length;

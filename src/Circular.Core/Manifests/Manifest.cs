@@ -13,7 +13,7 @@ namespace Circular.Core.Manifests;
 /// The last block's chunk holds only the bytes inside the image (it may be short).
 /// Binary layout in docs/format.md, "Manifests".
 /// </summary>
-public sealed class Manifest
+public sealed partial class Manifest
 {
     public const ushort FormatVersion = 1;
     private static ReadOnlySpan<byte> Magic => "CIRCMANF"u8;
@@ -25,7 +25,7 @@ public sealed class Manifest
 
     /// <summary>The longest manifest file of <paramref name="blocks"/> blocks (null: of any valid size).</summary>
     public static long MaxFileLength(long? blocks) =>
-        Math.Min(Array.MaxLength, FixedHeader + MaxMetadataLength + Math.Clamp(blocks ?? MaxBlocks, 0, MaxBlocks) * ChunkId.Size + 32);
+        Math.Min(Array.MaxLength, Format2Header + MaxMetadataLength + Math.Clamp(blocks ?? MaxBlocks, 0, MaxBlocks) * Format2Entry + 32);
 
     public Manifest(ManifestMetadata metadata, int chunkSize, long imageSize, ChunkId[] blocks)
     {
@@ -34,7 +34,7 @@ public sealed class Manifest
         Metadata = metadata;
         ChunkSize = chunkSize;
         ImageSize = imageSize;
-        Blocks = blocks;
+        _blocks = blocks;
         Map = ChunkMap.Fixed(blocks, chunkSize, imageSize);
     }
 
@@ -44,7 +44,10 @@ public sealed class Manifest
     public ManifestMetadata Metadata { get; }
     public int ChunkSize { get; }
     public long ImageSize { get; }
-    public ChunkId[] Blocks { get; }
+    private readonly ChunkId[]? _blocks;
+
+    /// <summary>The ids of a fixed grid's blocks; content-defined chunks have no grid (use <see cref="Map"/>).</summary>
+    public ChunkId[] Blocks => _blocks ?? throw new InvalidOperationException("a manifest of content-defined chunks has no block grid: read its Map");
 
     public static long BlockCount(long imageSize, int chunkSize) => (imageSize + chunkSize - 1) / chunkSize;
 
@@ -55,7 +58,7 @@ public sealed class Manifest
     public IEnumerable<ChunkId> ReferencedChunks()
     {
         var seen = new HashSet<ChunkId>();
-        foreach (var b in Blocks) if (!b.IsZero && seen.Add(b)) yield return b;
+        for (int i = 0; i < Map.Count; i++) if (Map.Id(i) is { IsZero: false } b && seen.Add(b)) yield return b;
         foreach (var a in new[] { Metadata.Boot?.Kernel, Metadata.Boot?.Initrd })
             if (a is not null)
                 foreach (var h in a.Chunks) { var id = ChunkId.Parse(h); if (seen.Add(id)) yield return id; }
@@ -63,6 +66,7 @@ public sealed class Manifest
 
     public byte[] Serialize()
     {
+        if (Version == 2) return SerializeFormat2();
         byte[] meta = JsonSerializer.SerializeToUtf8Bytes(Metadata, CompactFormatJson.Default.ManifestMetadata);
         long total = FixedHeader + meta.Length + (long)Blocks.Length * ChunkId.Size + 32;
         var buf = new byte[total];
@@ -91,7 +95,10 @@ public sealed class Manifest
         if (data.Length < FixedHeader + 32) throw Bad($"only {data.Length} bytes");
         if (!data[..8].SequenceEqual(Magic)) throw Bad("bad magic");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(data[8..]);
-        if (version != FormatVersion) throw new ArchiveFormatException($"manifest {what} has format version {version}; this program reads version {FormatVersion}");
+        if (version == 2) return ParseFormat2(data, what);
+        if (version > NewestFormatVersion)
+            throw new ArchiveFormatException($"manifest {what} has format version {version}, too new for this program (it reads versions 1 and {NewestFormatVersion}): upgrade circular");
+        if (version != FormatVersion) throw new ArchiveFormatException($"manifest {what} has format version {version}; this program reads versions 1 and {NewestFormatVersion}");
         int chunkSize = BinaryPrimitives.ReadInt32LittleEndian(data[12..]);
         long imageSize = BinaryPrimitives.ReadInt64LittleEndian(data[16..]);
         long blocks = BinaryPrimitives.ReadInt64LittleEndian(data[24..]);
@@ -105,16 +112,22 @@ public sealed class Manifest
         Span<byte> sum = stackalloc byte[32];
         SHA256.HashData(data[..body], sum);
         if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
-        ManifestMetadata? meta;
-        try { meta = JsonSerializer.Deserialize(data.Slice(FixedHeader, metaLen), CompactFormatJson.Default.ManifestMetadata); }
-        catch (JsonException e) { throw Bad("metadata: " + JsonErrors.Describe(e)); }
-        if (meta is null || meta.Image is null) throw Bad("no metadata");
-        foreach (var asset in new[] { meta.Boot?.Kernel, meta.Boot?.Initrd })
-            if (asset is not null && AssetProblem(asset, chunkSize) is { } why) throw Bad("boot asset: " + why);
+        var meta = ParseMetadata(data.Slice(FixedHeader, metaLen), chunkSize, Bad);
         var ids = new ChunkId[blocks];
         int p = FixedHeader + metaLen;
         for (long i = 0; i < blocks; i++, p += ChunkId.Size) ids[i] = ChunkId.FromBytes(data.Slice(p, ChunkId.Size));
         return new Manifest(meta, chunkSize, imageSize, ids);
+    }
+
+    private static ManifestMetadata ParseMetadata(ReadOnlySpan<byte> json, int assetBlockSize, Func<string, ArchiveFormatException> bad)
+    {
+        ManifestMetadata? meta;
+        try { meta = JsonSerializer.Deserialize(json, CompactFormatJson.Default.ManifestMetadata); }
+        catch (JsonException e) { throw bad("metadata: " + JsonErrors.Describe(e)); }
+        if (meta is null || meta.Image is null) throw bad("no metadata");
+        foreach (var asset in new[] { meta.Boot?.Kernel, meta.Boot?.Initrd })
+            if (asset is not null && AssetProblem(asset, assetBlockSize) is { } why) throw bad("boot asset: " + why);
+        return meta;
     }
 
     /// <summary>Boot assets are files of at most 1 GiB stored as whole chunks of the manifest's chunk size.</summary>
