@@ -100,10 +100,7 @@ public sealed partial class Manifest
         if (metaLen < 0 || metaLen > MaxMetadataLength) throw Bad("metadata length");
         long expected = Format2Header + (long)metaLen + count * Format2Entry + 32;
         if (data.Length != expected) throw Bad($"{data.Length} bytes, header implies {expected}");
-        int body = data.Length - 32;
-        Span<byte> sum = stackalloc byte[32];
-        SHA256.HashData(data[..body], sum);
-        if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
+        if (!TrailerMatches(data)) throw Bad("checksum mismatch");
         var meta = ParseMetadata(data.Slice(Format2Header, metaLen), chunking == Chunking.Content ? ContentAssetBlockSize : chunkSize, Bad);
 
         var ids = new ChunkId[count];

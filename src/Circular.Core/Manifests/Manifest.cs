@@ -108,15 +108,20 @@ public sealed partial class Manifest
         if (metaLen < 0 || metaLen > MaxMetadataLength) throw Bad("metadata length");
         long expected = FixedHeader + (long)metaLen + blocks * ChunkId.Size + 32;
         if (data.Length != expected) throw Bad($"{data.Length} bytes, header implies {expected}");
-        int body = data.Length - 32;
-        Span<byte> sum = stackalloc byte[32];
-        SHA256.HashData(data[..body], sum);
-        if (!sum.SequenceEqual(data[body..])) throw Bad("checksum mismatch");
+        if (!TrailerMatches(data)) throw Bad("checksum mismatch");
         var meta = ParseMetadata(data.Slice(FixedHeader, metaLen), chunkSize, Bad);
         var ids = new ChunkId[blocks];
         int p = FixedHeader + metaLen;
         for (long i = 0; i < blocks; i++, p += ChunkId.Size) ids[i] = ChunkId.FromBytes(data.Slice(p, ChunkId.Size));
         return new Manifest(meta, chunkSize, imageSize, ids);
+    }
+
+    /// <summary>Both formats end with the SHA-256 of every byte before it.</summary>
+    private static bool TrailerMatches(ReadOnlySpan<byte> data)
+    {
+        Span<byte> sum = stackalloc byte[32];
+        SHA256.HashData(data[..^32], sum);
+        return sum.SequenceEqual(data[^32..]);
     }
 
     private static ManifestMetadata ParseMetadata(ReadOnlySpan<byte> json, int assetBlockSize, Func<string, ArchiveFormatException> bad)
