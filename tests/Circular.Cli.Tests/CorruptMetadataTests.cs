@@ -137,7 +137,7 @@ public sealed class CorruptMetadataTests(CorruptMetadataFixture f) : IClassFixtu
         string archive = FreshCopy("newer-" + file.Replace('/', '-'));
         string path = Path.Combine(archive, file);
         var json = JsonNode.Parse(File.ReadAllText(path))!;
-        json["formatVersion"] = 2;
+        json["formatVersion"] = 99;
         File.WriteAllText(path, json.ToJsonString());
         foreach (var command in new[] { "log", "cat" })
         {

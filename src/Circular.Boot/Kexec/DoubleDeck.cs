@@ -26,7 +26,7 @@ public static class DoubleDeck
         var boot = version.Manifest.Metadata.Boot;
         var kernelAsset = boot?.Kernel ?? throw new NotFoundException($"{version.Name} has no kernel stored with it: it cannot be booted this way (push it with --kernel FILE)");
         Directory.CreateDirectory(work);
-        int cs = version.Manifest.ChunkSize;
+        int cs = version.Manifest.AssetBlockSize;
         string kernel = await BootAssetFiles.FetchAsync(kernelAsset, cs, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
         if (KernelImage.Release(kernel) is not { } release)
             throw new ArchiveFormatException($"the kernel stored with {version.Name} is not an x86 Linux kernel (bzImage)");

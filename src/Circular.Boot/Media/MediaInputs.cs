@@ -38,7 +38,7 @@ public sealed class MediaInputs : IDisposable
         string work = Directory.CreateTempSubdirectory("circular-media-").FullName;
         try
         {
-            string kernel = await BootAssetFiles.FetchAsync(asset, version.Manifest.ChunkSize, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
+            string kernel = await BootAssetFiles.FetchAsync(asset, version.Manifest.AssetBlockSize, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
             string release = KernelImage.Release(kernel) ?? throw new ArchiveFormatException($"the kernel stored with {version.Name} is not an x86 Linux kernel (bzImage)");
             if (initramfs is null)
             {

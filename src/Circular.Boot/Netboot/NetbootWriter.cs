@@ -45,7 +45,7 @@ public static class NetbootWriter
             string work = Directory.CreateTempSubdirectory("circular-netboot-").FullName;
             try
             {
-                string fetched = await BootAssetFiles.FetchAsync(kernelRef, version.Manifest.ChunkSize, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
+                string fetched = await BootAssetFiles.FetchAsync(kernelRef, version.Manifest.AssetBlockSize, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
                 string release = KernelImage.Release(fetched) ?? throw new Core.Errors.ArchiveFormatException($"the kernel of {version.Name} is not an x86 Linux kernel");
                 if (!File.Exists(kernelFile))
                 {

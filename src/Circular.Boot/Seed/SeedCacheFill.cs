@@ -45,13 +45,14 @@ public static class SeedCacheFill
     private static async Task ReadAllAsync(ArchiveClient client, ResolvedVersion version, ILogger log, CancellationToken ct)
     {
         var manifest = version.Manifest;
-        var ids = manifest.Blocks.Where(b => !b.IsZero).Distinct().ToList();
+        var ids = manifest.Map.Ids.ToArray().Where(b => !b.IsZero).Distinct().ToList();
+        int buffer = manifest.Map.MaxChunkLength;
         int done = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (id, token) =>
         {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(manifest.ChunkSize);
-            try { await client.Chunks.ReadThroughAsync(id, buffer.AsMemory(0, manifest.ChunkSize), token).ConfigureAwait(false); }
-            finally { ArrayPool<byte>.Shared.Return(buffer); }
+            byte[] rented = ArrayPool<byte>.Shared.Rent(buffer);
+            try { await client.Chunks.ReadThroughAsync(id, rented.AsMemory(0, buffer), token).ConfigureAwait(false); }
+            finally { ArrayPool<byte>.Shared.Return(rented); }
             int n = Interlocked.Increment(ref done);
             if (n % 256 == 0) log.LogInformation("filling the cache: {Done} of {Total} blocks", n, ids.Count);
         }).ConfigureAwait(false);

@@ -108,7 +108,7 @@ public static class BootRunner
         // Kernel and initrd come at once, each many chunks at a time: over a WAN one chunk after another cost a round
         // trip each (10-14 s for a Debian kernel and initrd at 50 ms).
         async Task<string?> Fetch(Core.Manifests.AssetRef? asset, string name, string? given) =>
-            asset is null ? given : await BootAssetFiles.FetchAsync(asset, manifest.ChunkSize, chunks, Path.Combine(work, name), ct).ConfigureAwait(false);
+            asset is null ? given : await BootAssetFiles.FetchAsync(asset, manifest.AssetBlockSize, chunks, Path.Combine(work, name), ct).ConfigureAwait(false);
         var kernelFetch = Fetch(kernel is null ? boot?.Kernel : null, "kernel", kernel);
         var initrdFetch = Fetch(req.Kernel is null && req.Initrd is null ? boot?.Initrd : null, "initrd", initrd);
         kernel = await kernelFetch.ConfigureAwait(false);

@@ -60,7 +60,10 @@ public static class CommitCommand
                     System.Console.Error.WriteLine($"circular: note: {dir} is held by a running server; committing what it last flushed and keeping the overlay");
                 if (!overlay.HasChanges) throw new CircularException($"the overlay of {image}@{entry.Version} has no changes to commit");
                 await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
-                writer = new ChunkWriter(la.Backend, ChunkCodecNames.Parse(baseManifest.Metadata.Codec ?? la.Config.Codec), 3);
+                // A format 2 base gives a format 2 version, with the same chunking; a format 1 base stays format 1.
+                bool format2 = baseManifest.Map.HasStoredDigests;
+                writer = new ChunkWriter(la.Backend, ChunkCodecNames.Parse(baseManifest.Metadata.Codec ?? la.Config.Codec), 3) { RecordsStoredDigests = format2 };
+                writer.Learn(baseManifest.Map);
                 var committer = new OverlayCommitter(overlay, baseManifest, writer);
                 using (ProgressBar.Start($"commit {image}", overlay.Size, () => committer.Processed))
                     result = await committer.BuildAsync(ct);
@@ -68,12 +71,15 @@ public static class CommitCommand
                 var (_, newRefs) = await la.PublishAsync(image, (version, _) =>
                 {
                     var meta = baseManifest.Metadata with { Version = version, Created = DateTimeOffset.UtcNow, Message = msg, Parent = entry.Version };
-                    var manifest = new Manifest(meta, baseManifest.ChunkSize, baseManifest.ImageSize, result.Blocks);
+                    var manifest = format2
+                        ? new Manifest(meta, baseManifest.Chunking, baseManifest.ChunkSize, result.Chunks.Map(baseManifest.ChunkSize, baseManifest.ImageSize))
+                        : new Manifest(meta, baseManifest.ChunkSize, baseManifest.ImageSize, result.Blocks);
                     return (manifest, new VersionEntry {
                         Version = version,
                         ManifestDigest = "",
                         Size = manifest.ImageSize,
                         ChunkSize = manifest.ChunkSize,
+                        ChunkingName = entry.ChunkingName,
                         Created = meta.Created,
                         Message = msg,
                         Blocks = result.Blocks.LongLength,

@@ -4,6 +4,7 @@ using Circular.Client;
 using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
+using Circular.Core.Manifests;
 
 namespace Circular.Cli.Commands;
 
@@ -15,7 +16,7 @@ public static class DiffCommand
         var a = new Argument<string>("A") { Description = "NAME@VERSION (or @TAG)" };
         var b = new Argument<string>("B") { Description = "NAME@VERSION (or @TAG)" };
         var client = new ClientOptions();
-        var cmd = new Command("diff", "Count the blocks and bytes that differ between two versions") { archive, a, b };
+        var cmd = new Command("diff", "Count the blocks and bytes that differ between two versions, and what B shares with A by content") { archive, a, b };
         client.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
@@ -24,25 +25,42 @@ public static class DiffCommand
             await using var stack = await ArchiveClient.OpenAsync(client.Read(pr, pr.GetValue(archive)!), ct);
             var (_, ea, ma) = await stack.Reader.OpenVersionAsync(sa, ct);
             var (_, eb, mb) = await stack.Reader.OpenVersionAsync(sb, ct);
-            if (ma.ChunkSize != mb.ChunkSize)
-                throw new CircularException($"{sa} and {sb} use different chunk sizes ({ma.ChunkSize}, {mb.ChunkSize}); compare them with 'cat' and cmp");
-            long blocks = Math.Max(ma.Blocks.LongLength, mb.Blocks.LongLength);
-            long diffBlocks = 0, diffBytes = 0;
-            for (long i = 0; i < blocks; i++)
+            string head = $"{sa.Name}@{ea.Version} -> {sb.Name}@{eb.Version}";
+            var delta = ManifestDelta.Between(ma.Map, mb.Map);
+            if (ma.Map.IsGrid && mb.Map.IsGrid && ma.ChunkSize == mb.ChunkSize)
             {
-                var x = i < ma.Blocks.LongLength ? ma.Blocks[i] : ChunkId.Zero;
-                var y = i < mb.Blocks.LongLength ? mb.Blocks[i] : ChunkId.Zero;
-                bool inA = i < ma.Blocks.LongLength, inB = i < mb.Blocks.LongLength;
-                if (x != y || inA != inB)
-                {
-                    diffBlocks++;
-                    diffBytes += Math.Max(inA ? ma.BlockLength(i) : 0, inB ? mb.BlockLength(i) : 0);
-                }
+                var (diffBlocks, blocks, diffBytes) = GridDifference(ma.Map, mb.Map);
+                System.Console.WriteLine($"{head}: {diffBlocks} of {blocks} blocks differ ({ByteSize.Format(diffBytes)}; {diffBytes} bytes)");
             }
-            System.Console.WriteLine($"{sa.Name}@{ea.Version} -> {sb.Name}@{eb.Version}: {diffBlocks} of {blocks} blocks differ ({ByteSize.Format(diffBytes)}; {diffBytes} bytes)");
+            else
+            {
+                // No shared grid: what differs is what B holds that A lacks anywhere.
+                string how = ma.Chunking == mb.Chunking && ma.ChunkSize == mb.ChunkSize ? Describe(mb) : $"{Describe(ma)} and {Describe(mb)}";
+                System.Console.WriteLine($"{head}: {delta.NewChunks} of {delta.Chunks} chunks are new ({ByteSize.Format(delta.NewBytes)}; {delta.NewBytes} bytes; {how})");
+            }
+            System.Console.WriteLine($"data: {ByteSize.Format(delta.DataBytes)} in {sb.Name}@{eb.Version}, {ByteSize.Format(delta.SharedBytes)} shared with {sa.Name}@{ea.Version}, " +
+                $"{ByteSize.Format(delta.NewBytes)} new in {delta.NewChunks} chunks ({delta.NewBytes} bytes)");
             if (ma.ImageSize != mb.ImageSize) System.Console.WriteLine($"size: {ma.ImageSize} -> {mb.ImageSize} bytes");
             return CommandAction.Ok;
         });
         return cmd;
     }
+
+    /// <summary>Blocks that differ at the same place of two grids of one block size, and their bytes.</summary>
+    private static (long Differ, long Blocks, long Bytes) GridDifference(ChunkMap a, ChunkMap b)
+    {
+        long blocks = Math.Max(a.Count, b.Count);
+        long differ = 0, bytes = 0;
+        for (int i = 0; i < blocks; i++)
+        {
+            bool inA = i < a.Count, inB = i < b.Count;
+            if (inA && inB && a.Id(i) == b.Id(i)) continue;
+            differ++;
+            bytes += Math.Max(inA ? a.Length(i) : 0, inB ? b.Length(i) : 0);
+        }
+        return (differ, blocks, bytes);
+    }
+
+    private static string Describe(Manifest m) =>
+        m.Chunking == Chunking.Content ? $"content chunks averaging {ByteSize.Format(m.ChunkSize)}" : $"{ByteSize.Format(m.ChunkSize)} blocks";
 }

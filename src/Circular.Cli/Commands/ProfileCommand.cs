@@ -88,10 +88,11 @@ public static class ProfileCommand
     /// <summary>Reads, bytes read, distinct chunks touched and how long the run read for.</summary>
     public static string Summary(BootProfile profile, Manifest manifest)
     {
-        int cs = manifest.ChunkSize;
-        int chunks = profile.TouchedBlocks(manifest).Count();
+        var touched = profile.TouchedBlocks(manifest).ToList();
+        int chunks = touched.Count;
+        long chunkBytes = touched.Sum(i => manifest.Map.Length((int)i));
         long last = profile.Reads.Count == 0 ? 0 : profile.Reads.Max(r => r[0]);
         return $"{profile.Reads.Count} reads, {ByteSize.Format(profile.ReadBytes)} read from {chunks} chunks " +
-            $"({ByteSize.Format((long)chunks * cs)}) over {last / 1000.0:0.0} s";
+            $"({ByteSize.Format(chunkBytes)}) over {last / 1000.0:0.0} s";
     }
 }

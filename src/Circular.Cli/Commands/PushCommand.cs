@@ -65,24 +65,47 @@ public static class PushCommand
         return cmd;
     }
 
-    public sealed record PushSettings(int ChunkSize, ChunkCodec Codec, int Level, string? Tag, string? Message, BootAssetFiles? Boot, int? Parallelism = null);
+    public sealed record PushSettings(int ChunkSize, ChunkCodec Codec, int Level, string? Tag, string? Message, BootAssetFiles? Boot, int? Parallelism = null)
+    {
+        public Chunking Chunking { get; init; } = Chunking.Fixed;
+    }
 
-    public sealed record PushResult(VersionEntry Entry, long Blocks, long ZeroBlocks, long NewChunks, long Reused, long NewBytes, TimeSpan Elapsed, long ImageSize);
+    public sealed record PushResult(VersionEntry Entry, long Blocks, long ZeroBlocks, long NewChunks, long Reused, long NewBytes, TimeSpan Elapsed, long ImageSize)
+    {
+        /// <summary>Uncompressed bytes of the image found in the archive already (zero runs not counted).</summary>
+        public long SharedBytes { get; init; }
+        /// <summary>Uncompressed bytes of the chunks this push stored.</summary>
+        public long NewDataBytes { get; init; }
+    }
 
     /// <summary>The whole push: chunks (under the shared chunk lock), boot assets, manifest, refs.</summary>
     public static async Task<PushResult> PushAsync(WritableArchive la, string imageName, IBlockImage source, PushSettings s, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        bool content = s.Chunking == Chunking.Content;
+        // Format 2 before the first format-2 manifest, so older clients refuse the archive instead of misreading it.
+        if (content && await la.RequireFormatAsync(2, ct))
+            System.Console.Error.WriteLine($"{la.Root}: now archive format 2 (content-defined chunks): older circular programs refuse it as too new");
+        bool format2 = content || la.Config.FormatVersion >= 2;
         await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
-        var writer = new ChunkWriter(la.Backend, s.Codec, s.Level);
+        var writer = new ChunkWriter(la.Backend, s.Codec, s.Level) { RecordsStoredDigests = format2 };
         // A remote store's latency, not the cores, bounds a push: keep many uploads in flight, and list once.
         if (la.Store.IsRemote) await writer.ListStoredAsync(ct);
-        var chunker = new ImageChunker(writer, s.ChunkSize) {
-            Parallelism = s.Parallelism ?? (la.Store.IsRemote ? Math.Max(16, Environment.ProcessorCount) : Environment.ProcessorCount),
-        };
+        if (format2) await LearnStoredDigestsAsync(la, imageName, writer, ct);
+        int parallelism = s.Parallelism ?? (la.Store.IsRemote ? Math.Max(16, Environment.ProcessorCount) : Environment.ProcessorCount);
+        var chunker = new ImageChunker(writer, content ? Manifest.ContentAssetBlockSize : s.ChunkSize) { Parallelism = parallelism };
         ChunkedResult result;
-        using (ProgressBar.Start($"push {imageName}", source.Size, () => chunker.Processed))
-            result = await chunker.ChunkAsync(source, ct);
+        if (content)
+        {
+            var cutter = new ContentChunker(writer, s.ChunkSize) { Parallelism = parallelism };
+            using (ProgressBar.Start($"push {imageName}", source.Size, () => cutter.Processed))
+                result = await cutter.ChunkAsync(source, ct);
+        }
+        else
+        {
+            using (ProgressBar.Start($"push {imageName}", source.Size, () => chunker.Processed))
+                result = await chunker.ChunkAsync(source, ct);
+        }
         BootAssets? bootAssets = null;
         if (s.Boot is not null)
         {
@@ -92,6 +115,7 @@ public static class PushCommand
                 Append = s.Boot.Append,
             };
         }
+        long newChunks = writer.NewChunks, reused = writer.Reused, newBytes = writer.NewBytes, sharedBytes = writer.ReusedBytes, newDataBytes = writer.NewRawBytes;
         var (_, refs) = await la.PublishAsync(imageName, (version, prev) =>
         {
             var meta = new ManifestMetadata {
@@ -103,22 +127,35 @@ public static class PushCommand
                 Codec = s.Codec.Name(),
                 Boot = bootAssets,
             };
-            var manifest = new Manifest(meta, s.ChunkSize, source.Size, result.Blocks);
+            var manifest = format2
+                ? new Manifest(meta, s.Chunking, s.ChunkSize, result.Map(s.ChunkSize, source.Size))
+                : new Manifest(meta, s.ChunkSize, source.Size, result.Blocks);
             var entry = new VersionEntry {
                 Version = version,
                 ManifestDigest = "",
                 Size = source.Size,
                 ChunkSize = s.ChunkSize,
+                ChunkingName = content ? VersionEntry.ContentChunkingName : null,
                 Created = meta.Created,
                 Message = s.Message,
                 Blocks = result.Blocks.LongLength,
                 ZeroBlocks = result.ZeroBlocks,
-                AddedChunks = writer.NewChunks,
-                AddedBytes = writer.NewBytes,
+                AddedChunks = newChunks,
+                AddedBytes = newBytes,
             };
             return (manifest, entry);
         }, s.Tag, ct);
-        return new PushResult(refs.Find(refs.Latest)!, result.Blocks.LongLength, result.ZeroBlocks, writer.NewChunks, writer.Reused, writer.NewBytes, clock.Elapsed, source.Size);
+        return new PushResult(refs.Find(refs.Latest)!, result.Blocks.LongLength, result.ZeroBlocks, newChunks, reused, newBytes, clock.Elapsed, source.Size) {
+            SharedBytes = sharedBytes,
+            NewDataBytes = newDataBytes,
+        };
+    }
+
+    /// <summary>The stored digests the image's latest version recorded: most chunks of a new version are its.</summary>
+    private static async Task LearnStoredDigestsAsync(WritableArchive la, string imageName, ChunkWriter writer, CancellationToken ct)
+    {
+        if (await la.Reader.TryGetRefsAsync(imageName, ct) is not { } refs || refs.Find(refs.Latest) is not { } latest) return;
+        writer.Learn((await la.Reader.GetManifestAsync(imageName, latest, ct)).Map);
     }
 
     public static void Report(string imageName, PushResult r)
@@ -126,7 +163,10 @@ public static class PushCommand
         double secs = Math.Max(r.Elapsed.TotalSeconds, 1e-3);
         var inv = CultureInfo.InvariantCulture;
         System.Console.WriteLine($"pushed {imageName} version {r.Entry.Version} ({ByteSize.Format(r.ImageSize)})");
-        System.Console.WriteLine($"  blocks: {r.Blocks} total, {r.NewChunks} new, {r.Reused} reused, {r.ZeroBlocks} zero");
+        string unit = r.Entry.Chunking == Chunking.Content ? "chunks" : "blocks";
+        System.Console.WriteLine($"  {unit}: {r.Blocks} total, {r.NewChunks} new, {r.Reused} reused, {r.ZeroBlocks} zero");
+        long data = r.SharedBytes + r.NewDataBytes;
+        System.Console.WriteLine($"  data: {ByteSize.Format(data)}, {ByteSize.Format(r.SharedBytes)} shared with the archive, {ByteSize.Format(r.NewDataBytes)} new");
         System.Console.WriteLine(string.Create(inv, $"  written: {ByteSize.Format(r.NewBytes)} in {secs:0.00} s ({r.ImageSize / secs / 1e6:0.0} MB/s of image)"));
     }
 }

@@ -9,10 +9,13 @@ namespace Circular.Core.Archive;
 public sealed record ArchiveConfig
 {
     public const string FormatName = "circular-archive";
-    public const int CurrentFormatVersion = 1;
+    /// <summary>Format 2: manifests of format 2 (content-defined chunks, stored-file digests) may appear.</summary>
+    public const int CurrentFormatVersion = 2;
+    /// <summary>What `init` writes: format 1 until a writer needs format 2 (docs/format.md, "Archive format").</summary>
+    public const int InitialFormatVersion = 1;
 
     [JsonPropertyName("format")] public string Format { get; init; } = FormatName;
-    [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = CurrentFormatVersion;
+    [JsonPropertyName("formatVersion")] public int FormatVersion { get; init; } = InitialFormatVersion;
     [JsonPropertyName("chunkSize")] public int ChunkSize { get; init; } = Chunks.ChunkSizes.Default;
     [JsonPropertyName("codec")] public string Codec { get; init; } = "zstd";
     [JsonPropertyName("hash")] public string Hash { get; init; } = "sha256";
@@ -27,9 +30,9 @@ public sealed record ArchiveConfig
         catch (JsonException e) { throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json: {JsonErrors.Describe(e)})"); }
         if (c is null || c.Format != FormatName) throw new ArchiveFormatException($"{where} is not a Circular archive (circular.json is not valid)");
         if (c.FormatVersion > CurrentFormatVersion)
-            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}, too new for this program (it reads version {CurrentFormatVersion}): upgrade circular");
-        if (c.FormatVersion != CurrentFormatVersion)
-            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}; this program reads version {CurrentFormatVersion}");
+            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}, too new for this program (it reads versions up to {CurrentFormatVersion}): upgrade circular");
+        if (c.FormatVersion < 1)
+            throw new ArchiveFormatException($"{where} has archive format version {c.FormatVersion}; this program reads versions 1 to {CurrentFormatVersion}");
         if (c.Hash != "sha256") throw new ArchiveFormatException($"{where} uses hash '{c.Hash}'; only sha256 is supported");
         if (!Chunks.ChunkSizes.IsValid(c.ChunkSize)) throw new ArchiveFormatException($"{where}: circular.json names chunk size {c.ChunkSize}, not a power of two from 64 KiB to 4 MiB");
         if (c.Codec is not ("zstd" or "zlib" or "none")) throw new ArchiveFormatException($"{where}: circular.json names an unknown codec '{c.Codec}'");

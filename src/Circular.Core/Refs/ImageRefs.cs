@@ -94,7 +94,12 @@ public sealed record VersionEntry
     /// <summary>SHA-256 (hex) of the serialized manifest file.</summary>
     [JsonPropertyName("manifest")] public required string ManifestDigest { get; init; }
     [JsonPropertyName("size")] public long Size { get; init; }
+    /// <summary>The block size of fixed chunking, or the average of content-defined chunks.</summary>
     [JsonPropertyName("chunkSize")] public int ChunkSize { get; init; }
+    /// <summary>"content" for content-defined chunks (archive format 2); omitted for fixed blocks.</summary>
+    [JsonPropertyName("chunking")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ChunkingName { get; init; }
     [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
     [JsonPropertyName("message")] public string? Message { get; init; }
     [JsonPropertyName("blocks")] public long Blocks { get; init; }
@@ -111,18 +116,36 @@ public sealed record VersionEntry
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Packs { get; init; }
 
-    /// <summary>The number of blocks a version of this size has at this chunk size.</summary>
+    public const string ContentChunkingName = "content";
+
+    /// <summary>How the version was cut (<see cref="ChunkingName"/>).</summary>
     [JsonIgnore]
-    public long ExpectedBlocks => ChunkSize > 0 ? (Size + ChunkSize - 1) / ChunkSize : 0;
+    public Chunking Chunking => ChunkingName == ContentChunkingName ? Chunking.Content : Chunking.Fixed;
+
+    /// <summary>The number of manifest entries: a version of this size has this many blocks at this chunk size;
+    /// content-defined chunks are as many as the entry says.</summary>
+    [JsonIgnore]
+    public long ExpectedBlocks => Chunking == Chunking.Content ? Math.Clamp(Blocks, 0, Manifest.MaxBlocks)
+        : ChunkSize > 0 ? (Size + ChunkSize - 1) / ChunkSize : 0;
 
     /// <summary>What is wrong with this entry on its own, or null.</summary>
     internal string? Problem()
     {
         if (Version < 1) return "version numbers start at 1";
         if (ManifestDigest is null || !ArchiveLayout.IsDigest(ManifestDigest)) return "the manifest digest is not a SHA-256";
-        if (!ChunkSizes.IsValid(ChunkSize)) return $"chunk size {ChunkSize} is not a power of two from 64 KiB to 4 MiB";
-        if (Size < 0 || Size > Manifest.MaxBlocks * (long)ChunkSize) return $"size {Size} is out of range";
-        if (Blocks != ExpectedBlocks) return $"{Blocks} blocks do not make a {Size}-byte image of {ChunkSize}-byte chunks";
+        if (ChunkingName is not (null or ContentChunkingName)) return $"unknown chunking '{ChunkingName}'";
+        if (Chunking == Chunking.Content)
+        {
+            if (!ContentBoundaries.IsValidAverage(ChunkSize)) return $"average chunk size {ChunkSize} is not a power of two from 16 KiB to 1 MiB";
+            if (Size < 0) return $"size {Size} is out of range";
+            if (Blocks < 0 || Blocks > Manifest.MaxBlocks || Blocks > Size || (Blocks == 0) != (Size == 0)) return $"{Blocks} chunks cannot make a {Size}-byte image";
+        }
+        else
+        {
+            if (!ChunkSizes.IsValid(ChunkSize)) return $"chunk size {ChunkSize} is not a power of two from 64 KiB to 4 MiB";
+            if (Size < 0 || Size > Manifest.MaxBlocks * (long)ChunkSize) return $"size {Size} is out of range";
+            if (Blocks != ExpectedBlocks) return $"{Blocks} blocks do not make a {Size}-byte image of {ChunkSize}-byte chunks";
+        }
         if (ZeroBlocks < 0 || ZeroBlocks > Blocks) return $"{ZeroBlocks} zero blocks of {Blocks}";
         if (AddedChunks < 0 || AddedBytes < 0) return "negative added chunks or bytes";
         if (Profile is not null && !ArchiveLayout.IsDigest(Profile)) return "the profile digest is not a SHA-256";
@@ -134,5 +157,7 @@ public sealed record VersionEntry
     public string? Disagreement(Manifest m) =>
         m.ImageSize != Size ? $"its size is {m.ImageSize} bytes, refs say {Size}"
         : m.ChunkSize != ChunkSize ? $"its chunk size is {m.ChunkSize}, refs say {ChunkSize}"
+        : m.Chunking != Chunking ? $"its chunking is {m.Chunking.ToString().ToLowerInvariant()}, refs say {Chunking.ToString().ToLowerInvariant()}"
+        : m.Map.Count != ExpectedBlocks ? $"it lists {m.Map.Count} chunks, refs say {ExpectedBlocks}"
         : null;
 }

@@ -24,6 +24,7 @@ public sealed class ImageChunker(ChunkWriter writer, int chunkSize)
     {
         long blocks = Manifest.BlockCount(source.Size, chunkSize);
         var ids = new ChunkId[blocks];
+        var stored = writer.RecordsStoredDigests ? new ChunkId[blocks] : null;
         bool[] hasData = await FindDataBlocksAsync(source, blocks, ct).ConfigureAwait(false);
         long zeroBlocks = 0;
         for (long i = 0; i < blocks; i++)
@@ -41,7 +42,12 @@ public sealed class ImageChunker(ChunkWriter writer, int chunkSize)
                 var data = raw.AsMemory(0, len);
                 await source.ReadAsync(i * chunkSize, data, token).ConfigureAwait(false);
                 if (data.Span.IndexOfAnyExcept((byte)0) < 0) Interlocked.Increment(ref readZero); // stays ChunkId.Zero
-                else ids[i] = await writer.PutAsync(data, scratch, token).ConfigureAwait(false);
+                else
+                {
+                    var chunk = await writer.PutStoredAsync(data, scratch, token).ConfigureAwait(false);
+                    ids[i] = chunk.Id;
+                    if (stored is not null) stored[i] = chunk.Stored;
+                }
                 Interlocked.Add(ref _processed, len);
             }
             finally
@@ -50,7 +56,7 @@ public sealed class ImageChunker(ChunkWriter writer, int chunkSize)
                 s_pool.Return(scratch);
             }
         }).ConfigureAwait(false);
-        return new ChunkedResult(ids, zeroBlocks + readZero);
+        return new ChunkedResult(ids, zeroBlocks + readZero) { Stored = stored };
     }
 
     /// <summary>Stores a small file (kernel, initrd) as consecutive chunks.</summary>
@@ -96,5 +102,18 @@ public sealed class ImageChunker(ChunkWriter writer, int chunkSize)
     }
 }
 
-/// <summary>Block ids of a chunked image (zero id for zero blocks) and how many blocks were zero.</summary>
-public sealed record ChunkedResult(ChunkId[] Blocks, long ZeroBlocks);
+/// <summary>
+/// Chunk ids of a chunked image in order (zero id for zero runs) and how many were zero; for content-defined chunks
+/// also where each ends, and, when the writer records them, the stored files' digests.
+/// </summary>
+public sealed record ChunkedResult(ChunkId[] Blocks, long ZeroBlocks)
+{
+    /// <summary>Each entry's end offset (content-defined chunks); null for fixed blocks.</summary>
+    public long[]? Ends { get; init; }
+    /// <summary>Each entry's stored-file SHA-256 (zero for zero runs); null when not recorded.</summary>
+    public ChunkId[]? Stored { get; init; }
+
+    /// <summary>The map a manifest records: the fixed grid of <paramref name="chunkSize"/>, or the cut entries.</summary>
+    public ChunkMap Map(int chunkSize, long imageSize) =>
+        Ends is { } ends ? ChunkMap.Variable(Blocks, ends, Stored) : ChunkMap.Fixed(Blocks, chunkSize, imageSize, Stored);
+}

@@ -146,7 +146,7 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
     private async Task<string> MakeMediaAsync(ResolvedVersion version, AssetRef kernelAsset, string baseUrl, DiskFormat? seed)
     {
         string id = NetbootLayout.KernelId(kernelAsset);
-        _known[id] = (kernelAsset, version.Manifest.ChunkSize);
+        _known[id] = (kernelAsset, version.Manifest.AssetBlockSize);
         var (kernelBytes, release) = await KernelAsync(id, CancellationToken.None).ConfigureAwait(false);
         byte[] initramfs = await InitramfsAsync(release, CancellationToken.None).ConfigureAwait(false);
         string work = Directory.CreateDirectory(Path.Combine(_mediaDir.Value, $"work-{Guid.NewGuid():n}")).FullName;
@@ -216,7 +216,7 @@ public sealed class BootFiles(ArchiveClient client, NetbootServing serving, ILog
         var kernel = version.Manifest.Metadata.Boot?.Kernel
             ?? throw new NotFoundException($"{version.Name} has no kernel stored with it (push it with --kernel FILE)");
         string id = NetbootLayout.KernelId(kernel);
-        _known[id] = (kernel, version.Manifest.ChunkSize);
+        _known[id] = (kernel, version.Manifest.AssetBlockSize);
         var (_, release) = await KernelAsync(id, ct).ConfigureAwait(false);
         _ = InitramfsAsync(release, CancellationToken.None); // started now: iPXE asks for it right after the script
         string baseUrl = $"{ctx.Request.Scheme}://{ctx.Request.Host}{ctx.Request.PathBase}".TrimEnd('/');

@@ -7,15 +7,21 @@ public static class ManifestChange
 {
     public static CatalogChange Between(int fromVersion, Manifest before, Manifest after)
     {
-        long blocks = 0, bytes = 0;
-        bool sameGrid = before.ChunkSize == after.ChunkSize;
-        for (long i = 0; i < after.Blocks.Length; i++)
+        var (a, b) = (before.Map, after.Map);
+        if (!(a.IsGrid && b.IsGrid && before.ChunkSize == after.ChunkSize))
         {
-            // A block counts as changed when its content differs from the same block of the older version (any block
-            // when the chunk sizes differ: no grid is shared then).
-            if (sameGrid && i < before.Blocks.Length && before.Blocks[i] == after.Blocks[i]) continue;
+            // No shared grid (content-defined chunks, or another block size): a chunk is new when the older version
+            // lists it nowhere.
+            var delta = ManifestDelta.Between(a, b);
+            return new CatalogChange(fromVersion, delta.NewChunks, delta.NewBytes);
+        }
+        long blocks = 0, bytes = 0;
+        for (int i = 0; i < b.Count; i++)
+        {
+            // A block counts as changed when its content differs from the same block of the older version.
+            if (i < a.Count && a.Id(i) == b.Id(i)) continue;
             blocks++;
-            bytes += Math.Min(after.ChunkSize, after.ImageSize - i * after.ChunkSize);
+            bytes += b.Length(i);
         }
         return new CatalogChange(fromVersion, blocks, bytes);
     }

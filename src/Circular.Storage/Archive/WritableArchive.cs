@@ -75,6 +75,9 @@ public sealed class WritableArchive
         return new WritableArchive(store, reader);
     }
 
+    /// <summary>Marks the archive as format <paramref name="version"/> (see <see cref="StoreSwaps.RequireFormatAsync"/>).</summary>
+    public Task<bool> RequireFormatAsync(int version, CancellationToken ct) => StoreSwaps.RequireFormatAsync(Store, version, ct);
+
     /// <summary>Held (shared) by every writer of chunks for its whole run; gc takes it exclusively.</summary>
     public Task<IAsyncDisposable> LockChunksAsync(bool exclusive, CancellationToken ct) => Store.LockAsync("chunks", exclusive, ct);
 

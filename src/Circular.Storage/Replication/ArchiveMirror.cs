@@ -73,6 +73,8 @@ public sealed class ArchiveMirror
         var report = new MirrorReport { Signed = keys.Count > 0, KeysTrustedOnFirstUse = firstUse ? keys.Select(k => k.Id).ToList() : [] };
         if (newDest)
             await CopyRecordedAsync(ObjectHandle.Config, ct).ConfigureAwait(false);
+        else
+            await StoreSwaps.RequireFormatAsync(_dest, _reader.Config.FormatVersion, ct).ConfigureAwait(false); // before any manifest of that format
         // Keys before any signature that needs them, so a client of the mirror can verify from its first refs on. Only
         // keys this mirror trusts are published with it: a source that announces another key (a compromised origin,
         // or a key rotation) is reported, and the operator decides with --trust.

@@ -35,4 +35,20 @@ public static class StoreSwaps
             return index.Serialize();
         }, ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Raises circular.json's format version to at least <paramref name="version"/> before anything of that format is
+    /// written, so an older client refuses the archive as a whole ("too new") instead of meeting an object it cannot
+    /// read. True when it changed the file.
+    /// </summary>
+    public static async Task<bool> RequireFormatAsync(IArchiveStore store, int version, CancellationToken ct)
+    {
+        var written = await SwapAsync(store, ObjectHandle.Config, data => data is null
+                ? throw new Core.Errors.NotFoundException($"{store.Location} is not a Circular archive (no circular.json)")
+                : ArchiveConfig.Parse(data, store.Location),
+            config => config.FormatVersion >= version ? null : (config with { FormatVersion = version }).Serialize(), ct).ConfigureAwait(false);
+        if (written is null) return false;
+        await store.FlushAsync(ct).ConfigureAwait(false);
+        return true;
+    }
 }

@@ -7,7 +7,7 @@ namespace Circular.Cli.Tests.Support;
 public sealed partial record PushOutput(int Version, long Total, long New, long Reused, long Zero)
 {
     [GeneratedRegex(@"pushed \S+ version (\d+)")] private static partial Regex VersionLine();
-    [GeneratedRegex(@"blocks: (\d+) total, (\d+) new, (\d+) reused, (\d+) zero")] private static partial Regex BlocksLine();
+    [GeneratedRegex(@"(?:blocks|chunks): (\d+) total, (\d+) new, (\d+) reused, (\d+) zero")] private static partial Regex BlocksLine();
 
     public static PushOutput Parse(RunResult r)
     {
