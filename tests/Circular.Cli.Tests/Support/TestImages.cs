@@ -42,9 +42,12 @@ public static class TestImages
     }
 
     /// <summary>An ext4 image built by mkfs.ext4 -d from a directory (needs e2fsprogs).</summary>
-    public static string Ext4(string path, string fromDir, string size)
+    /// <summary>An ext4 image of <paramref name="fromDir"/> (mkfs.ext4 -d). mke2fs picks 1 KiB blocks below 512 MiB;
+    /// <paramref name="blockSize"/> 4096 gives the 4 KiB blocks of real root file systems.</summary>
+    public static string Ext4(string path, string fromDir, string size, int? blockSize = null)
     {
-        Tools.Run("mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", fromDir, path, size);
+        string[] args = ["-q", "-F", "-E", "root_owner=0:0", .. blockSize is { } b ? new[] { "-b", b.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [], "-d", fromDir, path, size];
+        Tools.Run("mkfs.ext4", args);
         return path;
     }
 

@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using Circular.Cli.Tests.Support;
+
+namespace Circular.Cli.Tests;
+
+/// <summary>
+/// `push --chunking content` (docs/chunking.md): a rebuilt file system stores little more than what changed, every
+/// version reads byte-exact, commit and diff work on content-defined chunks, and the archive becomes format 2.
+/// </summary>
+public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratch>
+{
+    /// <summary>Two ext4 images built from scratch by mkfs.ext4 -d: the second from the same tree plus one file and one changed line.</summary>
+    private (string V1, string V2, long Added) Rebuilt()
+    {
+        scratch.Once("rebuilt", _ =>
+        {
+            string tree = TestImages.Tree(scratch["tree"], 24 << 20, seed: 41);
+            TestImages.Ext4(scratch["v1.img"], tree, "64M", blockSize: 4096);
+            File.WriteAllBytes(Path.Combine(tree, "usr", "lib", "added.bin"), RandomData.Bytes(1_000_001, 42));
+            File.AppendAllText(Path.Combine(tree, "etc", "hostname"), "changed\n");
+            TestImages.Ext4(scratch["v2.img"], tree, "64M", blockSize: 4096);
+            return "done";
+        });
+        return (scratch["v1.img"], scratch["v2.img"], 1_000_001L);
+    }
+
+    private static long AddedBytes(string archive, int version) => RefsFile.Version(archive, "os", version).GetProperty("addedBytes").GetInt64();
+
+    [Fact]
+    public async Task A_rebuilt_ext4_image_stores_little_more_than_the_change_where_fixed_blocks_store_much_more()
+    {
+        var (v1, v2, added) = Rebuilt();
+        string fixedArchive = await scratch.InitArchiveAsync("fixed");
+        string content = await scratch.InitArchiveAsync("content");
+        await PushOutput.PushAsync(fixedArchive, "os", v1);
+        await PushOutput.PushAsync(fixedArchive, "os", v2);
+        var first = await PushOutput.PushAsync(content, "os", v1, "--chunking", "content");
+        var second = (await CircularCli.RunAsync("push", content, "os", v2, "--chunking", "content")).Ok();
+
+        long fixedAdded = AddedBytes(fixedArchive, 2), contentAdded = AddedBytes(content, 2);
+        string figures = $"stored for v2: fixed 256K {fixedAdded} bytes, content {contentAdded} bytes (the change: {added} bytes of random data)";
+        Assert.True(contentAdded < added + (1 << 20), figures); // the new file (incompressible) and some metadata pages
+        Assert.True(contentAdded * 3 < fixedAdded * 2, figures);
+        Assert.True(first.Total > 0 && first.Zero > 0, $"{first}");
+        Assert.Contains("chunks:", second.Out);
+        Assert.Matches(@"data: .* shared with the archive, .* new", second.Out);
+
+        // Archive format 2, a content version in refs, and both versions byte-exact, verified.
+        Assert.Equal(2, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(content, "circular.json")))!["formatVersion"]!);
+        Assert.Equal("content", RefsFile.Version(content, "os", 2).GetProperty("chunking").GetString());
+        Assert.Equal(1, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(fixedArchive, "circular.json")))!["formatVersion"]!);
+        foreach (var (version, expected) in new[] { (1, v1), (2, v2) })
+        {
+            (await CircularCli.RunAsync("cat", content, $"os@{version}", "-o", scratch[$"out{version}"])).Ok();
+            Files.AssertSameBytes(expected, scratch[$"out{version}"]);
+        }
+        await ArchiveChecks.VerifyCleanAsync(content);
+
+        // diff compares by content and names what v2 shares with v1.
+        var diff = (await CircularCli.RunAsync("diff", content, "os@1", "os@2")).Ok().Out;
+        Assert.Matches(@"os@1 -> os@2: \d+ of \d+ chunks are new", diff);
+        Assert.Matches(@"data: .* in os@2, .* shared with os@1, .* new in \d+ chunks", diff);
+    }
+
+    [Fact]
+    public async Task Commit_of_an_overlay_on_content_chunks_keeps_the_boundaries_and_stores_only_the_change()
+    {
+        var (v1, _, _) = Rebuilt();
+        string archive = await scratch.InitArchiveAsync("commit");
+        await PushOutput.PushAsync(archive, "os", v1, "--chunking", "content", "--chunk-size", "32K");
+        byte[] expected = File.ReadAllBytes(v1);
+        // One write inside the data, one far into the zero run at the end of the file system.
+        const long dataAt = (3 << 20) + 77, zeroAt = 60L << 20;
+        const int length = 200_000;
+        Array.Fill(expected, (byte)0x42, (int)dataAt, length);
+        Array.Fill(expected, (byte)0x42, (int)zeroAt, length);
+        string overlay = scratch["overlay"], sock = scratch["commit.sock"];
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--writable", "--overlay", overlay, "--cache", "none"))
+        {
+            (await Tools.TryAsync(TimeSpan.FromMinutes(1), null, "qemu-io", "-f", "raw", "-c", $"write -P 0x42 {dataAt} {length}",
+                "-c", $"write -P 0x42 {zeroAt} {length}", "-c", "flush", $"nbd+unix:///os?socket={sock}")).PatternsMatch();
+            await nbd.StopAsync("TERM");
+        }
+        (await CircularCli.RunAsync("commit", archive, "os", "--overlay", overlay, "-m", "two writes")).Ok();
+
+        (await CircularCli.RunAsync("cat", archive, "os@2", "-o", scratch["committed"])).Ok();
+        Assert.Equal(expected, File.ReadAllBytes(scratch["committed"]));
+        var entry = RefsFile.Version(archive, "os", 2);
+        Assert.Equal("content", entry.GetProperty("chunking").GetString());
+        Assert.Equal(32 << 10, entry.GetProperty("chunkSize").GetInt32());
+        // Two written ranges of 200 KB, each in chunks of at most 4 x 32K on either side: far less than the image.
+        Assert.InRange(entry.GetProperty("addedChunks").GetInt64(), 2, 16);
+        await ArchiveChecks.VerifyCleanAsync(archive);
+    }
+
+    [Theory]
+    [InlineData("16K", "zstd")]
+    [InlineData("64K", "zlib")]
+    [InlineData("1M", "zstd")]
+    public async Task Push_then_cat_with_any_average_is_byte_exact(string average, string codec)
+    {
+        string image = scratch.Once("odd.img", p => RandomData.WriteFile(p, (5 << 20) + 12345, seed: 43));
+        string archive = await scratch.InitArchiveAsync($"avg-{average}-{codec}");
+        var pushed = await PushOutput.PushAsync(archive, "os", image, "--chunking", "content", "--chunk-size", average, "--codec", codec);
+        Assert.Equal(pushed.Total, pushed.New + pushed.Reused + pushed.Zero);
+        (await CircularCli.RunAsync("cat", archive, "os", "-o", scratch[$"odd-{average}"])).Ok();
+        Files.AssertSameBytes(image, scratch[$"odd-{average}"]);
+    }
+
+    [Theory]
+    [InlineData("--chunking", "rolling", "--chunking 'rolling'")]
+    [InlineData("--chunk-size", "8K", "16K to 1M")]
+    [InlineData("--chunk-size", "2M", "16K to 1M")]
+    public async Task Bad_content_chunking_options_are_refused_before_anything_is_written(string option, string value, string message)
+    {
+        string archive = await scratch.InitArchiveAsync($"bad-{value}");
+        string image = scratch.Once("small.img", p => RandomData.WriteFile(p, 1 << 20, seed: 44));
+        string[] args = option == "--chunking" ? ["push", archive, "os", image, option, value] : ["push", archive, "os", image, "--chunking", "content", option, value];
+        var r = await CircularCli.RunAsync(args);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(message, r.Err);
+        Assert.Equal(1, (int)JsonNode.Parse(File.ReadAllText(Path.Combine(archive, "circular.json")))!["formatVersion"]!);
+        Assert.False(Directory.Exists(Path.Combine(archive, "images", "os")));
+    }
+}
