@@ -55,6 +55,9 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
             Files.AssertSameBytes(expected, scratch[$"out{version}"]);
         }
         await ArchiveChecks.VerifyCleanAsync(content);
+        // gc finds every content chunk referenced: nothing to delete, both versions still whole.
+        Assert.Contains("deleted 0 of", (await CircularCli.RunAsync("gc", content)).Ok().Out);
+        await ArchiveChecks.VerifyCleanAsync(content);
 
         // diff compares by content and names what v2 shares with v1.
         var diff = (await CircularCli.RunAsync("diff", content, "os@1", "os@2")).Ok().Out;
@@ -75,9 +78,12 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
         Array.Fill(expected, (byte)0x42, (int)dataAt, length);
         Array.Fill(expected, (byte)0x42, (int)zeroAt, length);
         string overlay = scratch["overlay"], sock = scratch["commit.sock"];
-        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--writable", "--overlay", overlay, "--cache", "none"))
+        string profile = scratch["v1.profile"];
+        await using (var nbd = await CircularCli.StartAsync("serving", "nbd", archive, "--socket", sock, "--writable", "--overlay", overlay,
+            "--cache", "none", "--record-profile", profile))
         {
-            (await Tools.TryAsync(TimeSpan.FromMinutes(1), null, "qemu-io", "-f", "raw", "-c", $"write -P 0x42 {dataAt} {length}",
+            (await Tools.TryAsync(TimeSpan.FromMinutes(1), null, "qemu-io", "-f", "raw", "-c", $"read 0 {1 << 20}", "-c", $"read {5 << 20} {1 << 20}",
+                "-c", $"write -P 0x42 {dataAt} {length}",
                 "-c", $"write -P 0x42 {zeroAt} {length}", "-c", "flush", $"nbd+unix:///os?socket={sock}")).PatternsMatch();
             await nbd.StopAsync("TERM");
         }
@@ -90,6 +96,14 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
         Assert.Equal(32 << 10, entry.GetProperty("chunkSize").GetInt32());
         // Two written ranges of 200 KB, each in chunks of at most 4 x 32K on either side: far less than the image.
         Assert.InRange(entry.GetProperty("addedChunks").GetInt64(), 2, 16);
+        await ArchiveChecks.VerifyCleanAsync(archive);
+
+        // The profile of v1's reads and packs of its hot chunks work on content chunks: v1 still reads byte-exact.
+        (await CircularCli.RunAsync("profile", "push", archive, "os@1", profile)).Ok();
+        (await CircularCli.RunAsync("optimize", archive, "os@1")).Ok();
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(archive, "packs"), "*", SearchOption.AllDirectories));
+        (await CircularCli.RunAsync("cat", archive, "os@1", "-o", scratch["v1-packed"])).Ok();
+        Files.AssertSameBytes(v1, scratch["v1-packed"]);
         await ArchiveChecks.VerifyCleanAsync(archive);
     }
 
