@@ -68,6 +68,27 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
     }
 
     [Fact]
+    public async Task A_source_that_became_format_2_makes_its_mirror_format_2_before_copying_content_chunks()
+    {
+        string origin = await scratch.InitArchiveAsync("f2-origin");
+        string v1 = Image("f2-1.img", 4, 5), v2 = Image("f2-2.img", 4, 5, 2);
+        (await CircularCli.RunAsync("push", origin, "os", v1)).Ok();
+        var (server, url) = await CircularCli.ServeAsync(origin);
+        await using var _ = server;
+        string mirror = scratch["f2-mirror"];
+        (await CircularCli.RunAsync("mirror", url.ToString(), mirror)).Ok();
+        Assert.Contains("\"formatVersion\": 1", File.ReadAllText(Path.Combine(mirror, "circular.json")));
+
+        (await CircularCli.RunAsync("push", origin, "os", v2, "--chunking", "content")).Ok();
+        var run = (await CircularCli.RunAsync("mirror", url.ToString(), mirror)).Ok();
+        Assert.Contains("os: 1 version(s) copied", run.Out);
+        Assert.Contains("\"formatVersion\": 2", File.ReadAllText(Path.Combine(mirror, "circular.json")));
+        await AssertCatAsync(mirror, "os@1", v1);
+        await AssertCatAsync(mirror, "os@2", v2);
+        Assert.Contains("all good", (await CircularCli.RunAsync("verify", mirror)).Ok().Out);
+    }
+
+    [Fact]
     public async Task HttpToS3_thenS3ToDirectory_copiesEverythingOnce()
     {
         string origin = await scratch.InitArchiveAsync("s3-origin");
