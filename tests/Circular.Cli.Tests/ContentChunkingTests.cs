@@ -107,6 +107,40 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
         await ArchiveChecks.VerifyCleanAsync(archive);
     }
 
+    [Fact]
+    public async Task Content_versions_read_byte_exact_over_http_through_serve_and_mount_and_serve_range_requests()
+    {
+        var (v1, v2, _) = Rebuilt();
+        string archive = await scratch.InitArchiveAsync("served");
+        await PushOutput.PushAsync(archive, "os", v1, "--chunking", "content");
+        await PushOutput.PushAsync(archive, "os", v2, "--chunking", "content", "--chunk-size", "128K");
+        var (server, url) = await CircularCli.ServeAsync(archive);
+        await using (server)
+        {
+            // The client over HTTP, with a disk cache: cold, then warm.
+            string cache = scratch["served-cache"];
+            foreach (string pass in new[] { "cold", "warm" })
+            {
+                (await CircularCli.RunAsync("cat", url.ToString(), "os@2", "-o", scratch[$"http-{pass}"], "--cache", cache)).Ok();
+                Files.AssertSameBytes(v2, scratch[$"http-{pass}"]);
+            }
+            // serve's virtual image file: a range across many chunk edges.
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url, "images/os/1.img"));
+            request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(3_000_000, 3_000_000 + 999_999);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.PartialContent, response.StatusCode);
+            byte[] part = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(File.ReadAllBytes(v1).AsSpan(3_000_000, 1_000_000).ToArray(), part);
+
+            // FUSE: the mounted image files are the versions.
+            string mnt = scratch.NewDir("served-mnt");
+            await using var mount = await CircularCli.StartAsync("mounted on", "mount", url.ToString(), mnt, "--cache", "none");
+            Files.AssertSameBytes(v1, Path.Combine(mnt, "os", "1.img"));
+            Files.AssertSameBytes(v2, Path.Combine(mnt, "os", "2.img"));
+        }
+    }
+
     [Theory]
     [InlineData("16K", "zstd")]
     [InlineData("64K", "zlib")]
