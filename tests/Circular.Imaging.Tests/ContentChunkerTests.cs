@@ -134,6 +134,15 @@ public sealed class ContentChunkerTests
     }
 
     [Fact]
+    public async Task A_store_that_fails_fails_the_cut_with_its_own_error_not_a_cancellation()
+    {
+        byte[] content = Content(7);
+        var chunker = new ContentChunker(new ChunkWriter(new FullBackend(), ChunkCodec.Zstd, 3), Average) { Parallelism = 2 };
+        var e = await Assert.ThrowsAsync<IOException>(() => chunker.ChunkAsync(Dense(content), default));
+        Assert.Contains("No space left", e.Message);
+    }
+
+    [Fact]
     public async Task The_same_chunk_put_concurrently_is_written_once_and_all_callers_learn_its_digest()
     {
         var backend = new MemoryBackend();
@@ -147,4 +156,18 @@ public sealed class ContentChunkerTests
         Assert.Equal(15, writer.Reused);
         Assert.Equal(ChunkId.FromBytes(SHA256.HashData(backend.Files[ArchiveLayout.ChunkPath(results[0].Id)])), results[0].Stored);
     }
+}
+
+/// <summary>A store that fails every write, as a full disk does.</summary>
+internal sealed class FullBackend : Storage.Backends.IArchiveBackend
+{
+    public string Location => "full";
+    public bool IsWritable => true;
+    public Task<Storage.Backends.BackendObject?> TryReadAsync(ObjectHandle handle, Storage.Backends.ReadHints hints, CancellationToken ct) =>
+        Task.FromResult<Storage.Backends.BackendObject?>(null);
+    public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        Task.FromException(new IOException("No space left on device"));
+    public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => Task.FromResult(false);
+    public IAsyncEnumerable<Storage.Backends.BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => throw new NotSupportedException();
+    public Task DeleteAsync(string path, CancellationToken ct) => Task.CompletedTask;
 }

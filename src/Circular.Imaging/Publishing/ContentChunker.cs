@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Circular.Core.Chunks;
 using Circular.Core.Manifests;
@@ -122,6 +123,10 @@ public sealed class ContentChunker(ChunkWriter writer, int averageSize)
             jobs.Writer.TryComplete(e);
             failed.Cancel();
             await Task.WhenAll(workers).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            // The reader stopped because a worker failed: that failure (a full disk, say) is the one to report.
+            if (e is OperationCanceledException && !ct.IsCancellationRequested
+                && workers.FirstOrDefault(w => w.IsFaulted)?.Exception?.InnerException is { } cause)
+                ExceptionDispatchInfo.Throw(cause);
             throw;
         }
         await Task.WhenAll(workers).ConfigureAwait(false);
