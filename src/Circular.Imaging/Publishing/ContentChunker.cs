@@ -160,9 +160,11 @@ public sealed class ContentChunker(ChunkWriter writer, int averageSize)
         return zeros;
     }
 
+    private static readonly Comparer<Extent> s_byOffset = Comparer<Extent>.Create((a, b) => a.Offset.CompareTo(b.Offset));
+
     private static bool IsZero(List<Extent> zeros, long offset, int length)
     {
-        int i = zeros.BinarySearch(new Extent(offset, 0, true), Comparer<Extent>.Create((a, b) => a.Offset.CompareTo(b.Offset)));
+        int i = zeros.BinarySearch(new Extent(offset, 0, true), s_byOffset);
         if (i < 0) i = ~i - 1;
         return i >= 0 && zeros[i].Offset <= offset && zeros[i].Offset + zeros[i].Length >= offset + length;
     }
