@@ -65,6 +65,7 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
 
     private async ValueTask ReadPartAsync(ChunkId id, int within, Memory<byte> dest, int expected, CancellationToken ct)
     {
+        if (await chunks.TryReadRangeAsync(id, within, dest, ct).ConfigureAwait(false)) return;
         byte[] tmp = s_pool.Rent(expected);
         try
         {

@@ -12,7 +12,11 @@ namespace Circular.Storage.Chunks;
 public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
 {
     private long _fetched, _fetchedBytes, _corrupt;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, long> _verifiedLocal = new();
+    // Local chunk files this process has hashed: their size-and-time stamp, and for a stored (uncompressed) file its
+    // payload length, which is what lets a range of it be read without reading the rest.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, Verified> _verifiedLocal = new();
+
+    private readonly record struct Verified(long Stamp, int StoredPayload);
 
     /// <summary>Chunk files fetched and their encoded bytes (what crossed the network for an HTTP backend).</summary>
     public long Fetched => Interlocked.Read(ref _fetched);
@@ -61,7 +65,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             {
                 // A local chunk file is hashed the first time this process reads it; after that, while its size and
                 // modification time are unchanged, it is only decoded (hashing was a third of a warm NBD read's CPU).
-                long stamp = File.GetLastWriteTimeUtc(handle).Ticks ^ (length << 40);
+                long stamp = Stamp(handle, length);
                 int done = Posix.PositionalRead.Fully(handle, buf.AsSpan(0, (int)Math.Min(length, ChunkFile.HeaderSize)), 0);
                 if (done == ChunkFile.HeaderSize && buf[5] == (byte)ChunkCodec.None && length - ChunkFile.HeaderSize <= destination.Length)
                     return ReadStored(handle, id, full, (int)length - ChunkFile.HeaderSize, buf, destination, stamp);
@@ -69,7 +73,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
                     done += Posix.PositionalRead.Fully(handle, buf.AsSpan(done, (int)length - done), done);
                 Interlocked.Increment(ref _fetched);
                 Interlocked.Add(ref _fetchedBytes, done);
-                if (_verifiedLocal.TryGetValue(id, out long seen) && seen == stamp)
+                if (_verifiedLocal.TryGetValue(id, out var seen) && seen.Stamp == stamp)
                 {
                     try { return ChunkFile.Decode(buf.AsSpan(0, done), destination); }
                     catch (InvalidDataException e) { throw new ChunkIntegrityException(id, full, e.Message); }
@@ -77,7 +81,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
                 try
                 {
                     int n = ChunkFile.DecodeVerified(id, full, buf.AsSpan(0, done), destination);
-                    _verifiedLocal[id] = stamp;
+                    _verifiedLocal[id] = new Verified(stamp, -1);
                     return n;
                 }
                 catch (ChunkIntegrityException)
@@ -90,6 +94,38 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             {
                 s_pool.Return(buf);
             }
+        }
+    }
+
+    private static long Stamp(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length) =>
+        File.GetLastWriteTimeUtc(handle).Ticks ^ (length << 40);
+
+    /// <summary>
+    /// Local archives: a range of a stored chunk file that this process has verified whole and that has not changed
+    /// since (same stamp) is read with one pread, like a raw image. Anything else is left to the whole-chunk read,
+    /// which verifies, so a file that vanished or changed is reported (or re-verified) there.
+    /// </summary>
+    public async ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    {
+        if (backend is not ILocalObjects local || !_verifiedLocal.TryGetValue(id, out var seen)
+            || offset < 0 || seen.StoredPayload < offset + destination.Length) return false;
+        await Task.Yield(); // off an NBD receive loop, as in ReadAsync
+        ct.ThrowIfCancellationRequested();
+        return ReadLocalRange(local, id, seen, offset, destination.Span);
+    }
+
+    private bool ReadLocalRange(ILocalObjects local, ChunkId id, Verified seen, int offset, Span<byte> destination)
+    {
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try { handle = File.OpenHandle(local.FullPath(ObjectHandle.Chunk(id)), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+        catch (IOException) { return false; }
+        using (handle)
+        {
+            if (Stamp(handle, RandomAccess.GetLength(handle)) != seen.Stamp) return false;
+            int got = Posix.PositionalRead.Fully(handle, destination, ChunkFile.HeaderSize + offset);
+            if (got != destination.Length) return false;
+            Interlocked.Add(ref _fetchedBytes, got);
+            return true;
         }
     }
 
@@ -111,9 +147,9 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             Interlocked.Increment(ref _fetched);
             Interlocked.Add(ref _fetchedBytes, ChunkFile.HeaderSize + got);
             if (got != payload) throw new ChunkIntegrityException(id, full, $"file shrank while it was read ({got} of {payload} bytes)");
-            if (_verifiedLocal.TryGetValue(id, out long seen) && seen == stamp) return payload;
+            if (_verifiedLocal.TryGetValue(id, out var seen) && seen.Stamp == stamp) return payload;
             ChunkFile.CheckContent(id, full, destination[..payload]);
-            _verifiedLocal[id] = stamp;
+            _verifiedLocal[id] = new Verified(stamp, payload);
             return payload;
         }
         catch (ChunkIntegrityException)

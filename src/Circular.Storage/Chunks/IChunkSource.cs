@@ -22,4 +22,12 @@ public interface IChunkSource
     /// whatever sits between (measuring, metrics); a layer that keeps nothing just reads.
     /// </summary>
     ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct) => ReadAsync(id, destination, ct);
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with the chunk's bytes from <paramref name="offset"/> on when some layer can
+    /// do that without reading and decoding the whole chunk (a chunk kept in memory; a stored chunk file this process
+    /// has already verified), and returns false otherwise: the caller then reads the whole chunk. A small random read
+    /// (4 KiB of a 256 KiB chunk) costs what it reads, as with a raw file. The bytes are those of a verified chunk.
+    /// </summary>
+    ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct) => ValueTask.FromResult(false);
 }

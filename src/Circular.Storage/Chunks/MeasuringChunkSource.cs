@@ -26,4 +26,11 @@ public sealed class MeasuringChunkSource(IChunkSource inner, MeasurementLog log)
         Log.MeasureChunk(id);
         return n;
     }
+
+    public async ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    {
+        if (!await Inner.TryReadRangeAsync(id, offset, destination, ct).ConfigureAwait(false)) return false;
+        Log.MeasureChunk(id);
+        return true;
+    }
 }

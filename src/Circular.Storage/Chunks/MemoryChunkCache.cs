@@ -56,6 +56,22 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
         return await inner.ReadAsync(id, destination, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A cached chunk gives its range; otherwise the layer below may read just the range (a verified local file), which
+    /// is then not kept: keeping it would mean reading the whole chunk, which is what a range read avoids.
+    /// </summary>
+    public ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    {
+        if (TryGet(id, out var data))
+        {
+            if (offset + destination.Length > data.Length) return ValueTask.FromResult(false);
+            Interlocked.Increment(ref _hits);
+            data.AsSpan(offset, destination.Length).CopyTo(destination.Span);
+            return ValueTask.FromResult(true);
+        }
+        return _inflight.ContainsKey(id) ? ValueTask.FromResult(false) : inner.TryReadRangeAsync(id, offset, destination, ct);
+    }
+
     private async Task<byte[]> FetchAsync(ChunkId id, int capacity)
     {
         await Task.Yield(); // leave GetOrAdd before doing I/O
