@@ -30,8 +30,8 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
     public async Task A_rebuilt_ext4_image_stores_little_more_than_the_change_where_fixed_blocks_store_much_more()
     {
         var (v1, v2, added) = Rebuilt();
-        string fixedArchive = await scratch.InitArchiveAsync("fixed");
-        string content = await scratch.InitArchiveAsync("content");
+        string fixedArchive = await scratch.InitArchiveAsync("fixed", "--format", "1");
+        string content = await scratch.InitArchiveAsync("content", "--format", "1");
         await PushOutput.PushAsync(fixedArchive, "os", v1);
         await PushOutput.PushAsync(fixedArchive, "os", v2);
         var first = await PushOutput.PushAsync(content, "os", v1, "--chunking", "content");
@@ -161,7 +161,7 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
     [InlineData("--chunk-size", "2M", "16K to 1M")]
     public async Task Bad_content_chunking_options_are_refused_before_anything_is_written(string option, string value, string message)
     {
-        string archive = await scratch.InitArchiveAsync($"bad-{value}");
+        string archive = await scratch.InitArchiveAsync($"bad-{value}", "--format", "1");
         string image = scratch.Once("small.img", p => RandomData.WriteFile(p, 1 << 20, seed: 44));
         string[] args = option == "--chunking" ? ["push", archive, "os", image, option, value] : ["push", archive, "os", image, "--chunking", "content", option, value];
         var r = await CircularCli.RunAsync(args);

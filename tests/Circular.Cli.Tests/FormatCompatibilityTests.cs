@@ -83,6 +83,28 @@ public sealed class FormatCompatibilityTests(Scratch scratch) : IClassFixture<Sc
         await ArchiveChecks.VerifyCleanAsync(archive);
     }
 
+    [Fact]
+    public async Task Init_writes_format_2_unless_asked_for_format_1_and_both_read_back()
+    {
+        string image = scratch.Once("init-format.img", p => RandomData.WriteFile(p, 700_000, seed: 46));
+        string current = scratch["init-current"], old = scratch["init-old"];
+        Assert.Contains("format 2", (await CircularCli.RunAsync("init", current)).Ok().Out);
+        Assert.Contains("format 1", (await CircularCli.RunAsync("init", old, "--format", "1")).Ok().Out);
+        foreach (var (archive, format) in new[] { (current, 2), (old, 1) })
+        {
+            (await CircularCli.RunAsync("push", archive, "os", image)).Ok();
+            Assert.Equal(format, FormatOf(archive));
+            // Fixed blocks in either: format 2 manifests carry the stored files' digests that clients check.
+            Assert.Equal(format, File.ReadAllBytes(Path.Combine(archive, "images", "os", "versions", "1"))[8]);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(image))), await ShaOfAsync(archive, "os"));
+            await ArchiveChecks.VerifyCleanAsync(archive);
+        }
+        var bad = await CircularCli.RunAsync("init", scratch["init-bad"], "--format", "3");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("archive formats 1 and 2", bad.Err);
+        Assert.False(Directory.Exists(scratch["init-bad"]));
+    }
+
     private static int FormatOf(string archive) =>
         (int)JsonNode.Parse(File.ReadAllText(Path.Combine(archive, "circular.json")))!["formatVersion"]!;
 }

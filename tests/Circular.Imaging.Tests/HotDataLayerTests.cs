@@ -55,10 +55,10 @@ public class HotDataLayerTests
     {
         public readonly ConcurrentQueue<ChunkId> Order = new();
 
-        public ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+        public ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
         {
-            Order.Enqueue(id);
-            return inner.ReadAsync(id, destination, ct);
+            Order.Enqueue(chunk.Id);
+            return inner.ReadAsync(chunk, destination, ct);
         }
     }
 

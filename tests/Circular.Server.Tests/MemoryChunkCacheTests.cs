@@ -13,8 +13,9 @@ public sealed class MemoryChunkCacheTests
         public int Calls;
         public int FailNext;
 
-        public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+        public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
         {
+            var id = chunk.Id;
             Interlocked.Increment(ref Calls);
             await Gate.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
             if (Interlocked.Decrement(ref FailNext) >= 0) throw new IOException("fetch failed");

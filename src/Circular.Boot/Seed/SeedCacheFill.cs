@@ -45,7 +45,8 @@ public static class SeedCacheFill
     private static async Task ReadAllAsync(ArchiveClient client, ResolvedVersion version, ILogger log, CancellationToken ct)
     {
         var manifest = version.Manifest;
-        var ids = manifest.Map.Ids.ToArray().Where(b => !b.IsZero).Distinct().ToList();
+        var map = manifest.Map;
+        var ids = Enumerable.Range(0, map.Count).Select(map.Ref).Where(c => !c.Id.IsZero).DistinctBy(c => c.Id).ToList();
         int buffer = manifest.Map.MaxChunkLength;
         int done = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (id, token) =>

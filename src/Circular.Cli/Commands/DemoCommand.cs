@@ -50,7 +50,7 @@ public static class DemoCommand
 
         string archive = Path.Combine(work, "archive");
         if (Directory.Exists(archive)) Directory.Delete(archive, recursive: true);
-        await WritableArchive.InitAsync(archive, new ArchiveConfig { Created = DateTimeOffset.UtcNow }, ct);
+        await WritableArchive.InitAsync(archive, new ArchiveConfig { FormatVersion = ArchiveConfig.CurrentFormatVersion, Created = DateTimeOffset.UtcNow }, ct);
         var la = await WritableArchive.OpenAsync(archive, ct);
         var boot = new BootAssetFiles(built.Kernel, built.Miniroot, "console=ttyS0 root=/dev/vda init=/init quiet panic=-1");
         foreach (var (file, message) in new[] { (built.Version1, "first release"), (built.Version2, "release text changed") })

@@ -11,7 +11,10 @@ public sealed record ArchiveConfig
     public const string FormatName = "circular-archive";
     /// <summary>Format 2: manifests of format 2 (content-defined chunks, stored-file digests) may appear.</summary>
     public const int CurrentFormatVersion = 2;
-    /// <summary>What `init` writes: format 1 until a writer needs format 2 (docs/format.md, "Archive format").</summary>
+    /// <summary>
+    /// A circular.json without a version is format 1 (the first version always wrote one, so this is the library's
+    /// default only); `circular init` writes <see cref="CurrentFormatVersion"/> unless asked for 1.
+    /// </summary>
     public const int InitialFormatVersion = 1;
 
     [JsonPropertyName("format")] public string Format { get; init; } = FormatName;

@@ -129,6 +129,19 @@ public static class ChunkFile
         return len;
     }
 
+    /// <summary>
+    /// Verifies what was received rather than what it decodes to: a file whose SHA-256 is the manifest's stored digest
+    /// is the very file the writer checked against the id, so it is decoded without hashing the content. Any other file
+    /// (no stored digest known, or a chunk stored since with another codec or level) is decoded and its content
+    /// hashed, as <see cref="DecodeVerified"/> does. Never returns unverified data.
+    /// </summary>
+    public static int DecodeStored(ChunkRef chunk, string source, ReadOnlySpan<byte> file, Span<byte> destination)
+    {
+        if (!chunk.HasStored || ChunkId.Compute(file) != chunk.Stored) return DecodeVerified(chunk.Id, source, file, destination);
+        try { return Decode(file, destination); }
+        catch (InvalidDataException e) { throw new ChunkIntegrityException(chunk.Id, source, e.Message); }
+    }
+
     /// <summary>Throws unless <paramref name="content"/> (a decoded chunk) hashes to <paramref name="id"/>.</summary>
     public static void CheckContent(ChunkId id, string source, ReadOnlySpan<byte> content)
     {

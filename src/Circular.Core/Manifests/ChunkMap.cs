@@ -59,6 +59,8 @@ public sealed class ChunkMap
     public int GridSize => _grid;
 
     public ChunkId Id(int index) => _ids[index];
+    /// <summary>Entry <paramref name="index"/>'s id with its stored file's digest, when the manifest records one.</summary>
+    public ChunkRef Ref(int index) => new(_ids[index], _stored is { } s ? s[index] : ChunkId.Zero);
     public long Offset(int index) => index == 0 ? 0 : End(index - 1);
     public long End(int index) => _ends is { } ends ? ends[index] : Math.Min(ImageSize, (long)(index + 1) * _grid);
     public long Length(int index) => End(index) - Offset(index);

@@ -202,11 +202,12 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 var id = map.Id(i);
                 if (id.IsZero || !seen.Add(id)) continue;
+                var chunk = map.Ref(i);
                 int length = (int)map.Length(i);
                 jobs.Add(new PrefetchJob($"chunk {id.Short}", length, async ct =>
                 {
                     byte[] buf = ArrayPool<byte>.Shared.Rent(length);
-                    try { await chunks.ReadAsync(id, buf.AsMemory(0, length), ct).ConfigureAwait(false); }
+                    try { await chunks.ReadAsync(chunk, buf.AsMemory(0, length), ct).ConfigureAwait(false); }
                     finally { ArrayPool<byte>.Shared.Return(buf); }
                 }));
             }

@@ -26,8 +26,8 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
             int i = map.IndexOf(offset);
             long within = offset - map.Offset(i), length = map.Length(i);
             int take = (int)Math.Min(buffer.Length, length - within);
-            var id = map.Id(i);
-            if (id.IsZero)
+            var id = map.Ref(i);
+            if (id.Id.IsZero)
             {
                 buffer.Span[..take].Clear(); // a zero run may be longer than any chunk
             }
@@ -45,25 +45,25 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
         }
     }
 
-    private async ValueTask ReadChunkAsync(ChunkId id, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadChunkAsync(ChunkRef id, Memory<byte> dest, int expected, CancellationToken ct)
     {
         int n = await chunks.ReadAsync(id, dest, ct).ConfigureAwait(false);
         Check(id, n, expected);
     }
 
     /// <summary>Whole-chunk reads go straight into the caller's buffer and do not displace cached chunks.</summary>
-    private async ValueTask ReadWholeChunkAsync(ChunkId id, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadWholeChunkAsync(ChunkRef id, Memory<byte> dest, int expected, CancellationToken ct)
     {
         int n = await chunks.ReadThroughAsync(id, dest, ct).ConfigureAwait(false);
         Check(id, n, expected);
     }
 
-    private void Check(ChunkId id, int n, int expected)
+    private void Check(ChunkRef id, int n, int expected)
     {
-        if (n != expected) throw new Core.Errors.ArchiveFormatException($"{name}: chunk {id.Short} holds {n} bytes, the manifest expects {expected}");
+        if (n != expected) throw new Core.Errors.ArchiveFormatException($"{name}: chunk {id.Id.Short} holds {n} bytes, the manifest expects {expected}");
     }
 
-    private async ValueTask ReadPartAsync(ChunkId id, int within, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadPartAsync(ChunkRef id, int within, Memory<byte> dest, int expected, CancellationToken ct)
     {
         if (await chunks.TryReadRangeAsync(id, within, dest, ct).ConfigureAwait(false)) return;
         byte[] tmp = s_pool.Rent(expected);
@@ -93,7 +93,7 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
         try
         {
             foreach (int i in map.Covering(offset, length))
-                if (!map.Id(i).IsZero) await chunks.ReadAsync(map.Id(i), tmp.AsMemory(0, (int)map.Length(i)), ct).ConfigureAwait(false);
+                if (!map.Id(i).IsZero) await chunks.ReadAsync(map.Ref(i), tmp.AsMemory(0, (int)map.Length(i)), ct).ConfigureAwait(false);
         }
         finally
         {

@@ -19,9 +19,9 @@ internal sealed class RangeBlockSource(
     private const int Attempts = 3;
     public static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
-    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
-        long block = RangeHttpImage.BlockOf(id);
+        long block = RangeHttpImage.BlockOf(chunk.Id);
         long start = block * blockSize;
         int len = (int)Math.Min(blockSize, info.Size - start);
         string rel = $"ranges/{key[..2]}/{key}/{block}";

@@ -28,8 +28,9 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     private static readonly System.Buffers.ArrayPool<byte> s_pool =
         System.Buffers.ArrayPool<byte>.Create(ChunkFile.MaxEncodedLength(ChunkFile.MaxChunkLength), 64);
 
-    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
+        var id = chunk.Id;
         if (backend is ILocalObjects local)
         {
             // Off the caller's thread first: an NBD connection's receive loop calls in here inline, and a blocking read
@@ -38,7 +39,7 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
             ct.ThrowIfCancellationRequested();
             return ReadLocal(local, id, destination.Span);
         }
-        var (n, _) = await FetchAsync(id, destination, keepEncoded: false, ct).ConfigureAwait(false);
+        var (n, _) = await FetchAsync(chunk, destination, keepEncoded: false, ct).ConfigureAwait(false);
         return n;
     }
 
@@ -105,8 +106,9 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// since (same stamp) is read with one pread, like a raw image. Anything else is left to the whole-chunk read,
     /// which verifies, so a file that vanished or changed is reported (or re-verified) there.
     /// </summary>
-    public async ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct)
     {
+        var id = chunk.Id;
         if (backend is not ILocalObjects local || !_verifiedLocal.TryGetValue(id, out var seen)
             || offset < 0 || seen.StoredPayload < offset + destination.Length) return false;
         await Task.Yield(); // off an NBD receive loop, as in ReadAsync
@@ -160,9 +162,9 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     }
 
     /// <summary>Fetches, verifies and decodes; also returns the encoded file so a cache can keep it.</summary>
-    public async ValueTask<(int Length, byte[] Encoded)> FetchVerifiedAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<(int Length, byte[] Encoded)> FetchVerifiedAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
-        var (n, encoded) = await FetchAsync(id, destination, keepEncoded: true, ct).ConfigureAwait(false);
+        var (n, encoded) = await FetchAsync(chunk, destination, keepEncoded: true, ct).ConfigureAwait(false);
         return (n, encoded!);
     }
 
@@ -170,14 +172,16 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     /// Fetches through the backend's pooled read: the encoded file lives in a rented buffer only until it is decoded,
     /// instead of a new array per chunk (cache files and HTTP bodies alike), unless the caller keeps it.
     /// </summary>
-    private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkId id, Memory<byte> destination, bool keepEncoded, CancellationToken ct) =>
-        await VerifiedRead.ReadAsync(backend, ObjectHandle.Chunk(id), (obj, _) =>
+    private async ValueTask<(int Length, byte[]? Encoded)> FetchAsync(ChunkRef chunk, Memory<byte> destination, bool keepEncoded, CancellationToken ct)
+    {
+        var id = chunk.Id;
+        return await VerifiedRead.ReadAsync(backend, ObjectHandle.Chunk(id), (obj, _) =>
         {
             Interlocked.Increment(ref _fetched);
             Interlocked.Add(ref _fetchedBytes, obj.Length);
             try
             {
-                int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data.Span, destination.Span);
+                int n = ChunkFile.DecodeStored(chunk, obj.Source, obj.Data.Span, destination.Span);
                 return ValueTask.FromResult((n, keepEncoded ? obj.ToBackendObject().Data : null));
             }
             catch (ChunkIntegrityException)
@@ -190,4 +194,5 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
         whenExhausted: (last, bad) => new ChunkIntegrityException(id, string.Join(", ", bad.Distinct()),
             $"{((ChunkIntegrityException)last).Detail}; no good copy on any mirror"),
         ct).ConfigureAwait(false);
+    }
 }

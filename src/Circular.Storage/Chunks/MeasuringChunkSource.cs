@@ -13,24 +13,24 @@ public sealed class MeasuringChunkSource(IChunkSource inner, MeasurementLog log)
     public IChunkSource Inner { get; } = inner;
     public MeasurementLog Log { get; } = log;
 
-    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
-        int n = await Inner.ReadAsync(id, destination, ct).ConfigureAwait(false);
-        Log.MeasureChunk(id);
+        int n = await Inner.ReadAsync(chunk, destination, ct).ConfigureAwait(false);
+        Log.MeasureChunk(chunk.Id);
         return n;
     }
 
-    public async ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadThroughAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
-        int n = await Inner.ReadThroughAsync(id, destination, ct).ConfigureAwait(false);
-        Log.MeasureChunk(id);
+        int n = await Inner.ReadThroughAsync(chunk, destination, ct).ConfigureAwait(false);
+        Log.MeasureChunk(chunk.Id);
         return n;
     }
 
-    public async ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct)
     {
-        if (!await Inner.TryReadRangeAsync(id, offset, destination, ct).ConfigureAwait(false)) return false;
-        Log.MeasureChunk(id);
+        if (!await Inner.TryReadRangeAsync(chunk, offset, destination, ct).ConfigureAwait(false)) return false;
+        Log.MeasureChunk(chunk.Id);
         return true;
     }
 }

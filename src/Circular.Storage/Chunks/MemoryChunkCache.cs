@@ -21,8 +21,9 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
     public long Hits => Interlocked.Read(ref _hits);
     public long Misses => Interlocked.Read(ref _misses);
 
-    public async ValueTask<int> ReadAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
+        var id = chunk.Id;
         if (TryGet(id, out var data))
         {
             Interlocked.Increment(ref _hits);
@@ -32,7 +33,7 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
         Interlocked.Increment(ref _misses);
         // The caller's buffer holds the chunk (the IChunkSource contract), so its length bounds the fetch buffer.
         int capacity = Math.Min(destination.Length, chunkCapacity);
-        var fetch = _inflight.GetOrAdd(id, static (key, state) => new Lazy<Task<byte[]>>(() => state.Self.FetchAsync(key, state.Capacity)), (Self: this, Capacity: capacity));
+        var fetch = _inflight.GetOrAdd(id, static (_, state) => new Lazy<Task<byte[]>>(() => state.Self.FetchAsync(state.Chunk, state.Capacity)), (Self: this, Chunk: chunk, Capacity: capacity));
         byte[] got = await fetch.Value.WaitAsync(ct).ConfigureAwait(false);
         got.CopyTo(destination);
         return got.Length;
@@ -43,37 +44,39 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
     /// fetched: for reads that cover whole chunks (sequential copies), where keeping them would only evict the
     /// chunks that small reads come back to.
     /// </summary>
-    public async ValueTask<int> ReadThroughAsync(ChunkId id, Memory<byte> destination, CancellationToken ct)
+    public async ValueTask<int> ReadThroughAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
+        var id = chunk.Id;
         if (TryGet(id, out var data))
         {
             Interlocked.Increment(ref _hits);
             data.CopyTo(destination);
             return data.Length;
         }
-        if (_inflight.ContainsKey(id)) return await ReadAsync(id, destination, ct).ConfigureAwait(false);
+        if (_inflight.ContainsKey(id)) return await ReadAsync(chunk, destination, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _misses);
-        return await inner.ReadAsync(id, destination, ct).ConfigureAwait(false);
+        return await inner.ReadAsync(chunk, destination, ct).ConfigureAwait(false);
     }
 
     /// <summary>
     /// A cached chunk gives its range; otherwise the layer below may read just the range (a verified local file), which
     /// is then not kept: keeping it would mean reading the whole chunk, which is what a range read avoids.
     /// </summary>
-    public ValueTask<bool> TryReadRangeAsync(ChunkId id, int offset, Memory<byte> destination, CancellationToken ct)
+    public ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct)
     {
-        if (TryGet(id, out var data))
+        if (TryGet(chunk.Id, out var data))
         {
             if (offset + destination.Length > data.Length) return ValueTask.FromResult(false);
             Interlocked.Increment(ref _hits);
             data.AsSpan(offset, destination.Length).CopyTo(destination.Span);
             return ValueTask.FromResult(true);
         }
-        return _inflight.ContainsKey(id) ? ValueTask.FromResult(false) : inner.TryReadRangeAsync(id, offset, destination, ct);
+        return _inflight.ContainsKey(chunk.Id) ? ValueTask.FromResult(false) : inner.TryReadRangeAsync(chunk, offset, destination, ct);
     }
 
-    private async Task<byte[]> FetchAsync(ChunkId id, int capacity)
+    private async Task<byte[]> FetchAsync(ChunkRef chunk, int capacity)
     {
+        var id = chunk.Id;
         await Task.Yield(); // leave GetOrAdd before doing I/O
         try
         {
@@ -83,7 +86,7 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
             // (4 MiB) per fetch, then copying, cost more than decoding a 256 KiB chunk.
             byte[] buf = GC.AllocateUninitializedArray<byte>(capacity);
             // Not cancellable: other readers may be waiting on this fetch.
-            int n = await inner.ReadAsync(id, buf, CancellationToken.None).ConfigureAwait(false);
+            int n = await inner.ReadAsync(chunk, buf, CancellationToken.None).ConfigureAwait(false);
             if (n != buf.Length) buf = buf.AsSpan(0, n).ToArray(); // a short last chunk
             Add(id, buf);
             return buf;
