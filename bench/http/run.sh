@@ -5,7 +5,8 @@
 #   (c) nbdkit curl plugin + nbdcopy from nginx              (d) circular cat again, warm cache
 #   (e) circular cat to stdout (sequential stream), cold     (f) curl of serve's virtual /images/os/1.img
 # Usage: bench/http/run.sh [WORKDIR]   (WORKDIR default /tmp/circ-bench-http; kept for reruns). Needs root (loop mount).
-# Env: CIRC=path/to/circular (a build from scripts/build.sh) to skip the build step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img.
+# Env: CIRC=path/to/circular (a build from scripts/build.sh) to skip the build step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img;
+# INIT_ARGS="--format 1" for an archive without stored-chunk digests (clients then hash what they decode).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=${1:-/tmp/circ-bench-http}
@@ -32,7 +33,7 @@ DATA=$(( $(stat -c %b "$W/raw.img") * 512 ))
 rm -f "$W/check.img"
 if [[ ! -d "$W/archive" || -z "${KEEP_IMAGE:-}" ]]; then
   rm -rf "$W/archive" "$W/www"; mkdir -p "$W/www"; chmod 755 "$W/www"
-  circ init "$W/archive" >/dev/null
+  circ init "$W/archive" ${INIT_ARGS:-} >/dev/null
   circ push "$W/archive" os "$W/raw.img" | sed 's/^/  /'
   cp --sparse=always "$W/raw.img" "$W/www/raw.img"; chmod 644 "$W/www/raw.img"
 fi

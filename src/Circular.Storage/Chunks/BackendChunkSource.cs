@@ -18,6 +18,11 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
 
     private readonly record struct Verified(long Stamp, int StoredPayload);
 
+    // Handles of verified stored files, for the reads that come back to them; well under the open-file limit.
+    private readonly OpenChunkFiles _open = new((int)Math.Clamp(Posix.Libc.OpenFileLimit() / 4, 64, 4096));
+
+    private enum Range { Done, WouldBlock, Unavailable }
+
     /// <summary>Chunk files fetched and their encoded bytes (what crossed the network for an HTTP backend).</summary>
     public long Fetched => Interlocked.Read(ref _fetched);
     public long FetchedBytes => Interlocked.Read(ref _fetchedBytes);
@@ -33,6 +38,13 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
         var id = chunk.Id;
         if (backend is ILocalObjects local)
         {
+            // A verified stored file already in the page cache is read on the caller's thread: no thread hop.
+            if (_verifiedLocal.TryGetValue(id, out var seen) && seen.StoredPayload >= 0 && seen.StoredPayload <= destination.Length
+                && ReadVerifiedRange(local, id, seen, 0, destination.Span[..seen.StoredPayload], mayBlock: false) == Range.Done)
+            {
+                Interlocked.Increment(ref _fetched);
+                return seen.StoredPayload;
+            }
             // Off the caller's thread first: an NBD connection's receive loop calls in here inline, and a blocking read
             // of a file not in the page cache must not hold up the connection's next requests.
             await Task.Yield();
@@ -111,23 +123,48 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
         var id = chunk.Id;
         if (backend is not ILocalObjects local || !_verifiedLocal.TryGetValue(id, out var seen)
             || offset < 0 || seen.StoredPayload < offset + destination.Length) return false;
-        await Task.Yield(); // off an NBD receive loop, as in ReadAsync
+        switch (ReadVerifiedRange(local, id, seen, offset, destination.Span, mayBlock: false))
+        {
+            case Range.Done: return true;
+            case Range.Unavailable: return false;
+        }
+        await Task.Yield(); // not in the page cache: off an NBD receive loop, as in ReadAsync
         ct.ThrowIfCancellationRequested();
-        return ReadLocalRange(local, id, seen, offset, destination.Span);
+        return ReadVerifiedRange(local, id, seen, offset, destination.Span, mayBlock: true) == Range.Done;
     }
 
-    private bool ReadLocalRange(ILocalObjects local, ChunkId id, Verified seen, int offset, Span<byte> destination)
+    /// <summary>
+    /// Bytes of a stored file verified earlier, through a kept handle, while its stamp is unchanged. Without
+    /// <paramref name="mayBlock"/> only what the page cache holds is read (WouldBlock otherwise). Unavailable (the file
+    /// changed, vanished or came up short) sends the caller to the whole-chunk read, which verifies again or reports.
+    /// </summary>
+    private Range ReadVerifiedRange(ILocalObjects local, ChunkId id, Verified seen, int offset, Span<byte> destination, bool mayBlock)
     {
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
-        try { handle = File.OpenHandle(local.FullPath(ObjectHandle.Chunk(id)), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
-        catch (IOException) { return false; }
-        using (handle)
+        if (_open.Get(id, local.FullPath(ObjectHandle.Chunk(id))) is not { } handle) return Range.Unavailable;
+        try
         {
-            if (Stamp(handle, RandomAccess.GetLength(handle)) != seen.Stamp) return false;
-            int got = Posix.PositionalRead.Fully(handle, destination, ChunkFile.HeaderSize + offset);
-            if (got != destination.Length) return false;
+            if (Stamp(handle, RandomAccess.GetLength(handle)) != seen.Stamp)
+            {
+                _open.Forget(id);
+                return Range.Unavailable;
+            }
+            int got = mayBlock
+                ? Posix.PositionalRead.Fully(handle, destination, ChunkFile.HeaderSize + offset)
+                : Posix.NoWaitRead.TryFully(handle, destination, ChunkFile.HeaderSize + offset);
+            if (got < 0) return Range.WouldBlock;
+            if (got != destination.Length)
+            {
+                _open.Forget(id);
+                return Range.Unavailable;
+            }
             Interlocked.Add(ref _fetchedBytes, got);
-            return true;
+            return Range.Done;
+        }
+        catch (ObjectDisposedException) { return Range.Unavailable; } // closed by a trim under this read
+        catch (IOException)
+        {
+            _open.Forget(id);
+            return Range.Unavailable;
         }
     }
 
