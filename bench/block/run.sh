@@ -38,7 +38,7 @@ c3=$(best qemu-img bench -f raw -c $N -d 16 -s 4096 -S 104857601 "nbd+unix:///im
 k3=$(best qemu-img bench -f raw -c $N -d 16 -s 4096 -S 104857601 "nbd+unix:///?socket=$W/k.sock")
 
 echo
-printf '%-44s %10s %10s %8s\n' "test (best of 3)" circular nbdkit ratio
+printf '%-44s %10s %10s %8s\n' "test (median of 3)" circular nbdkit ratio
 printf '%-44s %8s/s %8s/s %8.2f\n' "sequential nbdcopy to null: (MB/s)" "$(mbs "$c1")" "$(mbs "$k1")" "$(echo "$k1 / $c1" | bc -l)"
 printf '%-44s %8s/s %8s/s %8.2f\n' "sequential qemu-img convert to /dev/null (MB/s)" "$(mbs "$c2")" "$(mbs "$k2")" "$(echo "$k2 / $c2" | bc -l)"
 printf '%-44s %10s %10s %8.2f\n' "random 4 KiB reads, qemu-img bench depth 16 (IOPS)" "$(echo "$N / $c3" | bc)" "$(echo "$N / $k3" | bc)" "$(echo "$k3 / $c3" | bc -l)"

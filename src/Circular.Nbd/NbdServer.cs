@@ -59,7 +59,7 @@ public sealed partial class NbdServer
         PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         // Replies go through a pipe flushed once per burst (ReplyWriter); 64 KiB segments hold a burst of small replies.
         PipeWriter pipeWriter = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
-        var writer = new ReplyWriter(pipeWriter);
+        var writer = new ReplyWriter(pipeWriter, stream);
         string who = peer;
         NegotiatedExport? export = null;
         try

@@ -14,9 +14,11 @@ internal delegate int HeaderWriter<in TState>(Span<byte> span, TState state);
 /// pipe's own memory (no buffer per reply), and a flush happens only when no other reply is waiting to be written, so
 /// a burst of replies leaves in one write instead of one per frame.
 /// </summary>
-internal sealed class ReplyWriter(PipeWriter pipe)
+internal sealed class ReplyWriter(PipeWriter pipe, Stream? direct = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    /// <summary>Payloads from this size on bypass the pipe (see <see cref="SendAsync{TState}"/>).</summary>
+    private const int DirectPayload = 64 * 1024;
     /// <summary>Replies written or waiting to be: the one that brings it to zero flushes.</summary>
     private int _pending;
 
@@ -72,6 +74,18 @@ internal sealed class ReplyWriter(PipeWriter pipe)
         }
         try
         {
+            if (direct is not null && payload.Length >= DirectPayload)
+            {
+                // A large payload (a whole chunk) goes from the caller's buffer to the socket: copying 256 KiB into the
+                // pipe cost more than a second send for the header. The pipe is flushed first, so replies stay whole and
+                // in order.
+                var head = pipe.GetSpan(maxHeaderLength);
+                pipe.Advance(maxHeaderLength > 0 ? writeHeader(head[..maxHeaderLength], state) : 0);
+                Interlocked.Decrement(ref _pending);
+                await FlushAsync(ct).ConfigureAwait(false);
+                await direct.WriteAsync(payload, ct).ConfigureAwait(false);
+                return;
+            }
             // Header and payload in one contiguous piece of the pipe's memory: the pipe writes each of its segments to the
             // socket separately, so a 256 KiB READ copied into 64 KiB segments left in five writes instead of one.
             var span = pipe.GetSpan(maxHeaderLength + payload.Length);
