@@ -6,7 +6,8 @@
 #   (e) circular cat to stdout (sequential stream), cold     (f) curl of serve's virtual /images/os/1.img
 # Usage: bench/http/run.sh [WORKDIR]   (WORKDIR default /tmp/circ-bench-http; kept for reruns). Needs root (loop mount).
 # Env: CIRC=path/to/circular (a build from scripts/build.sh) to skip the build step; KEEP_IMAGE=1 to reuse WORKDIR/raw.img;
-# INIT_ARGS="--format 1" for an archive without stored-chunk digests (clients then hash what they decode).
+# INIT_ARGS="--format 1" for an archive without stored-chunk digests (clients then hash what they decode);
+# PUSH_ARGS="--chunking content --chunk-size 64K" to push content-defined chunks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=${1:-/tmp/circ-bench-http}
@@ -34,7 +35,7 @@ rm -f "$W/check.img"
 if [[ ! -d "$W/archive" || -z "${KEEP_IMAGE:-}" ]]; then
   rm -rf "$W/archive" "$W/www"; mkdir -p "$W/www"; chmod 755 "$W/www"
   circ init "$W/archive" ${INIT_ARGS:-} >/dev/null
-  circ push "$W/archive" os "$W/raw.img" | sed 's/^/  /'
+  circ push "$W/archive" os "$W/raw.img" ${PUSH_ARGS:-} | sed 's/^/  /'
   cp --sparse=always "$W/raw.img" "$W/www/raw.img"; chmod 644 "$W/www/raw.img"
 fi
 

@@ -53,6 +53,28 @@ public sealed class CatalogCliTests(Scratch scratch) : IClassFixture<Scratch>
         Assert.False(File.Exists(Path.Combine(plain, "index.html")));
     }
 
+    [Fact]
+    public async Task A_content_chunked_version_is_shown_in_chunks_not_blocks()
+    {
+        string archive = await scratch.InitArchiveAsync("chunking");
+        string image = RandomData.WriteFile(scratch["c1"], 600_000, 25);
+        await PushOutput.PushAsync(archive, "os", image, "-m", "fixed");
+        await PushOutput.PushAsync(archive, "os", image, "-m", "content", "--chunking", "content", "--chunk-size", "16K");
+        (await CircularCli.RunAsync("catalog", archive)).Ok();
+
+        var log = JsonDocument.Parse((await CircularCli.RunAsync("log", archive, "os", "--json")).Ok().Out).RootElement;
+        var versions = log.GetProperty("versions").GetProperty("versions").EnumerateArray().ToList();
+        Assert.Equal(["content", "fixed"], versions.Select(v => v.GetProperty("chunking").GetString()));
+        var change = versions[0].GetProperty("change");
+        Assert.True(change.GetProperty("byChunk").GetBoolean());
+        // The same bytes cut otherwise: no chunk of version 2 is one of version 1's blocks, so a client fetches it all.
+        Assert.Equal(600_000, change.GetProperty("bytesChanged").GetInt64());
+        string page = await File.ReadAllTextAsync(Path.Combine(archive, "catalog", "os", "index.html"));
+        Assert.Contains("content-defined chunks", page);
+        Assert.Contains("not in version 1", page);
+        Assert.Contains("blocks, ", page); // version 1 still in blocks
+    }
+
     [Theory]
     [InlineData(1, "no image 'nope'", "describe", "{archive}", "nope", "text")]
     [InlineData(2, "control characters", "describe", "{archive}", "os", "bad\u0007text")]

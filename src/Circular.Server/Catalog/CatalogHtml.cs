@@ -102,9 +102,15 @@ public static class CatalogHtml
         foreach (var t in v.Tags) b.Append(" <span class=tag>").Append(Text(t)).Append("</span>");
         b.Append("</h2><p class=msg>").Append(Text(v.Message is { Length: > 0 } m ? m : "(no message)")).Append("</p><dl>");
         Item(b, "Published", Date(v.Created));
-        Item(b, "Size", $"{ByteSize.Format(v.Size)} ({v.Blocks} blocks, {v.ZeroBlocks} of zeros)");
+        Item(b, "Size", v.Chunking == "content"
+            ? $"{ByteSize.Format(v.Size)} ({v.Blocks} content-defined chunks, {v.ZeroBlocks} runs of zeros)"
+            : $"{ByteSize.Format(v.Size)} ({v.Blocks} blocks, {v.ZeroBlocks} of zeros)");
         Item(b, "Added", $"{ByteSize.Format(v.AddedBytes)} in {Count(v.AddedChunks, "new chunk")}");
-        Item(b, "Change", v.Change is { } c ? $"{Count(c.BlocksChanged, "block")}, {ByteSize.Format(c.BytesChanged)} differ from version {c.From}" : "first version");
+        Item(b, "Change", v.Change switch {
+            null => "first version",
+            { ByChunk: true } c => $"{Count(c.BlocksChanged, "chunk")}, {ByteSize.Format(c.BytesChanged)} not in version {c.From}",
+            var c => $"{Count(c.BlocksChanged, "block")}, {ByteSize.Format(c.BytesChanged)} differ from version {c.From}",
+        });
         Item(b, "Signature", v.SignedBy is { } k ? "signed by key " + Text(k) : "unsigned");
         Item(b, "Boot profile", v.Profile is { } p
             ? $"{Count(p.Reads, "read")}, {ByteSize.Format(p.Bytes)}" + (p.Packs > 0 ? $"; {Count(p.Packs, "pack")}, {ByteSize.Format(p.PackBytes)}" : "; not packed")

@@ -56,6 +56,8 @@ public sealed record CatalogVersion
     public long Size { get; init; }
     public long AddedBytes { get; init; }
     public long AddedChunks { get; init; }
+    /// <summary>"fixed" (blocks of one size) or "content" (content-defined chunks; <see cref="Blocks"/> counts entries).</summary>
+    public string Chunking { get; init; } = "fixed";
     public long Blocks { get; init; }
     public long ZeroBlocks { get; init; }
     /// <summary>The manifest digest (what a measured boot records).</summary>
@@ -74,7 +76,12 @@ public sealed record CatalogVersion
 public sealed record CatalogProfile(int Reads, long Bytes, int Packs, long PackBytes, string Digest, string? PacksDigest);
 
 /// <summary>How a version differs from the one before it (the highest lower number still listed).</summary>
-public sealed record CatalogChange(int From, long BlocksChanged, long BytesChanged);
+/// <summary>
+/// How a version differs from the one before it. Same grid: blocks whose content differs at the same place
+/// (<see cref="ByChunk"/> false). Otherwise (content-defined chunks, another block size): chunks the older version lists
+/// nowhere, what a client holding it downloads anew.
+/// </summary>
+public sealed record CatalogChange(int From, long BlocksChanged, long BytesChanged, bool ByChunk = false);
 
 /// <summary>Paths relative to the archive root.</summary>
 public sealed record CatalogLinks(string Image, string Ipxe, string Manifest);

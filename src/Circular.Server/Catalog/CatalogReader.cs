@@ -101,6 +101,7 @@ public sealed class CatalogReader
                 Size = entry.Size,
                 AddedBytes = entry.AddedBytes,
                 AddedChunks = entry.AddedChunks,
+                Chunking = entry.Chunking == Core.Manifests.Chunking.Content ? "content" : "fixed",
                 Blocks = entry.Blocks,
                 ZeroBlocks = entry.ZeroBlocks,
                 Manifest = entry.ManifestDigest,

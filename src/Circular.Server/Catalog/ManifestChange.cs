@@ -13,7 +13,7 @@ public static class ManifestChange
             // No shared grid (content-defined chunks, or another block size): a chunk is new when the older version
             // lists it nowhere.
             var delta = ManifestDelta.Between(a, b);
-            return new CatalogChange(fromVersion, delta.NewChunks, delta.NewBytes);
+            return new CatalogChange(fromVersion, delta.NewChunks, delta.NewBytes, ByChunk: true);
         }
         long blocks = 0, bytes = 0;
         for (int i = 0; i < b.Count; i++)
