@@ -8,7 +8,6 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        Composition.SocketCompletions.Configure(args);
         var root = new RootCommand(
             "Circular: bootable disk images as a content-addressed archive of static files, " +
             "read on demand over HTTP, exposed as NBD block devices and FUSE files.")

@@ -28,6 +28,7 @@ public static class NbdCommand
         hot.AddTo(cmd);
         CommandAction.Set(cmd, async (pr, ct) =>
         {
+            Composition.SocketCompletions.ForLocalNbd(pr.GetValue(source)!);
             if (pr.GetValue(listen) is not null && pr.GetValue(socket) is not null) throw new UsageException("give --listen or --socket, not both");
             EndPoint endpoint = pr.GetValue(socket) is { } path ? NbdEndPoints.Unix(path)
                 : NbdEndPoints.ParseListen(pr.GetValue(listen) ?? $"127.0.0.1:{NbdEndPoints.DefaultPort}");
