@@ -70,7 +70,7 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
     [Fact]
     public async Task A_source_that_became_format_2_makes_its_mirror_format_2_before_copying_content_chunks()
     {
-        string origin = await scratch.InitArchiveAsync("f2-origin");
+        string origin = await scratch.InitArchiveAsync("f2-origin", "--format", "1");
         string v1 = Image("f2-1.img", 4, 5), v2 = Image("f2-2.img", 4, 5, 2);
         (await CircularCli.RunAsync("push", origin, "os", v1)).Ok();
         var (server, url) = await CircularCli.ServeAsync(origin);
