@@ -47,7 +47,7 @@ public static class SeedCacheFill
         var manifest = version.Manifest;
         var map = manifest.Map;
         var ids = Enumerable.Range(0, map.Count).Select(map.Ref).Where(c => !c.Id.IsZero).DistinctBy(c => c.Id).ToList();
-        int buffer = manifest.Map.MaxChunkLength;
+        int buffer = map.MaxChunkLength;
         int done = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (id, token) =>
         {

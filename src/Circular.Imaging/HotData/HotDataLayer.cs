@@ -200,9 +200,9 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             if (packed is not null && packed.Covers(read.Offset, read.Length)) continue;
             foreach (int i in map.Covering(read.Offset, read.Length))
             {
-                var id = map.Id(i);
-                if (id.IsZero || !seen.Add(id)) continue;
                 var chunk = map.Ref(i);
+                var id = chunk.Id;
+                if (id.IsZero || !seen.Add(id)) continue;
                 int length = (int)map.Length(i);
                 jobs.Add(new PrefetchJob($"chunk {id.Short}", length, async ct =>
                 {

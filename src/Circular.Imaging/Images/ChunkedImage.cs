@@ -26,50 +26,50 @@ public sealed class ChunkedImage(Manifest manifest, IChunkSource chunks, string 
             int i = map.IndexOf(offset);
             long within = offset - map.Offset(i), length = map.Length(i);
             int take = (int)Math.Min(buffer.Length, length - within);
-            var id = map.Ref(i);
-            if (id.Id.IsZero)
+            var chunk = map.Ref(i);
+            if (chunk.Id.IsZero)
             {
                 buffer.Span[..take].Clear(); // a zero run may be longer than any chunk
             }
             else if (within == 0 && take == length)
             {
                 // A whole chunk: decoded straight into the caller's buffer.
-                await ReadWholeChunkAsync(id, buffer[..take], take, ct).ConfigureAwait(false);
+                await ReadWholeChunkAsync(chunk, buffer[..take], take, ct).ConfigureAwait(false);
             }
             else
             {
-                await ReadPartAsync(id, (int)within, buffer[..take], (int)length, ct).ConfigureAwait(false);
+                await ReadPartAsync(chunk, (int)within, buffer[..take], (int)length, ct).ConfigureAwait(false);
             }
             buffer = buffer[take..];
             offset += take;
         }
     }
 
-    private async ValueTask ReadChunkAsync(ChunkRef id, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadChunkAsync(ChunkRef chunk, Memory<byte> dest, int expected, CancellationToken ct)
     {
-        int n = await chunks.ReadAsync(id, dest, ct).ConfigureAwait(false);
-        Check(id, n, expected);
+        int n = await chunks.ReadAsync(chunk, dest, ct).ConfigureAwait(false);
+        Check(chunk, n, expected);
     }
 
     /// <summary>Whole-chunk reads go straight into the caller's buffer and do not displace cached chunks.</summary>
-    private async ValueTask ReadWholeChunkAsync(ChunkRef id, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadWholeChunkAsync(ChunkRef chunk, Memory<byte> dest, int expected, CancellationToken ct)
     {
-        int n = await chunks.ReadThroughAsync(id, dest, ct).ConfigureAwait(false);
-        Check(id, n, expected);
+        int n = await chunks.ReadThroughAsync(chunk, dest, ct).ConfigureAwait(false);
+        Check(chunk, n, expected);
     }
 
-    private void Check(ChunkRef id, int n, int expected)
+    private void Check(ChunkRef chunk, int n, int expected)
     {
-        if (n != expected) throw new Core.Errors.ArchiveFormatException($"{name}: chunk {id.Id.Short} holds {n} bytes, the manifest expects {expected}");
+        if (n != expected) throw new Core.Errors.ArchiveFormatException($"{name}: chunk {chunk.Id.Short} holds {n} bytes, the manifest expects {expected}");
     }
 
-    private async ValueTask ReadPartAsync(ChunkRef id, int within, Memory<byte> dest, int expected, CancellationToken ct)
+    private async ValueTask ReadPartAsync(ChunkRef chunk, int within, Memory<byte> dest, int expected, CancellationToken ct)
     {
-        if (await chunks.TryReadRangeAsync(id, within, dest, ct).ConfigureAwait(false)) return;
+        if (await chunks.TryReadRangeAsync(chunk, within, dest, ct).ConfigureAwait(false)) return;
         byte[] tmp = s_pool.Rent(expected);
         try
         {
-            await ReadChunkAsync(id, tmp.AsMemory(0, expected), expected, ct).ConfigureAwait(false);
+            await ReadChunkAsync(chunk, tmp.AsMemory(0, expected), expected, ct).ConfigureAwait(false);
             tmp.AsMemory(within, dest.Length).CopyTo(dest);
         }
         finally
