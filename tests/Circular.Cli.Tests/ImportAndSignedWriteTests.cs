@@ -103,9 +103,10 @@ public sealed class CacheQuotaCliTests : IDisposable
 
     public void Dispose() => _s.Dispose();
 
+    /// <summary>What the cache's chunks take on disk: its segment files (docs/cache.md).</summary>
     private static long ChunkBytes(string cache) =>
-        Directory.Exists(Path.Combine(cache, "chunks"))
-            ? Directory.EnumerateFiles(Path.Combine(cache, "chunks"), "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).Contains(".tmp", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length)
+        Directory.Exists(Path.Combine(cache, "segments"))
+            ? Directory.EnumerateFiles(Path.Combine(cache, "segments"), "*.cseg").Sum(f => new FileInfo(f).Length)
             : 0;
 
     [Fact]

@@ -86,21 +86,47 @@ public sealed class PooledReadTests() : FaultServedCacheTest("circ-pooled-")
         cache.StoreChunk(path, new byte[] { 9, 8, 7 });
         using var hit = cache.TryReadChunkPooled(path, "test");
         Assert.Equal(new byte[] { 9, 8, 7 }, hit!.Data.ToArray());
-        Assert.Equal([Path.GetFileName(full)], Directory.EnumerateFiles(Path.GetDirectoryName(full)!).Select(Path.GetFileName));
+        Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(full)!)); // chunks are written to segments now
+        Assert.EndsWith(CacheSegment.Extension, cache.Locate(path)!.Value.File, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_segment_torn_by_a_crash_keeps_its_whole_records_and_loses_only_the_torn_one()
+    {
+        string[] paths = Enumerable.Range(1, 5).Select(i => ArchiveLayout.ChunkPath(ChunkId.Compute([(byte)i, 44]))).ToArray();
+        var before = new DiskCache(_cache, quota: 1 << 20);
+        for (int i = 0; i < 5; i++) before.StoreChunk(paths[i], Enumerable.Repeat((byte)i, 1000).ToArray());
+        string segment = before.Locate(paths[0])!.Value.File;
+        var last = before.Locate(paths[4])!.Value;
+        // A crash while the last record was written: only part of its data reached the disk. (Had the file been
+        // extended with zeros instead, the record would be read and fail verification like any damaged copy.)
+        using (var h = File.OpenHandle(segment, FileMode.Open, FileAccess.Write))
+            RandomAccess.SetLength(h, last.Offset + 500);
+        var after = new DiskCache(_cache, quota: 1 << 20);
+        for (int i = 0; i < 4; i++) Assert.Equal(Enumerable.Repeat((byte)i, 1000), after.TryReadChunk(paths[i])!);
+        Assert.Null(after.TryReadChunk(paths[4]));
+        Assert.Equal(4, CacheSegment.Records(segment).Count);
+        // Storing it again goes to a new segment of this process; the torn one is never appended to.
+        after.StoreChunk(paths[4], Enumerable.Repeat((byte)4, 1000).ToArray());
+        Assert.NotEqual(segment, after.Locate(paths[4])!.Value.File);
+        Assert.Equal(Enumerable.Repeat((byte)4, 1000), new DiskCache(_cache, quota: 1 << 20).TryReadChunk(paths[4])!);
     }
 
     [Fact]
     public void Chunks_are_still_cached_after_the_cache_directory_is_cleared_under_a_running_client()
     {
-        var cache = new DiskCache(_cache, quota: 1 << 20);
+        var cache = new DiskCache(_cache, quota: 1 << 20) { RefreshInterval = TimeSpan.Zero };
         string a = ArchiveLayout.ChunkPath(ChunkId.Compute([1]));
         cache.StoreChunk(a, new byte[] { 1 });
-        Directory.Delete(Path.Combine(_cache, "chunks"), recursive: true); // e.g. rm -rf by the user
-        cache.StoreChunk(a, new byte[] { 2 }); // its directory is gone: not stored, no exception
-        cache.StoreChunk(a, new byte[] { 3 }); // created again
+        Directory.Delete(Path.Combine(_cache, DiskCache.SegmentsDir), recursive: true); // e.g. rm -rf by the user
+        cache.StoreChunk(a, new byte[] { 2 }); // its segment is gone: a new one is started, no exception
+        cache.StoreChunk(a, new byte[] { 3 });
         using var hit = cache.TryReadChunkPooled(a, "test");
         Assert.Equal(new byte[] { 3 }, hit!.Data.ToArray());
-        Assert.Equal(1, cache.Total);
+        string[] segments = Directory.GetFiles(Path.Combine(_cache, DiskCache.SegmentsDir));
+        Assert.Single(segments);
+        Assert.Equal(new FileInfo(segments[0]).Length, cache.Total);
+        Assert.Equal(new byte[] { 3 }, new DiskCache(_cache, quota: 1 << 20).TryReadChunk(a)!);
     }
 
     [Fact]
