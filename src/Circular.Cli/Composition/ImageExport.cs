@@ -6,7 +6,7 @@ namespace Circular.Cli.Composition;
 /// <summary>Copies a whole image out: to a sparse file in parallel, or in order to a stream.</summary>
 public static class ImageExport
 {
-    private const int Piece = 1 << 20;
+    private const int Piece = ImageCopy.Piece;
     private const int Parallelism = 16;
 
     public static async Task ToFileAsync(IBlockImage image, string path, Action<long> progress, CancellationToken ct)
@@ -21,6 +21,7 @@ public static class ImageExport
             using (var h = File.OpenHandle(target, regular ? FileMode.Create : FileMode.Open, FileAccess.Write, regular ? FileShare.None : FileShare.ReadWrite))
             {
                 var pieces = new List<(long Offset, int Length)>();
+                var map = (image as IVersionImage)?.Manifest.Map;
                 long pos = 0;
                 while (pos < image.Size)
                 {
@@ -28,7 +29,11 @@ public static class ImageExport
                     foreach (var e in extents)
                     {
                         if (!e.IsZero)
-                            for (long p = e.Offset; p < e.Offset + e.Length; p += Piece) pieces.Add((p, (int)Math.Min(Piece, e.Offset + e.Length - p)));
+                            for (long p = e.Offset, end; p < e.Offset + e.Length; p = end)
+                            {
+                                end = ImageCopy.PieceEnd(map, p, e.Offset + e.Length);
+                                pieces.Add((p, (int)(end - p)));
+                            }
                         else progress(e.Length);
                         pos = e.Offset + e.Length;
                     }
