@@ -495,7 +495,8 @@ public sealed class DiskCache
         long before = segment.Size;
         bool readable;
         try { readable = segment.ScanNew(records, Core.Archive.ObjectHandle.MaxChunkFileLength); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { segment.Close(); return; }
+        // Deleted by another process, or evicted by another thread of this one while it was read.
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ObjectDisposedException) { segment.Close(); return; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             segment.Close();
@@ -514,7 +515,11 @@ public sealed class DiskCache
         }
         lock (_lock)
         {
-            if (segment.Gone) return;
+            if (segment.Gone)
+            {
+                segment.Close();
+                return;
+            }
             bool known = _segments.TryAdd(segment.Name, segment) == false;
             _total += segment.Size - (known ? before : 0);
             if (!known) segment.LastUse = ++_clock;
