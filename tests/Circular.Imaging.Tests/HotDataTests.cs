@@ -93,6 +93,53 @@ public class HotDataTests
         PackIndex.Parse(index.Serialize(), "built"); // valid by its own rules
     }
 
+    /// <summary>A chunk source that says which chunks it holds locally (a disk cache filled by an earlier version).</summary>
+    private sealed class LocalSource(IChunkSource inner, IReadOnlySet<ChunkId> local) : IChunkSource
+    {
+        public ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct) => inner.ReadAsync(chunk, destination, ct);
+        public bool IsLocal(ChunkRef chunk) => local.Contains(chunk.Id);
+    }
+
+    [Fact]
+    public async Task A_pack_whose_data_the_client_holds_as_chunks_is_not_fetched()
+    {
+        var (content, m, backend) = await VersionAsync();
+        var (index, _) = await PackAsync(m, backend, Cs);
+        var all = m.Blocks.Where(b => !b.IsZero).ToHashSet();
+        IChunkSource Source(IEnumerable<ChunkId> local) => new LocalSource(new BackendChunkSource(backend), local.ToHashSet());
+
+        // A cold client needs every pack: the chunks behind a pack always hold at least its pages.
+        Assert.Empty(PackChoice.Unneeded(index, m.Map, Source([]), backend));
+        // A client holding every chunk needs none.
+        Assert.Equal([0, 1], PackChoice.Unneeded(index, m.Map, Source(all), backend).Order());
+        // Pack 1 lies in chunk 15 alone; pack 0 also in chunk 9, which fetched alone would cost as much as the pack.
+        Assert.Equal([1], PackChoice.Unneeded(index, m.Map, Source(all.Where(b => b != m.Blocks[9])), backend));
+        // A pack that is local itself (a local archive, or cached) is always used.
+        Assert.Empty(PackChoice.Unneeded(index, m.Map, Source(all), new LocalPacks(backend)));
+
+        // Read with both packs left out: the version's bytes, and no pack fetched.
+        var counting = new CountingBackend(backend);
+        var packed = new PackedImage(Open(m, counting), new PackStore(counting, index), new HashSet<int> { 0, 1 });
+        Assert.False(packed.Covers(9 * Cs, Page));
+        var buf = new byte[content.Length];
+        await packed.ReadAsync(0, buf, default);
+        Assert.True(content.AsSpan().SequenceEqual(buf));
+        Assert.Equal(0, counting.Reads("packs/"));
+    }
+
+    /// <summary>A backend whose packs are local files.</summary>
+    private sealed class LocalPacks(IArchiveBackend inner) : IArchiveBackend
+    {
+        public string Location => inner.Location;
+        public bool IsWritable => false;
+        public Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct) => inner.TryReadAsync(handle, hints, ct);
+        public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException();
+        public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => inner.ExistsAsync(handle, ct);
+        public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => inner.ListAsync(kind, image, ct);
+        public Task DeleteAsync(string path, CancellationToken ct) => throw new NotSupportedException();
+        public bool HoldsLocally(ObjectHandle handle) => handle.Kind == ObjectKind.Pack;
+    }
+
     [Fact]
     public async Task PackedImage_readsTheSameBytesAsTheVersion_fetchingPacksForProfiledPages()
     {

@@ -20,6 +20,9 @@ internal static partial class ImagingLog
     [LoggerMessage(Level = LogLevel.Information, Message = "packs: {Loaded} of {Count} loaded ({Bytes})")]
     public static partial void PacksLoaded(this ILogger logger, int loaded, int count, string bytes);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "packs of {Version}: {Unneeded} of {Count} not fetched, this client holds most of their data as chunks already")]
+    public static partial void PacksHeldAsChunks(this ILogger logger, string version, int unneeded, int count);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "recorded a profile of {Version}: {Reads} reads, {Bytes} → {Path}")]
     public static partial void ProfileRecorded(this ILogger logger, string version, int reads, string bytes, string path);
 }

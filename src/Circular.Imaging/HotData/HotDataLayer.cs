@@ -134,6 +134,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             ? TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") : Task.FromResult<BootProfile?>(null);
         PackStore? store = null;
         PackedImage? packed = null;
+        HashSet<int> unused = [];
         if (await indexLoad.ConfigureAwait(false) is { } index)
         {
             if (index.ManifestDigest != entry.ManifestDigest)
@@ -144,8 +145,10 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 store = new PackStore(reader.Backend, index);
                 layers.Packs = store;
-                Grow(layers, index.Packs.Sum(p => (long)p.Length));
-                top = packed = new PackedImage(top, store) { Log = options.Log };
+                unused = PackChoice.Unneeded(index, chunked.Manifest.Map, chunks, reader.Backend);
+                if (unused.Count > 0) options.Log.PacksHeldAsChunks(chunked.Name, unused.Count, index.Packs.Count);
+                Grow(layers, index.Packs.Where((_, i) => !unused.Contains(i)).Sum(p => (long)p.Length));
+                top = packed = new PackedImage(top, store, unused) { Log = options.Log };
             }
         }
         if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
@@ -155,7 +158,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         }
         if (await profileLoad.ConfigureAwait(false) is { } profile)
         {
-            var jobs = PlanJobs(profile, chunked, packed, store);
+            var jobs = PlanJobs(profile, chunked, packed, store, unused);
             if (jobs.Count > 0)
             {
                 var gate = new DemandGate();
@@ -180,13 +183,14 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
     }
 
     /// <summary>Packs first (they hold the profile's pages in access order), then profiled chunks the packs do not cover, in first-read order.</summary>
-    private List<PrefetchJob> PlanJobs(BootProfile profile, ChunkedImage chunked, PackedImage? packed, PackStore? store)
+    private List<PrefetchJob> PlanJobs(BootProfile profile, ChunkedImage chunked, PackedImage? packed, PackStore? store, HashSet<int> unused)
     {
         var jobs = new List<PrefetchJob>();
         if (store is not null)
         {
             for (int i = 0; i < store.Index.Packs.Count; i++)
             {
+                if (unused.Contains(i)) continue;
                 int pack = i;
                 jobs.Add(new PrefetchJob($"pack {pack}", store.Index.Packs[pack].Stored, async ct => await store.GetAsync(pack, ct).ConfigureAwait(false)));
             }

@@ -23,10 +23,11 @@ public sealed class PackedImage : VersionImageDecorator
     private readonly int[] _packOffset;
     private readonly bool[] _broken;
 
-    public PackedImage(IVersionImage inner, PackStore packs) : base(inner)
+    /// <param name="unused">Packs not to use (see <see cref="PackChoice"/>): their regions are read from the chunks.</param>
+    public PackedImage(IVersionImage inner, PackStore packs, IReadOnlySet<int>? unused = null) : base(inner)
     {
         _packs = packs;
-        var regions = packs.Index.Entries.OrderBy(r => r.Offset).ToArray();
+        var regions = packs.Index.Entries.Where(r => unused is null || !unused.Contains(r.Pack)).OrderBy(r => r.Offset).ToArray();
         _starts = regions.Select(r => r.Offset).ToArray();
         _ends = regions.Select(r => r.Offset + r.Length).ToArray();
         _pack = regions.Select(r => r.Pack).ToArray();

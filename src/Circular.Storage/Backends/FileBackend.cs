@@ -69,6 +69,9 @@ public sealed class FileBackend : IArchiveBackend, ILocalObjects
 
     public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => Task.FromResult(File.Exists(FullPath(handle)));
 
+    /// <summary>Everything here is read without the network.</summary>
+    public bool HoldsLocally(ObjectHandle handle) => true;
+
     public async IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, [EnumeratorCancellation] CancellationToken ct)
     {
         string full = FullPath(ArchiveLayout.DirectoryOf(kind, image));

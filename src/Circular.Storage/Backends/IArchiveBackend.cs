@@ -37,6 +37,12 @@ public interface IArchiveBackend
     Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct);
 
     /// <summary>
+    /// True when the object can be read without the network (a local archive, or a copy in the disk cache), answered
+    /// from what is already known (no I/O). A hint for planning reads (which packs are worth fetching); false when unsure.
+    /// </summary>
+    bool HoldsLocally(ObjectHandle handle) => false;
+
+    /// <summary>
     /// Every file stored for objects of <paramref name="kind"/> (chunks, packs; or, with <paramref name="image"/>, that
     /// image's manifests, profiles or pack indexes), writers' leftover temporaries included. Local backends only;
     /// HTTP throws NotSupportedException.

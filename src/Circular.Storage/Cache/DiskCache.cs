@@ -87,6 +87,12 @@ public sealed class DiskCache
             return _entries.TryGetValue(relative, out var e) ? (e.Unit.FilePath, e.Offset, e.Length) : null;
     }
 
+    /// <summary>Whether a chunk is in the cache as far as this process knows (no I/O: the index only).</summary>
+    public bool Contains(string relative)
+    {
+        lock (_lock) return _entries.ContainsKey(relative);
+    }
+
     public byte[]? TryReadChunk(string relative)
     {
         using var pooled = TryReadChunkPooled(relative, relative);

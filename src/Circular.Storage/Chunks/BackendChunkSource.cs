@@ -33,6 +33,8 @@ public sealed class BackendChunkSource(IArchiveBackend backend) : IChunkSource
     private static readonly System.Buffers.ArrayPool<byte> s_pool =
         System.Buffers.ArrayPool<byte>.Create(ChunkFile.MaxEncodedLength(ChunkFile.MaxChunkLength), 64);
 
+    public bool IsLocal(ChunkRef chunk) => backend.HoldsLocally(ObjectHandle.Chunk(chunk.Id));
+
     public async ValueTask<int> ReadAsync(ChunkRef chunk, Memory<byte> destination, CancellationToken ct)
     {
         var id = chunk.Id;

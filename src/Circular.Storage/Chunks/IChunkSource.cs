@@ -31,4 +31,10 @@ public interface IChunkSource
     /// (4 KiB of a 256 KiB chunk) costs what it reads, as with a raw file. The bytes are those of a verified chunk.
     /// </summary>
     ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct) => ValueTask.FromResult(false);
+
+    /// <summary>
+    /// True when some layer has the chunk without the network (memory, the disk cache, a local archive), answered
+    /// without I/O. A planning hint: a client that holds most of a pack's data as chunks need not fetch the pack.
+    /// </summary>
+    bool IsLocal(ChunkRef chunk) => false;
 }

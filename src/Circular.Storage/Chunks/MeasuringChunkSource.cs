@@ -27,6 +27,8 @@ public sealed class MeasuringChunkSource(IChunkSource inner, MeasurementLog log)
         return n;
     }
 
+    public bool IsLocal(ChunkRef chunk) => Inner.IsLocal(chunk);
+
     public async ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct)
     {
         if (!await Inner.TryReadRangeAsync(chunk, offset, destination, ct).ConfigureAwait(false)) return false;

@@ -62,6 +62,13 @@ public sealed class MemoryChunkCache(IChunkSource inner, int chunkCapacity, long
     /// A cached chunk gives its range; otherwise the layer below may read just the range (a verified local file), which
     /// is then not kept: keeping it would mean reading the whole chunk, which is what a range read avoids.
     /// </summary>
+    public bool IsLocal(ChunkRef chunk)
+    {
+        lock (_lock)
+            if (_map.ContainsKey(chunk.Id)) return true;
+        return inner.IsLocal(chunk);
+    }
+
     public ValueTask<bool> TryReadRangeAsync(ChunkRef chunk, int offset, Memory<byte> destination, CancellationToken ct)
     {
         if (TryGet(chunk.Id, out var data))

@@ -1,0 +1,36 @@
+using Circular.Core.Archive;
+using Circular.Core.HotData;
+using Circular.Core.Manifests;
+using Circular.Storage.Backends;
+using Circular.Storage.Chunks;
+
+namespace Circular.Imaging.HotData;
+
+/// <summary>
+/// Which of a version's packs a client should not fetch: those whose pages it mostly holds already, as chunks of a
+/// version it read before (a rebuilt image shares most chunks with the last one, and its packs repeat that data). For
+/// each pack not held locally itself, the chunks its regions lie in that are not local are what reading without the
+/// pack costs; when those add up to less than the pack, the chunks are cheaper and the pack is left out.
+/// </summary>
+public static class PackChoice
+{
+    public static HashSet<int> Unneeded(PackIndex index, ChunkMap map, IChunkSource chunks, IArchiveBackend backend)
+    {
+        var missing = new HashSet<int>[index.Packs.Count];
+        for (int p = 0; p < missing.Length; p++) missing[p] = [];
+        foreach (var region in index.Entries)
+            foreach (int i in map.Covering(region.Offset, region.Length))
+            {
+                var chunk = map.Ref(i);
+                if (!chunk.Id.IsZero && !chunks.IsLocal(chunk)) missing[region.Pack].Add(i);
+            }
+        var unneeded = new HashSet<int>();
+        for (int p = 0; p < missing.Length; p++)
+        {
+            var info = index.Packs[p];
+            if (backend.HoldsLocally(ObjectHandle.Pack(info.ChunkId))) continue;
+            if (missing[p].Sum(i => map.Length(i)) < info.Length) unneeded.Add(p);
+        }
+        return unneeded;
+    }
+}
