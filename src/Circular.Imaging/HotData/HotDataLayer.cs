@@ -132,6 +132,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             ? TryAsync(() => reader.GetPackIndexAsync(image, entry, ct), $"packs of {chunked.Name}") : Task.FromResult<PackIndex?>(null);
         var profileLoad = options.Prefetch && entry.Profile is not null
             ? TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") : Task.FromResult<BootProfile?>(null);
+        var foreignLoad = options.Packs && entry.Packs is not null ? FindForeignAsync(image, entry, ct) : Task.FromResult(ForeignPages.None);
         PackStore? store = null;
         PackedImage? packed = null;
         HashSet<int> unused = [];
@@ -145,10 +146,11 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 store = new PackStore(reader.Backend, index);
                 layers.Packs = store;
-                unused = PackChoice.Unneeded(index, chunked.Manifest.Map, chunks, reader.Backend);
+                var foreign = await foreignLoad.ConfigureAwait(false);
+                unused = PackChoice.Unneeded(index, chunked.Manifest.Map, chunks, reader.Backend, foreign);
                 if (unused.Count > 0) options.Log.PacksHeldAsChunks(chunked.Name, unused.Count, index.Packs.Count);
-                Grow(layers, index.Packs.Where((_, i) => !unused.Contains(i)).Sum(p => (long)p.Length));
-                top = packed = new PackedImage(top, store, unused) { Log = options.Log };
+                Grow(layers, index.Packs.Where((_, i) => !unused.Contains(i)).Sum(p => (long)p.Length) + foreign.PackBytes);
+                top = packed = new PackedImage(top, store, unused, foreign) { Log = options.Log };
             }
         }
         if (options.RecordProfile is not null && Interlocked.CompareExchange(ref _recorder, new ProfileRecorder(top, entry.ManifestDigest, options.Clock), null) is null)
@@ -169,6 +171,13 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             }
         }
         return top;
+    }
+
+    /// <summary>Pages of other versions' cached packs (a shortcut: nothing found when anything fails).</summary>
+    private async Task<ForeignPages> FindForeignAsync(string image, VersionEntry entry, CancellationToken ct)
+    {
+        try { return await ForeignPages.FindAsync(reader, image, entry, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is CircularException or IOException) { return ForeignPages.None; }
     }
 
     /// <summary>Hot data only speeds reads up: when it cannot be loaded the version is read as if it had none.</summary>

@@ -14,15 +14,18 @@ namespace Circular.Imaging.HotData;
 /// </summary>
 public static class PackChoice
 {
-    public static HashSet<int> Unneeded(PackIndex index, ChunkMap map, IChunkSource chunks, IArchiveBackend backend)
+    /// <param name="foreign">Pages held in other versions' cached packs: they count as held.</param>
+    public static HashSet<int> Unneeded(PackIndex index, ChunkMap map, IChunkSource chunks, IArchiveBackend backend, ForeignPages? foreign = null)
     {
+        foreign ??= ForeignPages.None;
         var missing = new HashSet<int>[index.Packs.Count];
         for (int p = 0; p < missing.Length; p++) missing[p] = [];
         foreach (var region in index.Entries)
             foreach (int i in map.Covering(region.Offset, region.Length))
             {
                 var chunk = map.Ref(i);
-                if (!chunk.Id.IsZero && !chunks.IsLocal(chunk)) missing[region.Pack].Add(i);
+                if (chunk.Id.IsZero || chunks.IsLocal(chunk)) continue;
+                if (!AllForeign(region, map, i, foreign)) missing[region.Pack].Add(i);
             }
         var unneeded = new HashSet<int>();
         for (int p = 0; p < missing.Length; p++)
@@ -32,5 +35,16 @@ public static class PackChoice
             if (missing[p].Sum(i => map.Length(i)) < info.Length) unneeded.Add(p);
         }
         return unneeded;
+    }
+
+    /// <summary>Whether every page of the region within chunk <paramref name="i"/> is held in another version's pack.</summary>
+    private static bool AllForeign(PackRegion region, ChunkMap map, int i, ForeignPages foreign)
+    {
+        if (foreign.Count == 0) return false;
+        long chunkStart = map.Offset(i);
+        long from = Math.Max(region.Offset, chunkStart), to = Math.Min(region.Offset + region.Length, map.End(i));
+        for (long page = from - from % BootProfile.PageSize; page < to; page += BootProfile.PageSize)
+            if (!foreign.TryFind(map.Id(i), page - chunkStart, out _, out _, out _)) return false;
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
 using Circular.Core.Manifests;
@@ -22,10 +23,16 @@ public sealed class PackedImage : VersionImageDecorator
     private readonly int[] _pack;
     private readonly int[] _packOffset;
     private readonly bool[] _broken;
+    private const int Page = BootProfile.PageSize;
+    private readonly ForeignPages _foreign;
+    private readonly ChunkMap? _map;
 
     /// <param name="unused">Packs not to use (see <see cref="PackChoice"/>): their regions are read from the chunks.</param>
-    public PackedImage(IVersionImage inner, PackStore packs, IReadOnlySet<int>? unused = null) : base(inner)
+    /// <param name="foreign">Pages held in other versions' cached packs: read from there, outside this version's regions.</param>
+    public PackedImage(IVersionImage inner, PackStore packs, IReadOnlySet<int>? unused = null, ForeignPages? foreign = null) : base(inner)
     {
+        _foreign = foreign ?? ForeignPages.None;
+        _map = _foreign.Count > 0 ? inner.Manifest.Map : null;
         _packs = packs;
         var regions = packs.Index.Entries.Where(r => unused is null || !unused.Contains(r.Pack)).OrderBy(r => r.Offset).ToArray();
         _starts = regions.Select(r => r.Offset).ToArray();
@@ -58,7 +65,8 @@ public sealed class PackedImage : VersionImageDecorator
             {
                 long stop = i < _starts.Length ? _starts[i] : long.MaxValue;
                 take = (int)Math.Min(buffer.Length, stop - offset);
-                await Inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
+                if (_map is not null) take = await ReadOutsideRegionsAsync(offset, buffer[..take], ct).ConfigureAwait(false);
+                else await Inner.ReadAsync(offset, buffer[..take], ct).ConfigureAwait(false);
             }
             buffer = buffer[take..];
             offset += take;
@@ -81,15 +89,58 @@ public sealed class PackedImage : VersionImageDecorator
         }
     }
 
-    /// <summary>True when every byte of the range is in some region.</summary>
+    /// <summary>
+    /// Reads the start of <paramref name="dest"/>, which lies outside this version's regions: its first page from
+    /// another version's pack when one holds it, else every page up to the next one held there from the version
+    /// itself. Returns the bytes read (at least one).
+    /// </summary>
+    private async ValueTask<int> ReadOutsideRegionsAsync(long offset, Memory<byte> dest, CancellationToken ct)
+    {
+        long page = offset - offset % Page;
+        int first = (int)Math.Min(dest.Length, page + Page - offset);
+        if (Foreign(page) is var (store, pack, packOffset))
+        {
+            byte[]? data = null;
+            try { data = await store.GetAsync(pack, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is CircularException or IOException) { } // a shortcut only: read the version instead
+            if (data is not null)
+            {
+                data.AsSpan(packOffset + (int)(offset - page), first).CopyTo(dest.Span);
+                return first;
+            }
+            await Inner.ReadAsync(offset, dest[..first], ct).ConfigureAwait(false);
+            return first;
+        }
+        int n = first;
+        while (n < dest.Length && Foreign(offset + n) is null) n += Math.Min(Page, dest.Length - n);
+        await Inner.ReadAsync(offset, dest[..n], ct).ConfigureAwait(false);
+        return n;
+    }
+
+    /// <summary>Where another version's cached pack holds the whole page at <paramref name="page"/> of this version.</summary>
+    private (PackStore Store, int Pack, int PackOffset)? Foreign(long page)
+    {
+        if (_map is null || page + Page > _map.ImageSize) return null;
+        int i = _map.IndexOf(page);
+        var id = _map.Id(i);
+        return !id.IsZero && _foreign.TryFind(id, page - _map.Offset(i), out var store, out int pack, out int at) ? (store, pack, at) : null;
+    }
+
+    /// <summary>True when every byte of the range is in some region, or in a page another version's cached pack holds.</summary>
     public bool Covers(long offset, long length)
     {
         long end = offset + length;
         while (offset < end)
         {
             int i = RegionAtOrAfter(offset);
-            if (i >= _starts.Length || _starts[i] > offset) return false;
-            offset = _ends[i];
+            if (i < _starts.Length && _starts[i] <= offset)
+            {
+                offset = _ends[i];
+                continue;
+            }
+            long page = offset - offset % Page;
+            if (Foreign(page) is null) return false;
+            offset = page + Page;
         }
         return true;
     }

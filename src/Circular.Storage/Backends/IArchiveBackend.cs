@@ -38,7 +38,7 @@ public interface IArchiveBackend
 
     /// <summary>
     /// True when the object can be read without the network (a local archive, or a copy in the disk cache), answered
-    /// from what is already known (no I/O). A hint for planning reads (which packs are worth fetching); false when unsure.
+    /// cheaply (an index lookup, at most a stat). A hint for planning reads (which packs are worth fetching); false when unsure.
     /// </summary>
     bool HoldsLocally(ObjectHandle handle) => false;
 

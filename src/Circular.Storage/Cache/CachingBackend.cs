@@ -153,7 +153,10 @@ public sealed class CachingBackend : IArchiveBackend
 
     public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => _inner.WriteAsync(handle, data, ct);
 
-    public bool HoldsLocally(ObjectHandle handle) => (handle.IsChunkFile && _cache.Contains(handle.Path)) || _inner.HoldsLocally(handle);
+    /// <summary>A chunk or pack in the cache's index, or an immutable metadata copy on disk (one stat).</summary>
+    public bool HoldsLocally(ObjectHandle handle) =>
+        (handle.IsChunkFile ? _cache.Contains(handle.Path) : handle.IsImmutable && File.Exists(Path.Combine(_metaDir, handle.Path)))
+        || _inner.HoldsLocally(handle);
 
     public async Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) =>
         await TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false) is not null;
