@@ -215,7 +215,11 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             {
                 var chunk = map.Ref(i);
                 var id = chunk.Id;
-                if (id.IsZero || !seen.Add(id)) continue;
+                if (id.IsZero || seen.Contains(id)) continue;
+                // The part of the read in this chunk may be held already (a pack, another version's cached pack).
+                long from = Math.Max(read.Offset, map.Offset(i)), to = Math.Min(read.Offset + read.Length, map.End(i));
+                if (packed is not null && packed.Covers(from, to - from)) continue;
+                seen.Add(id);
                 int length = (int)map.Length(i);
                 jobs.Add(new PrefetchJob($"chunk {id.Short}", length, async ct =>
                 {
