@@ -77,14 +77,7 @@ public sealed class ForeignPagesTests
             // Version 2's boot reads the same data as version 1's, one chunk further on.
             var profile = Profile(content.Length, (version - 1) * Cs) with { Version = version, ManifestDigest = digest };
             var index = await new PackBuilder(new ChunkedImage(manifest, new BackendChunkSource(memory), $"os@{version}"), 2 * Cs)
-                .BuildAsync(profile, digest, "p", async (raw, ct) =>
-                {
-                    var id = ChunkId.Compute(raw.Span);
-                    byte[] file = new byte[ChunkFile.MaxEncodedLength(raw.Length)];
-                    int n = ChunkFile.Encode(raw.Span, ChunkCodec.Zstd, 3, file);
-                    await memory.WriteAsync(ArchiveLayout.PackPath(id), file.AsMemory(0, n), ct);
-                    return (id, n);
-                }, default);
+                .BuildAsync(profile, digest, "p", HotDataTests.StorePacksIn(memory), default);
             byte[] ix = index.Serialize();
             string ixDigest = Convert.ToHexStringLower(SHA256.HashData(ix));
             await memory.WriteAsync(ArchiveLayout.PackIndexPath("os", ixDigest), ix, default);

@@ -66,16 +66,19 @@ public class HotDataTests
     private static async Task<(PackIndex Index, MemoryBackend Backend)> PackAsync(Manifest m, MemoryBackend backend, int packSize)
     {
         var builder = new PackBuilder(Open(m, backend), packSize);
-        var index = await builder.BuildAsync(ScatteredProfile(m.ImageSize), "d", "p", async (raw, ct) =>
-        {
-            var id = ChunkId.Compute(raw.Span);
-            byte[] file = new byte[ChunkFile.MaxEncodedLength(raw.Length)];
-            int n = ChunkFile.Encode(raw.Span, ChunkCodec.Zstd, 3, file);
-            await backend.WriteAsync(ArchiveLayout.PackPath(id), file.AsMemory(0, n), ct);
-            return (id, n);
-        }, default);
+        var index = await builder.BuildAsync(ScatteredProfile(m.ImageSize), "d", "p", StorePacksIn(backend), default);
         return (index, backend);
     }
+
+    /// <summary>Stores each pack the builder makes in <paramref name="backend"/>, as `optimize` does in an archive.</summary>
+    internal static PackBuilder.StorePack StorePacksIn(MemoryBackend backend) => async (raw, ct) =>
+    {
+        var id = ChunkId.Compute(raw.Span);
+        byte[] file = new byte[ChunkFile.MaxEncodedLength(raw.Length)];
+        int n = ChunkFile.Encode(raw.Span, ChunkCodec.Zstd, 3, file);
+        await backend.WriteAsync(ArchiveLayout.PackPath(id), file.AsMemory(0, n), ct);
+        return (id, n);
+    };
 
     [Fact]
     public async Task PackBuilder_packsProfiledPages_inAccessOrder_skippingZeroBlocks_andSplittingAtPackSize()
