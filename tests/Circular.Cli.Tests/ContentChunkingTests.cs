@@ -141,6 +141,66 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
         }
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_client_holding_the_parent_downloads_a_manifest_patch_and_falls_back_to_the_whole_manifest()
+    {
+        var (v1, v2, _) = Rebuilt();
+        string archive = await scratch.InitArchiveAsync("patched");
+        await PushOutput.PushAsync(archive, "os", v1, "--chunking", "content", "--chunk-size", "16K");
+        await PushOutput.PushAsync(archive, "os", v2, "--chunking", "content", "--chunk-size", "16K");
+        Assert.False(RefsFile.Version(archive, "os", 1).TryGetProperty("patchFrom", out _));
+        Assert.Equal(1, RefsFile.Version(archive, "os", 2).GetProperty("patchFrom").GetInt32());
+        string patch = Path.Combine(archive, "images", "os", "patches", "2");
+        long manifestLength = new FileInfo(Path.Combine(archive, "images", "os", "versions", "2")).Length;
+        Assert.True(new FileInfo(patch).Length * 5 < manifestLength, $"patch {new FileInfo(patch).Length} bytes, manifest {manifestLength}");
+
+        using var nginx = await NginxServer.StartAsync(archive);
+        string url = nginx.Url.ToString();
+        int Fetches(string path) => nginx.AccessLog.Count(l => l.StartsWith($"GET /{path} 200", StringComparison.Ordinal));
+        async Task CatBoth(string cache, string tag)
+        {
+            (await CircularCli.RunAsync("cat", url, "os@1", "-o", scratch[$"{tag}-1"], "--cache", cache)).Ok();
+            (await CircularCli.RunAsync("cat", url, "os@2", "-o", scratch[$"{tag}-2"], "--cache", cache)).Ok();
+            Files.AssertSameBytes(v1, scratch[$"{tag}-1"]);
+            Files.AssertSameBytes(v2, scratch[$"{tag}-2"]);
+        }
+
+        // Holding version 1, the client rebuilds version 2's manifest from the patch and keeps it.
+        await CatBoth(scratch.NewDir("patched-cache"), "p");
+        Assert.Equal(1, Fetches("images/os/patches/2"));
+        Assert.Equal(0, Fetches("images/os/versions/2"));
+        (await CircularCli.RunAsync("cat", url, "os@2", "-o", scratch["p-again"], "--cache", scratch["patched-cache"])).Ok();
+        Assert.Equal(1, Fetches("images/os/patches/2"));
+        Assert.Equal(0, Fetches("images/os/versions/2"));
+        // A cold client has no parent to patch: the whole manifest.
+        (await CircularCli.RunAsync("cat", url, "os@2", "-o", scratch["p-cold"], "--cache", scratch.NewDir("cold-cache"))).Ok();
+        Assert.Equal(1, Fetches("images/os/versions/2"));
+
+        // A damaged patch, then none at all (a mirror without it): the whole manifest, byte-exact.
+        byte[] good = File.ReadAllBytes(patch);
+        byte[] bad = (byte[])good.Clone();
+        bad[^40] ^= 0x55;
+        File.WriteAllBytes(patch, bad);
+        await CatBoth(scratch.NewDir("damaged-cache"), "d");
+        Assert.Equal(2, Fetches("images/os/versions/2"));
+        File.Delete(patch);
+        await CatBoth(scratch.NewDir("missing-cache"), "m");
+        Assert.Equal(3, Fetches("images/os/versions/2"));
+        File.WriteAllBytes(patch, good);
+
+        // A mirror copies the patch; gc deletes the patches of the versions it drops.
+        string mirror = scratch.NewDir("patched-mirror");
+        (await CircularCli.RunAsync("mirror", archive, mirror)).Ok();
+        Assert.Equal(good, File.ReadAllBytes(Path.Combine(mirror, "images", "os", "patches", "2")));
+        await PushOutput.PushAsync(archive, "os", v1, "--chunking", "content", "--chunk-size", "16K");
+        Assert.Equal(2, RefsFile.Version(archive, "os", 3).GetProperty("patchFrom").GetInt32());
+        (await CircularCli.RunAsync("gc", archive, "--keep-last", "1")).Ok();
+        Assert.False(File.Exists(patch));
+        Assert.True(File.Exists(Path.Combine(archive, "images", "os", "patches", "3")));
+        await ArchiveChecks.VerifyCleanAsync(archive);
+    }
+
     [Theory]
     [InlineData("16K", "zstd")]
     [InlineData("64K", "zlib")]

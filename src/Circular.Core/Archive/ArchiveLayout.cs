@@ -18,6 +18,8 @@ public static class ArchiveLayout
     public static string ImageDir(string image) => $"images/{image}";
     public static string RefsPath(string image) => $"images/{image}/refs.json";
     public static string ManifestPath(string image, int version) => $"images/{image}/versions/{version}";
+    /// <summary>Version N's manifest as a patch to its parent's (docs/format.md, "Manifest patches").</summary>
+    public static string ManifestPatchPath(string image, int version) => $"images/{image}/patches/{version}";
     /// <summary>A boot profile, named by the SHA-256 of its file.</summary>
     public static string ProfilePath(string image, string digest) => $"images/{image}/profiles/{digest}";
     /// <summary>A pack index, named by the SHA-256 of its file.</summary>
@@ -36,6 +38,7 @@ public static class ArchiveLayout
         ObjectKind.Chunk => ChunksDir,
         ObjectKind.Pack => PacksDir,
         ObjectKind.Manifest => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/versions",
+        ObjectKind.ManifestPatch => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/patches",
         ObjectKind.Profile => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/profiles",
         ObjectKind.PackIndex => $"{ImageDir(image ?? throw new ArgumentNullException(nameof(image)))}/packs",
         _ => throw new ArgumentException($"{kind} objects are not listed", nameof(kind)),

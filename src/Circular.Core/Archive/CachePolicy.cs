@@ -14,7 +14,7 @@ public static class CachePolicy
 
     /// <summary>The media type an object is served and stored with: binary files, JSON, or PEM keys.</summary>
     public static string ContentType(ObjectHandle handle) => handle.Kind switch {
-        ObjectKind.Chunk or ObjectKind.Pack or ObjectKind.Manifest => "application/octet-stream",
+        ObjectKind.Chunk or ObjectKind.Pack or ObjectKind.Manifest or ObjectKind.ManifestPatch => "application/octet-stream",
         ObjectKind.PublicKey => "application/x-pem-file",
         _ => "application/json",
     };

@@ -12,6 +12,8 @@ public enum ObjectKind
     PublicKey,
     Refs,
     Manifest,
+    /// <summary>A manifest written as a patch to its parent's: a transport for clients holding the parent.</summary>
+    ManifestPatch,
     Profile,
     PackIndex,
     Chunk,
@@ -74,6 +76,10 @@ public readonly record struct ObjectHandle
     public static ObjectHandle Manifest(string image, int version, long? blocks = null) =>
         new(ObjectKind.Manifest, ArchiveLayout.ManifestPath(image, version), Manifests.Manifest.MaxFileLength(blocks), true);
 
+    /// <summary>Version N's manifest patch; bounded like the manifest it rebuilds (it is never longer than that).</summary>
+    public static ObjectHandle ManifestPatch(string image, int version, long? blocks = null) =>
+        new(ObjectKind.ManifestPatch, ArchiveLayout.ManifestPatchPath(image, version), Manifests.Manifest.MaxFileLength(blocks) + 4096, true);
+
     public static ObjectHandle Profile(string image, string digest) => new(ObjectKind.Profile, ArchiveLayout.ProfilePath(image, digest), MaxHotDataLength, true);
     public static ObjectHandle PackIndex(string image, string digest) => new(ObjectKind.PackIndex, ArchiveLayout.PackIndexPath(image, digest), MaxHotDataLength, true);
     public static ObjectHandle Chunk(ChunkId id) => new(ObjectKind.Chunk, ArchiveLayout.ChunkPath(id), MaxChunkFileLength, true);
@@ -125,6 +131,8 @@ public readonly record struct ObjectHandle
                 return Refs(image);
             case ["images", var image, "versions", var v] when int.TryParse(v, System.Globalization.NumberStyles.None, null, out int version) && v == version.ToString(System.Globalization.CultureInfo.InvariantCulture):
                 return Manifest(image, version);
+            case ["images", var image, "patches", var v] when int.TryParse(v, System.Globalization.NumberStyles.None, null, out int version) && v == version.ToString(System.Globalization.CultureInfo.InvariantCulture):
+                return ManifestPatch(image, version);
             case ["images", var image, "profiles", var digest] when ArchiveLayout.IsDigest(digest):
                 return Profile(image, digest);
             case ["images", var image, "packs", var digest] when ArchiveLayout.IsDigest(digest):

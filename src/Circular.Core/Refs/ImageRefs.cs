@@ -116,6 +116,12 @@ public sealed record VersionEntry
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Packs { get; init; }
 
+    /// <summary>The version whose manifest images/NAME/patches/N patches into this one's, when a patch was written
+    /// (docs/format.md, "Manifest patches"); omitted when there is none.</summary>
+    [JsonPropertyName("patchFrom")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? PatchFrom { get; init; }
+
     public const string ContentChunkingName = "content";
 
     /// <summary>How the version was cut (<see cref="ChunkingName"/>).</summary>
@@ -150,6 +156,7 @@ public sealed record VersionEntry
         if (AddedChunks < 0 || AddedBytes < 0) return "negative added chunks or bytes";
         if (Profile is not null && !ArchiveLayout.IsDigest(Profile)) return "the profile digest is not a SHA-256";
         if (Packs is not null && !ArchiveLayout.IsDigest(Packs)) return "the pack index digest is not a SHA-256";
+        if (PatchFrom is { } from && (from < 1 || from >= Version)) return $"its manifest patch starts from version {from}, not an earlier one";
         return null;
     }
 

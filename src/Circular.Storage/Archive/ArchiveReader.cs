@@ -114,29 +114,68 @@ public sealed class ArchiveReader
     /// Loads a version's manifest and checks it against the digest the refs list for it. Manifests loaded lately are
     /// answered from memory (by digest: they never change); concurrent loads of one share one fetch.
     /// </summary>
-    public Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct) =>
-        _manifests.GetAsync(entry.ManifestDigest, () => LoadManifestAsync(image, entry, CancellationToken.None)).WaitAsync(ct);
+    public Task<Manifest> GetManifestAsync(string image, VersionEntry entry, CancellationToken ct) => GetManifestAsync(image, entry, null, ct);
 
-    private Task<Manifest> LoadManifestAsync(string image, VersionEntry entry, CancellationToken ct)
+    /// <summary>
+    /// The same; with the image's <paramref name="refs"/>, a manifest this client does not hold arrives as a patch to
+    /// its parent's when the client holds that one (docs/format.md, "Manifest patches").
+    /// </summary>
+    public Task<Manifest> GetManifestAsync(string image, VersionEntry entry, ImageRefs? refs, CancellationToken ct) =>
+        _manifests.GetAsync(entry.ManifestDigest, () => LoadManifestAsync(image, entry, refs, CancellationToken.None)).WaitAsync(ct);
+
+    private async Task<Manifest> LoadManifestAsync(string image, VersionEntry entry, ImageRefs? refs, CancellationToken ct)
     {
+        if (refs is not null && await TryPatchedAsync(image, entry, refs, ct).ConfigureAwait(false) is { } patched) return patched;
         var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
         string what = $"{image}@{entry.Version}";
-        return VerifiedRead.ReadAsync(Backend, handle, async (obj, hints) =>
+        return await VerifiedRead.ReadAsync(Backend, handle, (obj, hints) => CheckManifestAsync(image, entry, obj.Data.ToArray(), obj.Source, hints, ct),
+            whenMissing: defect => throw defect ?? new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}"), whenExhausted: Damaged, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A manifest's bytes checked against its refs entry (digest, name, shape) and, in a signed archive, its signature.</summary>
+    private async ValueTask<Manifest> CheckManifestAsync(string image, VersionEntry entry, byte[] data, string source, ReadHints hints, CancellationToken ct)
+    {
+        string what = $"{image}@{entry.Version}";
+        string digest = Manifest.Digest(data);
+        if (digest != entry.ManifestDigest)
+            throw new DigestMismatchException($"manifest of {what} from {source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
+        var m = Manifest.Parse(data, what);
+        if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
+            throw new ArchiveFormatException($"refs of image '{image}' are corrupt: the manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
+        if (entry.Disagreement(m) is { } why)
+            throw new ArchiveFormatException($"refs of image '{image}' are corrupt: version {entry.Version} does not match its manifest ({why})");
+        if (Trust is null) return m;
+        var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
+        var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
+        Trust.Verify(handle.Path, data, sig?.Data, $"manifest of {what} from {source}");
+        return m;
+    }
+
+    /// <summary>
+    /// The manifest rebuilt from its patch and the parent's manifest, when the refs name a patch, this client holds
+    /// the parent's manifest and not this one; null to fetch it whole. Any failure (no patch on this mirror, a
+    /// damaged one, one that rebuilds other bytes) falls back to the whole manifest, which decides.
+    /// </summary>
+    private async Task<Manifest?> TryPatchedAsync(string image, VersionEntry entry, ImageRefs refs, CancellationToken ct)
+    {
+        if (entry.PatchFrom is not { } from || refs.Find(from) is not { } parentEntry) return null;
+        var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
+        if (Backend.HoldsLocally(handle) || !Backend.HoldsLocally(ObjectHandle.Manifest(image, from, parentEntry.ExpectedBlocks))) return null;
+        string what = $"{image}@{entry.Version}";
+        try
         {
-            byte[] data = obj.Data.ToArray();
-            string digest = Manifest.Digest(data);
-            if (digest != entry.ManifestDigest)
-                throw new DigestMismatchException($"manifest of {what} from {obj.Source} does not match its refs (digest {digest[..12]}, expected {entry.ManifestDigest[..12]})");
-            var m = Manifest.Parse(data, what);
-            if (m.Metadata.Image != image || m.Metadata.Version != entry.Version)
-                throw new ArchiveFormatException($"refs of image '{image}' are corrupt: the manifest of {what} describes {m.Metadata.Image}@{m.Metadata.Version}");
-            if (entry.Disagreement(m) is { } why)
-                throw new ArchiveFormatException($"refs of image '{image}' are corrupt: version {entry.Version} does not match its manifest ({why})");
-            if (Trust is null) return m;
-            var sig = await Backend.TryReadAsync(handle.Signature(), hints, ct).ConfigureAwait(false);
-            Trust.Verify(handle.Path, data, sig?.Data, $"manifest of {what} from {obj.Source}");
+            var parent = await GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
+            var patch = await Backend.TryReadAsync(ObjectHandle.ManifestPatch(image, entry.Version, entry.ExpectedBlocks), ReadHints.None, ct).ConfigureAwait(false);
+            if (patch is null || ManifestPatch.ParentDigest(patch.Data, what) != parentEntry.ManifestDigest) return null;
+            byte[] data = ManifestPatch.Apply(patch.Data, parent, handle.MaxLength, what);
+            var m = await CheckManifestAsync(image, entry, data, patch.Source + " (a patch to " + $"{image}@{from})", ReadHints.None, ct).ConfigureAwait(false);
+            Backend.KeepLocally(handle, data);
             return m;
-        }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"manifest of {what} is missing from {Backend.Location}"), whenExhausted: Damaged, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The version's boot profile, checked against the digest its refs entry names; null when it has none.</summary>
@@ -186,6 +225,6 @@ public sealed class ArchiveReader
     {
         var refs = await GetRefsAsync(spec.Name, ct, explicitVersion: spec.Number is not null).ConfigureAwait(false);
         var entry = Resolve(refs, spec);
-        return new ResolvedVersion(spec, refs, entry, await GetManifestAsync(spec.Name, entry, ct).ConfigureAwait(false));
+        return new ResolvedVersion(spec, refs, entry, await GetManifestAsync(spec.Name, entry, refs, ct).ConfigureAwait(false));
     }
 }

@@ -37,6 +37,7 @@ public sealed class GarbageCollector(WritableArchive archive)
             {
                 await archive.UpdateRefsAsync(image, r => r with { Versions = r.Versions.Where(v => keep.Contains(v.Version)).ToList() }, ct).ConfigureAwait(false);
                 foreach (var v in drop) await archive.Backend.DeleteAsync(ObjectHandle.Manifest(image, v).Path, ct).ConfigureAwait(false);
+                foreach (var v in drop) await archive.Backend.DeleteAsync(ObjectHandle.ManifestPatch(image, v).Path, ct).ConfigureAwait(false);
             }
             if (!dryRun) await DeleteOrphanManifestsAsync(image, keep, ct).ConfigureAwait(false);
             var kept = refs.Versions.Where(v => keep.Contains(v.Version)).ToList();
@@ -96,13 +97,15 @@ public sealed class GarbageCollector(WritableArchive archive)
         return doomed.Count;
     }
 
+    /// <summary>Manifests and manifest patches of versions the refs do not keep, and writers' leftovers among them.</summary>
     private async Task DeleteOrphanManifestsAsync(string image, HashSet<int> keep, CancellationToken ct)
     {
-        await foreach (var e in archive.Backend.ListAsync(ObjectKind.Manifest, image, ct).ConfigureAwait(false))
-        {
-            string file = e.Name;
-            if (file.StartsWith(".tmp-", StringComparison.Ordinal) || (int.TryParse(file, out int v) && !keep.Contains(v)))
-                await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
-        }
+        foreach (var kind in new[] { ObjectKind.Manifest, ObjectKind.ManifestPatch })
+            await foreach (var e in archive.Backend.ListAsync(kind, image, ct).ConfigureAwait(false))
+            {
+                string file = e.Name;
+                if (file.StartsWith(".tmp-", StringComparison.Ordinal) || (int.TryParse(file, out int v) && !keep.Contains(v)))
+                    await archive.Backend.DeleteAsync(e.Path, ct).ConfigureAwait(false);
+            }
     }
 }

@@ -119,6 +119,7 @@ public sealed class WritableArchive
             written[version] = entry.ManifestDigest;
             if (Signer is not null)
                 await Backend.WriteAsync(manifestHandle.Signature(), Signer.SignManifest(image, version, bytes), ct).ConfigureAwait(false);
+            entry = await WritePatchAsync(image, version, refs, manifest, bytes, entry, ct).ConfigureAwait(false);
             await Store.FlushAsync(ct).ConfigureAwait(false);
             var tags = new Dictionary<string, int>(refs?.Tags ?? new(), StringComparer.Ordinal);
             if (tag is not null) tags[tag] = version;
@@ -135,6 +136,21 @@ public sealed class WritableArchive
             return (manifest, next);
         }
         throw new ConcurrentUpdateException($"{image}: its refs kept changing under another writer; nothing was published, run it again");
+    }
+
+    /// <summary>
+    /// Writes the new manifest as a patch to its parent's (docs/format.md, "Manifest patches") when both are format 2
+    /// and the patch is at most half the manifest, and names it in the entry; a client holding the parent then
+    /// downloads the patch. Written before the refs that name it; a later writer's version N replaces it.
+    /// </summary>
+    private async Task<VersionEntry> WritePatchAsync(string image, int version, ImageRefs? refs, Manifest manifest, byte[] bytes, VersionEntry entry, CancellationToken ct)
+    {
+        if (manifest.Version != 2 || manifest.Metadata.Parent is not int from || refs?.Find(from) is not { } parentEntry) return entry;
+        var parent = await Reader.GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
+        var patch = ManifestPatch.Create(parent, parentEntry.ManifestDigest, manifest, bytes);
+        if (patch is null || patch.Length > bytes.Length / 2) return entry;
+        await Backend.WriteAsync(ObjectHandle.ManifestPatch(image, version), patch, ct).ConfigureAwait(false);
+        return entry with { PatchFrom = from };
     }
 
     /// <summary>

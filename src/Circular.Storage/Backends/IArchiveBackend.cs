@@ -43,6 +43,12 @@ public interface IArchiveBackend
     bool HoldsLocally(ObjectHandle handle) => false;
 
     /// <summary>
+    /// Offers an immutable object the caller obtained and verified another way (a manifest rebuilt from its patch):
+    /// a cache keeps it as if it had been fetched, so the next read is local. Others ignore it.
+    /// </summary>
+    void KeepLocally(ObjectHandle handle, ReadOnlySpan<byte> data) { }
+
+    /// <summary>
     /// Every file stored for objects of <paramref name="kind"/> (chunks, packs; or, with <paramref name="image"/>, that
     /// image's manifests, profiles or pack indexes), writers' leftover temporaries included. Local backends only;
     /// HTTP throws NotSupportedException.

@@ -72,6 +72,7 @@ public sealed class PatientBackend(IArchiveBackend inner, TimeSpan patience, ILo
     public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => inner.WriteAsync(handle, data, ct);
     public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => inner.ExistsAsync(handle, ct);
     public bool HoldsLocally(ObjectHandle handle) => inner.HoldsLocally(handle);
+    public void KeepLocally(ObjectHandle handle, ReadOnlySpan<byte> data) => inner.KeepLocally(handle, data);
     public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => inner.ListAsync(kind, image, ct);
     public Task DeleteAsync(string path, CancellationToken ct) => inner.DeleteAsync(path, ct);
 

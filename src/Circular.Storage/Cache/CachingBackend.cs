@@ -158,6 +158,12 @@ public sealed class CachingBackend : IArchiveBackend
         (handle.IsChunkFile ? _cache.Contains(handle.Path) : handle.IsImmutable && File.Exists(Path.Combine(_metaDir, handle.Path)))
         || _inner.HoldsLocally(handle);
 
+    public void KeepLocally(ObjectHandle handle, ReadOnlySpan<byte> data)
+    {
+        if (!handle.IsImmutable || handle.IsChunkFile) return;
+        _cache.WriteAtomic(Path.Combine(_metaDir, handle.Path), data); // a cache that cannot write says so once
+    }
+
     public async Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) =>
         await TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false) is not null;
 

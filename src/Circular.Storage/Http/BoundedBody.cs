@@ -79,6 +79,7 @@ internal static class BoundedBody
         ObjectKind.Refs => "refs file",
         ObjectKind.ImageIndex => "image index",
         ObjectKind.PackIndex => "pack index",
+        ObjectKind.ManifestPatch => "manifest patch",
         ObjectKind.PublicKey => "public key",
         ObjectKind.KeyList => "key list",
         _ => kind.ToString().ToLowerInvariant(),

@@ -45,6 +45,7 @@ public sealed class RecordingBackend(IArchiveBackend inner) : IArchiveBackend
     public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => throw new NotSupportedException("a mirror's source is read only");
     public Task<bool> ExistsAsync(ObjectHandle handle, CancellationToken ct) => inner.ExistsAsync(handle, ct);
     public bool HoldsLocally(ObjectHandle handle) => inner.HoldsLocally(handle);
+    public void KeepLocally(ObjectHandle handle, ReadOnlySpan<byte> data) => inner.KeepLocally(handle, data);
     public IAsyncEnumerable<BackendEntry> ListAsync(ObjectKind kind, string? image, CancellationToken ct) => inner.ListAsync(kind, image, ct);
     public Task DeleteAsync(string path, CancellationToken ct) => throw new NotSupportedException("a mirror's source is read only");
 }
