@@ -22,10 +22,14 @@ public static class OptimizeCommand
         var spec = new Argument<string>("IMAGE") { Description = "NAME@VERSION with a profile ('circular profile push')" };
         var packSize = new Option<string>("--pack-size") { Description = "Largest pack (uncompressed), up to 4M", DefaultValueFactory = _ => "4M" };
         var level = new Option<int>("--level") { Description = "Compression level of the packs (zstd 1-19, zlib 1-9)", DefaultValueFactory = _ => 9 };
+        var standalone = new Option<bool>("--standalone") {
+            Description = "Copy every page into this version's own packs. By default a page the parent version's packs already hold is mapped " +
+                "there, so a client that booted the parent downloads only the pages that changed"
+        };
         var cmd = new Command("optimize",
             "Gather the 4 KiB pages the version's profile read, in the order they were read, into a few pack files, so a cold boot fetches " +
             "about what it reads instead of whole chunks. Clients that do not know packs read the version as before; run again after a new profile")
-            { archive, spec, packSize, level };
+            { archive, spec, packSize, level, standalone };
         var signing = new SigningOptions();
         signing.AddTo(cmd);
         CommandAction.Set(cmd, CatalogRefresh.After(archive, async (pr, ct) =>
@@ -35,7 +39,7 @@ public static class OptimizeCommand
             if (size < MinPackSize || size > ChunkFile.MaxChunkLength)
                 throw new UsageException($"--pack-size {pr.GetValue(packSize)}: choose from 64K to 4M");
             var la = (await ArchiveStores.OpenWritableAsync(pr, pr.GetValue(archive)!, ct)).WithSigner(signing.Read(pr));
-            var (_, entry, manifest) = await la.Reader.OpenVersionAsync(s, ct);
+            var (refs, entry, manifest) = await la.Reader.OpenVersionAsync(s, ct);
             string name = $"{s.Name}@{entry.Version}";
             var profile = await la.Reader.GetProfileAsync(s.Name, entry, ct)
                 ?? throw new NotFoundException($"{name} has no profile: record one with 'circular boot ... --record-profile FILE' and store it with 'circular profile push'");
@@ -47,6 +51,8 @@ public static class OptimizeCommand
 
             // Held shared until the index names the packs, so a concurrent gc cannot delete them in between.
             await using var chunkLock = await la.LockChunksAsync(exclusive: false, ct);
+            var parent = pr.GetValue(standalone) || manifest.Metadata.Parent is not int p ? null : refs.Find(p);
+            var reuse = await ParentPagesAsync(la, s.Name, parent, ct);
             var builder = new PackBuilder(image, (int)size);
             var index = await builder.BuildAsync(profile, entry.ManifestDigest, entry.Profile!, async (raw, token) =>
             {
@@ -55,7 +61,7 @@ public static class OptimizeCommand
                 var pack = ObjectHandle.Pack(id);
                 if (!await la.Backend.ExistsAsync(pack, token)) await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
                 return (id, n);
-            }, ct);
+            }, ct, reuse);
             if (index.Packs.Count == 0)
             {
                 System.Console.WriteLine($"nothing to pack: every page the profile of {name} read is in a zero block (zero blocks cost nothing to read)");
@@ -68,9 +74,25 @@ public static class OptimizeCommand
             System.Console.WriteLine($"packed {index.Regions.Count} regions ({ByteSize.Format(raw)}) of {name} into {index.Packs.Count} packs, " +
                 $"{ByteSize.Format(stored)} stored (index {digest[..12]})");
             System.Console.WriteLine($"a cold boot now fetches {ByteSize.Format(stored)} of packs instead of {ByteSize.Format(chunkBytes)} of chunks");
+            if (parent is not null && reuse.Count > 0)
+            {
+                var own = index.Packs.Where(p => !reuse.Holds(p.Id)).ToList();
+                System.Console.WriteLine($"{own.Count} new packs ({ByteSize.Format(own.Sum(p => p.Stored))} stored) hold the pages that {s.Name}@{parent.Version}'s " +
+                    $"packs do not; a client that booted {s.Name}@{parent.Version} fetches only those");
+            }
             return CommandAction.Ok;
         }));
         return cmd;
+    }
+
+    /// <summary>The pages of the parent version's packs (verified against their ids), or none when it has no packs.</summary>
+    private static async Task<BasePages> ParentPagesAsync(WritableArchive la, string image, Core.Refs.VersionEntry? parent, CancellationToken ct)
+    {
+        if (parent is null || await la.Reader.GetPackIndexAsync(image, parent, ct) is not { } index) return BasePages.None;
+        var store = new PackStore(la.Backend, index);
+        var pages = new BasePages();
+        for (int i = 0; i < index.Packs.Count; i++) pages.AddPack(index.Packs[i], await store.GetAsync(i, ct));
+        return pages;
     }
 
     /// <summary>Stored bytes of the distinct chunks the profile touches: what a boot fetches without packs.</summary>

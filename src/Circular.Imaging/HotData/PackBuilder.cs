@@ -40,14 +40,23 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
         return regions;
     }
 
-    /// <summary>Reads the regions from the image, fills packs of up to packSize bytes in order and stores each.</summary>
-    public async Task<PackIndex> BuildAsync(BootProfile profile, string manifestDigest, string profileDigest, StorePack store, CancellationToken ct)
+    /// <summary>
+    /// Reads the regions from the image, fills packs of up to packSize bytes in order and stores each. With
+    /// <paramref name="reuse"/>, a page already held in an earlier version's pack is mapped there instead, and the
+    /// index names that pack after this version's own.
+    /// </summary>
+    public async Task<PackIndex> BuildAsync(BootProfile profile, string manifestDigest, string profileDigest, StorePack store, CancellationToken ct, BasePages? reuse = null)
     {
         if (packSize <= 0 || packSize > ChunkFile.MaxChunkLength) throw new ArgumentOutOfRangeException(nameof(packSize));
+        reuse ??= BasePages.None;
         var meta = image.Manifest.Metadata;
         var packs = new List<PackInfo>();
-        var entries = new List<long[]>();
+        var reused = new List<PackInfo>();
+        var reusedNumber = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Pack keys: n >= 0 is this version's pack n; ~n is reused pack n (numbered after this version's own at the end).
+        var regions = new List<(long Offset, long Length, int Pack, int PackOffset)>();
         byte[] buf = GC.AllocateUninitializedArray<byte>(packSize);
+        byte[] page = new byte[BootProfile.PageSize];
         int fill = 0;
 
         async ValueTask FlushAsync()
@@ -58,20 +67,43 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
             fill = 0;
         }
 
+        void Add(long offset, int length, int pack, int packOffset)
+        {
+            if (regions.Count > 0 && regions[^1] is var r && r.Pack == pack && r.Offset + r.Length == offset && r.PackOffset + r.Length == packOffset)
+                regions[^1] = r with { Length = r.Length + length };
+            else
+                regions.Add((offset, length, pack, packOffset));
+        }
+
         foreach (var (offset, length) in HotRegions(profile, image.Manifest))
         {
             long pos = offset, end = offset + length;
             while (pos < end)
             {
-                if (fill == packSize) await FlushAsync().ConfigureAwait(false);
-                int take = (int)Math.Min(end - pos, packSize - fill);
-                await image.ReadAsync(pos, buf.AsMemory(fill, take), ct).ConfigureAwait(false);
-                entries.Add([pos, take, packs.Count, fill]);
-                fill += take;
+                int take = (int)Math.Min(end - pos, page.Length - pos % page.Length);
+                await image.ReadAsync(pos, page.AsMemory(0, take), ct).ConfigureAwait(false);
+                if (reuse.TryFind(page.AsSpan(0, take), out var held, out int heldAt))
+                {
+                    if (!reusedNumber.TryGetValue(held.Id, out int n))
+                    {
+                        reusedNumber[held.Id] = n = reused.Count;
+                        reused.Add(held);
+                    }
+                    Add(pos, take, ~n, heldAt);
+                }
+                else
+                {
+                    if (fill + take > packSize) await FlushAsync().ConfigureAwait(false);
+                    page.AsSpan(0, take).CopyTo(buf.AsSpan(fill));
+                    Add(pos, take, packs.Count, fill);
+                    fill += take;
+                }
                 pos += take;
             }
         }
         await FlushAsync().ConfigureAwait(false);
+        int own = packs.Count;
+        packs.AddRange(reused);
         return new PackIndex {
             Image = meta.Image,
             Version = meta.Version,
@@ -79,7 +111,7 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
             ProfileDigest = profileDigest,
             Size = image.Size,
             Packs = packs,
-            Regions = entries,
+            Regions = regions.Select(r => new[] { r.Offset, r.Length, r.Pack >= 0 ? r.Pack : own + ~r.Pack, r.PackOffset }).ToList(),
         };
     }
 }
