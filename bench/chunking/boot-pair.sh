@@ -86,7 +86,8 @@ pid $W/nginx.pid;
 error_log $W/nginx-error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  log_format kinds '\$uri \$body_bytes_sent';
+  access_log $W/access.log kinds;
   sendfile on; tcp_nopush on; keepalive_requests 100000; keepalive_timeout 300s;
   default_type application/octet-stream;
   client_body_temp_path $W/nginx-tmp; proxy_temp_path $W/nginx-tmp; fastcgi_temp_path $W/nginx-tmp;
@@ -109,11 +110,23 @@ run() {
   t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$W/console-$name.log" "$MARKER" "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
   local down; down=$(python3 -c 'import json,sys;print("%.2f" % (json.load(open(sys.argv[1]))["serverToClientBytes"]/2**20))' "$stats")
+  # What came down, by kind of object (nginx's access log of this run).
+  python3 - "$W/access.log" "$name" >>"$W/kinds" <<'PY'
+import collections, re, sys
+by = collections.Counter(); n = collections.Counter()
+for line in open(sys.argv[1]):
+    uri, size = line.split()
+    kind = re.sub(r"^/archive/", "", uri)
+    kind = "chunks" if kind.startswith("chunks/") else "packs" if kind.startswith("packs/") else re.sub(r"^images/[^/]+/", "", kind).split("/")[0]
+    by[kind] += int(size); n[kind] += 1
+print("(%s) " % sys.argv[2] + ", ".join("%s %d: %.3f MiB" % (k, n[k], by[k] / 2**20) for k in sorted(by)))
+PY
+  : >"$W/access.log"
   printf '| %s | %s | %s | %s |\n' "$name" "$t" "$down" "$load" >>"$W/results"
   log "($name) ${t} s, ${down} MiB down (load $load)"
 }
 
-: >"$W/results"
+: >"$W/results"; : >"$W/kinds"; : >"$W/access.log"
 run g1 "${QEMU[@]}" -drive "file=$W/a.img,$DRIVE_OPTS"
 run g2 "${QEMU[@]}" -drive "file=$W/b.img,$DRIVE_OPTS"
 rm -rf "$W/cache"; run c1 "$C" boot "$URL" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}"
@@ -127,6 +140,9 @@ echo
 echo "| run | marker s | MiB down | load |"
 echo "|---|---:|---:|---:|"
 cat "$W/results"
+echo
+echo "what came down, by kind (requests: MiB):"
+cat "$W/kinds"
 echo
 dotnet build "$here/Measure" -c Release -o "$W/measure" --nologo -v quiet >/dev/null
 dotnet "$W/measure/chunking-measure.dll" "$W/a.img" "$W/b.img" --reads "$W/profile2.json" $CONFIGS

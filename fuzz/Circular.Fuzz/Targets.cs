@@ -18,6 +18,7 @@ public static class Targets
 {
     public static readonly IReadOnlyDictionary<string, Action<byte[]>> All = new Dictionary<string, Action<byte[]>>(StringComparer.Ordinal) {
         ["manifest"] = Manifest,
+        ["manifestpatch"] = ManifestPatchInput,
         ["refs"] = d => Expect(() => ImageRefs.Parse(d, "fuzz", "os")),
         ["signature"] = d => Expect(() => SignatureFile.Parse(d, "fuzz")),
         ["profile"] = d => Expect(() => BootProfile.Parse(d, "fuzz")),
@@ -50,6 +51,25 @@ public static class Targets
     {
         if (data.Length >= 32) System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, data.Length - 32), data.AsSpan(data.Length - 32));
         Expect(() => Core.Manifests.Manifest.Parse(data, "fuzz"));
+    }
+
+    /// <summary>The parent every patch input applies to: eight content chunks of 16 KiB, ids SHA-256(i), stored digests SHA-256(-i).</summary>
+    private static readonly Manifest s_patchParent = new(
+        new ManifestMetadata { Image = "os", Version = 1, Created = DateTimeOffset.UnixEpoch }, Chunking.Content, 32 << 10,
+        ChunkMap.Variable(
+            [.. Enumerable.Range(1, 8).Select(i => ChunkId.Compute(BitConverter.GetBytes(i)))],
+            [.. Enumerable.Range(1, 8).Select(i => i * 16384L)],
+            [.. Enumerable.Range(1, 8).Select(i => ChunkId.Compute(BitConverter.GetBytes(-i)))]));
+
+    /// <summary>Manifest patches applied to a fixed parent, the rebuilt manifest parsed; the checksum is set first, as for manifests.</summary>
+    private static void ManifestPatchInput(byte[] data)
+    {
+        if (data.Length >= 32) System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, data.Length - 32), data.AsSpan(data.Length - 32));
+        Expect(() =>
+        {
+            ManifestPatch.ParentDigest(data, "fuzz");
+            Core.Manifests.Manifest.Parse(ManifestPatch.Apply(data, s_patchParent, 1 << 20, "fuzz"), "fuzz");
+        });
     }
 
     private static readonly byte[] s_decoded = new byte[ChunkFile.MaxChunkLength];
