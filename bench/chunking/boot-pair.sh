@@ -9,13 +9,13 @@
 # and, from version 2's profile, the changed data its boot reads (bench/chunking/Measure --reads).
 #   bench/chunking/boot-pair.sh [WORKDIR]    (as root; the first run builds the Debian image: needs the Debian archive)
 # Env: CIRCULAR=BIN (else scripts/build.sh), CHUNKING="--chunking content --chunk-size 32K", RTT=50,
-#      BANDWIDTH=100mbit, MEMORY=1G, TIMEOUT=900, CONFIGS="fixed:256K content:32K content:64K" (for the read figures)
+#      BANDWIDTH=100mbit, REPEAT=1 (runs of each, medians printed), MEMORY=1G, TIMEOUT=900, CONFIGS="fixed:256K content:32K content:64K" (for the read figures)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$here/../.." && pwd)
 W=${1:-/var/tmp/circular-bench-boot-pair}
 CHUNKING=${CHUNKING:---chunking content --chunk-size 32K}
-RTT=${RTT:-50} BANDWIDTH=${BANDWIDTH:-100mbit} MEMORY=${MEMORY:-1G} TIMEOUT=${TIMEOUT:-900}
+REPEAT=${REPEAT:-1} RTT=${RTT:-50} BANDWIDTH=${BANDWIDTH:-100mbit} MEMORY=${MEMORY:-1G} TIMEOUT=${TIMEOUT:-900}
 CONFIGS=${CONFIGS:-"fixed:256K content:32K content:64K"}
 mkdir -p "$W"
 PIDS=()
@@ -127,19 +127,35 @@ PY
 }
 
 : >"$W/results"; : >"$W/kinds"; : >"$W/access.log"
-run g1 "${QEMU[@]}" -drive "file=$W/a.img,$DRIVE_OPTS"
-run g2 "${QEMU[@]}" -drive "file=$W/b.img,$DRIVE_OPTS"
-rm -rf "$W/cache"; run c1 "$C" boot "$URL" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}"
-run c2 "$C" boot "$URL" debian@2 --cache "$W/cache" "${BOOT_ARGS[@]}"
-rm -rf "$W/cache2"; run c2cold "$C" boot "$URL" debian@2 --cache "$W/cache2" "${BOOT_ARGS[@]}"
+for r in $(seq "$REPEAT"); do
+  run g1 "${QEMU[@]}" -drive "file=$W/a.img,$DRIVE_OPTS"
+  run g2 "${QEMU[@]}" -drive "file=$W/b.img,$DRIVE_OPTS"
+  rm -rf "$W/cache"; run c1 "$C" boot "$URL" debian@1 --cache "$W/cache" "${BOOT_ARGS[@]}"
+  run c2 "$C" boot "$URL" debian@2 --cache "$W/cache" "${BOOT_ARGS[@]}"
+  rm -rf "$W/cache2"; run c2cold "$C" boot "$URL" debian@2 --cache "$W/cache2" "${BOOT_ARGS[@]}"
+done
 
 echo
 echo "machine: $(nproc) cores; QEMU TCG, -m $MEMORY; link: WanProxy ${RTT} ms RTT, $BANDWIDTH; server: nginx; push $CHUNKING"
-echo "archive: $(du -sm "$A" | cut -f1) MiB; one run each"
+echo "archive: $(du -sm "$A" | cut -f1) MiB; $REPEAT run(s) each"
 echo
 echo "| run | marker s | MiB down | load |"
 echo "|---|---:|---:|---:|"
 cat "$W/results"
+echo
+python3 - "$W/results" <<'PY'
+import collections, statistics, sys
+t = collections.defaultdict(list); d = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, secs, down = [c.strip() for c in line.strip().strip("|").split("|")][:3]
+    try: t[name].append(float(secs))
+    except ValueError: pass
+    d[name].append(float(down))
+print("medians: " + "; ".join("%s %.2f s, %.2f MiB" % (n, statistics.median(t[n]), statistics.median(d[n])) for n in t))
+if t.get("g1") and t.get("c1"): print("c1 - g1: %+.2f s; c2cold - g2: %+.2f s; c2 - g2: %+.2f s" % (
+    statistics.median(t["c1"]) - statistics.median(t["g1"]), statistics.median(t["c2cold"]) - statistics.median(t["g2"]),
+    statistics.median(t["c2"]) - statistics.median(t["g2"])))
+PY
 echo
 echo "what came down, by kind (requests: MiB):"
 cat "$W/kinds"

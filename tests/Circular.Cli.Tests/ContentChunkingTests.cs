@@ -184,9 +184,12 @@ public sealed class ContentChunkingTests(Scratch scratch) : IClassFixture<Scratc
         File.WriteAllBytes(patch, bad);
         await CatBoth(scratch.NewDir("damaged-cache"), "d");
         Assert.Equal(2, Fetches("images/os/versions/2"));
+        var verify = await CircularCli.RunAsync("verify", archive);
+        Assert.True(verify.Code != 0 && (verify.Out + verify.Err).Contains("manifest patch of os@2", StringComparison.Ordinal), verify.ToString());
         File.Delete(patch);
         await CatBoth(scratch.NewDir("missing-cache"), "m");
         Assert.Equal(3, Fetches("images/os/versions/2"));
+        Assert.Contains("missing", (await CircularCli.RunAsync("verify", archive)).Out + (await CircularCli.RunAsync("verify", archive)).Err);
         File.WriteAllBytes(patch, good);
 
         // A mirror copies the patch; gc deletes the patches of the versions it drops.

@@ -161,21 +161,44 @@ public sealed class ArchiveReader
         if (entry.PatchFrom is not { } from || refs.Find(from) is not { } parentEntry) return null;
         var handle = ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks);
         if (Backend.HoldsLocally(handle) || !Backend.HoldsLocally(ObjectHandle.Manifest(image, from, parentEntry.ExpectedBlocks))) return null;
-        string what = $"{image}@{entry.Version}";
         try
         {
-            var parent = await GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
-            var patch = await Backend.TryReadAsync(ObjectHandle.ManifestPatch(image, entry.Version, entry.ExpectedBlocks), ReadHints.None, ct).ConfigureAwait(false);
-            if (patch is null || ManifestPatch.ParentDigest(patch.Data, what) != parentEntry.ManifestDigest) return null;
-            byte[] data = ManifestPatch.Apply(patch.Data, parent, handle.MaxLength, what);
-            var m = await CheckManifestAsync(image, entry, data, patch.Source + " (a patch to " + $"{image}@{from})", ReadHints.None, ct).ConfigureAwait(false);
-            Backend.KeepLocally(handle, data);
+            if (await RebuildFromPatchAsync(image, entry, parentEntry, ct).ConfigureAwait(false) is not { } rebuilt) return null;
+            var m = await CheckManifestAsync(image, entry, rebuilt.Data, $"{rebuilt.Source} (a patch to {image}@{from})", ReadHints.None, ct).ConfigureAwait(false);
+            Backend.KeepLocally(handle, rebuilt.Data);
             return m;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return null;
         }
+    }
+
+    /// <summary>The manifest bytes a version's patch rebuilds from its parent's manifest; null when there is no patch.</summary>
+    private async Task<(byte[] Data, string Source)?> RebuildFromPatchAsync(string image, VersionEntry entry, VersionEntry parentEntry, CancellationToken ct)
+    {
+        string what = $"{image}@{entry.Version}";
+        var parent = await GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
+        var patch = await Backend.TryReadAsync(ObjectHandle.ManifestPatch(image, entry.Version, entry.ExpectedBlocks), ReadHints.None, ct).ConfigureAwait(false);
+        if (patch is null) return null;
+        if (ManifestPatch.ParentDigest(patch.Data, what) != parentEntry.ManifestDigest)
+            throw new ArchiveFormatException($"manifest patch of {what} from {patch.Source} applies to another manifest than {image}@{parentEntry.Version}'s");
+        return (ManifestPatch.Apply(patch.Data, parent, ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks).MaxLength, what), patch.Source);
+    }
+
+    /// <summary>
+    /// What is wrong with the manifest patch a version's refs entry names, or null when it rebuilds the version's
+    /// manifest exactly (or none is named, or its parent is no longer listed, so no client uses it).
+    /// </summary>
+    public async Task<string?> PatchProblemAsync(string image, VersionEntry entry, ImageRefs refs, CancellationToken ct)
+    {
+        if (entry.PatchFrom is not { } from || refs.Find(from) is not { } parentEntry) return null;
+        try
+        {
+            if (await RebuildFromPatchAsync(image, entry, parentEntry, ct).ConfigureAwait(false) is not { } rebuilt) return "missing";
+            return Manifest.Digest(rebuilt.Data) == entry.ManifestDigest ? null : "it rebuilds another manifest than the version's";
+        }
+        catch (CircularException e) { return e.Message; }
     }
 
     /// <summary>The version's boot profile, checked against the digest its refs entry names; null when it has none.</summary>

@@ -49,7 +49,9 @@ public sealed class ArchiveVerifier(ArchiveReader reader)
                 {
                     problems.Add(new Problem($"manifest {label}", e.Message, [label]));
                 }
-                // A bad profile or pack index only slows a boot down (clients fall back to chunks), but it is still damage.
+                // A bad manifest patch, profile or pack index only slows a boot down (clients fall back to chunks), but it is still damage.
+                if (await reader.PatchProblemAsync(image, entry, refs, ct).ConfigureAwait(false) is { } patchProblem)
+                    problems.Add(new Problem($"manifest patch of {label}", patchProblem, [label]));
                 try { await reader.GetProfileAsync(image, entry, ct).ConfigureAwait(false); }
                 catch (CircularException e) when (e.Kind is ErrorKind.Corrupt) { problems.Add(new Problem($"profile of {label}", e.Message, [label])); }
                 try

@@ -139,13 +139,16 @@ public sealed class WritableArchive
     }
 
     /// <summary>
-    /// Writes the new manifest as a patch to its parent's (docs/format.md, "Manifest patches") when both are format 2
-    /// and the patch is at most half the manifest, and names it in the entry; a client holding the parent then
-    /// downloads the patch. Written before the refs that name it; a later writer's version N replaces it.
+    /// Writes the new manifest as a patch to its parent's (docs/format.md, "Manifest patches") when both are format 2,
+    /// the manifest is not small and the patch is at most half of it, and names it in the entry; a client holding the
+    /// parent then downloads the patch. Written before the refs that name it; a later writer's version N replaces it.
     /// </summary>
+    /// <summary>Below this a whole manifest costs a few milliseconds at 100 Mbit/s: a patch is not worth its object.</summary>
+    public const int MinPatchedManifest = 64 << 10;
+
     private async Task<VersionEntry> WritePatchAsync(string image, int version, ImageRefs? refs, Manifest manifest, byte[] bytes, VersionEntry entry, CancellationToken ct)
     {
-        if (manifest.Version != 2 || manifest.Metadata.Parent is not int from || refs?.Find(from) is not { } parentEntry) return entry;
+        if (manifest.Version != 2 || bytes.Length < MinPatchedManifest || manifest.Metadata.Parent is not int from || refs?.Find(from) is not { } parentEntry) return entry;
         var parent = await Reader.GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
         var patch = ManifestPatch.Create(parent, parentEntry.ManifestDigest, manifest, bytes);
         if (patch is null || patch.Length > bytes.Length / 2) return entry;

@@ -156,7 +156,7 @@ public sealed class ArchiveMirror
             }
             if (await _reader.GetProfileAsync(image, entry, ct).ConfigureAwait(false) is not null)
                 await CopyRecordedAsync(ObjectHandle.Profile(image, entry.Profile!), ct).ConfigureAwait(false);
-            await CopyPatchAsync(image, entry, refs, manifest, ct).ConfigureAwait(false);
+            await CopyPatchAsync(image, entry, refs, ct).ConfigureAwait(false);
             await _dest.FlushAsync(ct).ConfigureAwait(false);
             // The manifest's signature before the manifest: a manifest present means its version is complete.
             if (_source.Recorded(manifestHandle.Signature()) is { } sig) await WriteAsync(manifestHandle.Signature(), sig, ct).ConfigureAwait(false);
@@ -254,19 +254,12 @@ public sealed class ArchiveMirror
 
     /// <summary>Copies what the verifying reader read (never re-read: the source may have changed since).</summary>
     /// <summary>The version's manifest patch, when its refs name one and it rebuilds exactly the manifest copied.</summary>
-    private async Task CopyPatchAsync(string image, VersionEntry entry, ImageRefs refs, Manifest manifest, CancellationToken ct)
+    private async Task CopyPatchAsync(string image, VersionEntry entry, ImageRefs refs, CancellationToken ct)
     {
-        if (entry.PatchFrom is not { } from || refs.Find(from) is not { } parentEntry) return;
+        if (entry.PatchFrom is null || await _reader.PatchProblemAsync(image, entry, refs, ct).ConfigureAwait(false) is not null) return;
         var handle = ObjectHandle.ManifestPatch(image, entry.Version, entry.ExpectedBlocks);
-        if (await _source.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false) is not { } patch) return;
-        var parent = await _reader.GetManifestAsync(image, parentEntry, ct).ConfigureAwait(false);
-        try
-        {
-            if (Manifest.Digest(ManifestPatch.Apply(patch.Data, parent, ObjectHandle.Manifest(image, entry.Version, entry.ExpectedBlocks).MaxLength, handle.Path)) != entry.ManifestDigest)
-                return; // a patch that rebuilds something else is no copy to spread: clients fetch the manifest whole
-        }
-        catch (ArchiveFormatException) { return; }
-        await WriteAsync(handle, patch.Data, ct).ConfigureAwait(false);
+        // A patch that rebuilds something else is no copy to spread: clients of the mirror fetch the manifest whole.
+        if (_source.Recorded(handle) is { } patch) await WriteAsync(handle, patch, ct).ConfigureAwait(false);
     }
 
     private Task CopyRecordedAsync(ObjectHandle handle, CancellationToken ct) =>
