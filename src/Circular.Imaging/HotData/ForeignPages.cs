@@ -2,6 +2,7 @@ using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
+using Circular.Core.Manifests;
 using Circular.Core.Refs;
 using Circular.Storage.Archive;
 
@@ -29,11 +30,16 @@ public sealed class ForeignPages
     /// <summary>Decoded bytes of the packs these pages are in (what reading them may keep in memory).</summary>
     public long PackBytes => _packs.Sum(p => (long)p.Store.Index.Packs[p.Pack].Length);
 
-    public bool TryFind(ChunkId chunk, long offsetInChunk, out PackStore store, out int pack, out int packOffset)
+    /// <summary>
+    /// Where another version's cached pack holds the whole page at <paramref name="page"/> of the version
+    /// <paramref name="map"/> describes: found by the chunk that page lies in and its offset there.
+    /// </summary>
+    public (PackStore Store, int Pack, int PackOffset)? Find(ChunkMap map, long page)
     {
-        bool found = _pages.TryGetValue((chunk, offsetInChunk), out var at);
-        (store, pack, packOffset) = at;
-        return found;
+        if (_pages.Count == 0 || page + Page > map.ImageSize) return null;
+        int i = map.IndexOf(page);
+        var id = map.Id(i);
+        return !id.IsZero && _pages.TryGetValue((id, page - map.Offset(i)), out var at) ? at : null;
     }
 
     public static async Task<ForeignPages> FindAsync(ArchiveReader reader, string image, VersionEntry self, CancellationToken ct)

@@ -210,7 +210,6 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         var seen = new HashSet<ChunkId>();
         foreach (var read in profile.Entries)
         {
-            if (packed is not null && packed.Covers(read.Offset, read.Length)) continue;
             foreach (int i in map.Covering(read.Offset, read.Length))
             {
                 var chunk = map.Ref(i);

@@ -41,10 +41,9 @@ public static class PackChoice
     private static bool AllForeign(PackRegion region, ChunkMap map, int i, ForeignPages foreign)
     {
         if (foreign.Count == 0) return false;
-        long chunkStart = map.Offset(i);
-        long from = Math.Max(region.Offset, chunkStart), to = Math.Min(region.Offset + region.Length, map.End(i));
+        long from = Math.Max(region.Offset, map.Offset(i)), to = Math.Min(region.Offset + region.Length, map.End(i));
         for (long page = from - from % BootProfile.PageSize; page < to; page += BootProfile.PageSize)
-            if (!foreign.TryFind(map.Id(i), page - chunkStart, out _, out _, out _)) return false;
+            if (foreign.Find(map, page) is null) return false;
         return true;
     }
 }

@@ -118,13 +118,7 @@ public sealed class PackedImage : VersionImageDecorator
     }
 
     /// <summary>Where another version's cached pack holds the whole page at <paramref name="page"/> of this version.</summary>
-    private (PackStore Store, int Pack, int PackOffset)? Foreign(long page)
-    {
-        if (_map is null || page + Page > _map.ImageSize) return null;
-        int i = _map.IndexOf(page);
-        var id = _map.Id(i);
-        return !id.IsZero && _foreign.TryFind(id, page - _map.Offset(i), out var store, out int pack, out int at) ? (store, pack, at) : null;
-    }
+    private (PackStore Store, int Pack, int PackOffset)? Foreign(long page) => _map is null ? null : _foreign.Find(_map, page);
 
     /// <summary>True when every byte of the range is in some region, or in a page another version's cached pack holds.</summary>
     public bool Covers(long offset, long length)
