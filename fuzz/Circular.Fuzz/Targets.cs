@@ -53,13 +53,17 @@ public static class Targets
         Expect(() => Core.Manifests.Manifest.Parse(data, "fuzz"));
     }
 
-    /// <summary>The parent every patch input applies to: eight content chunks of 16 KiB, ids SHA-256(i), stored digests SHA-256(-i).</summary>
-    private static readonly Manifest s_patchParent = new(
+    /// <summary>
+    /// The parent every patch input applies to: eight content chunks of 16 KiB, ids SHA-256(i), stored digests SHA-256(-i).
+    /// Built on first use, inside the fuzzing loop: instrumented code run before SharpFuzz maps AFL's coverage memory
+    /// (as a static initializer of this class would) crashes the fork server of every target.
+    /// </summary>
+    private static readonly Lazy<Manifest> s_patchParent = new(() => new(
         new ManifestMetadata { Image = "os", Version = 1, Created = DateTimeOffset.UnixEpoch }, Chunking.Content, 32 << 10,
         ChunkMap.Variable(
             [.. Enumerable.Range(1, 8).Select(i => ChunkId.Compute(BitConverter.GetBytes(i)))],
             [.. Enumerable.Range(1, 8).Select(i => i * 16384L)],
-            [.. Enumerable.Range(1, 8).Select(i => ChunkId.Compute(BitConverter.GetBytes(-i)))]));
+            [.. Enumerable.Range(1, 8).Select(i => ChunkId.Compute(BitConverter.GetBytes(-i)))])));
 
     /// <summary>Manifest patches applied to a fixed parent, the rebuilt manifest parsed; the checksum is set first, as for manifests.</summary>
     private static void ManifestPatchInput(byte[] data)
@@ -68,7 +72,7 @@ public static class Targets
         Expect(() =>
         {
             ManifestPatch.ParentDigest(data, "fuzz");
-            Core.Manifests.Manifest.Parse(ManifestPatch.Apply(data, s_patchParent, 1 << 20, "fuzz"), "fuzz");
+            Core.Manifests.Manifest.Parse(ManifestPatch.Apply(data, s_patchParent.Value, 1 << 20, "fuzz"), "fuzz");
         });
     }
 
