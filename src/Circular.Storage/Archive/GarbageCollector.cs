@@ -37,7 +37,6 @@ public sealed class GarbageCollector(WritableArchive archive)
             {
                 await archive.UpdateRefsAsync(image, r => r with { Versions = r.Versions.Where(v => keep.Contains(v.Version)).ToList() }, ct).ConfigureAwait(false);
                 foreach (var v in drop) await archive.Backend.DeleteAsync(ObjectHandle.Manifest(image, v).Path, ct).ConfigureAwait(false);
-                foreach (var v in drop) await archive.Backend.DeleteAsync(ObjectHandle.ManifestPatch(image, v).Path, ct).ConfigureAwait(false);
             }
             if (!dryRun) await DeleteOrphanManifestsAsync(image, keep, ct).ConfigureAwait(false);
             var kept = refs.Versions.Where(v => keep.Contains(v.Version)).ToList();
