@@ -25,7 +25,7 @@ public sealed class BadBootInputTests(InetBootFixture f)
     public async Task A_machine_without_a_network_card_is_told_so()
     {
         string console = await RescueAsync("circular.url=http://10.0.2.100 circular.image=os", ["-nic", "none"]);
-        Assert.Contains("circular: no network card found", console);
+        Assert.Contains("circular: this machine has no network card", console);
     }
 
     [Fact]

@@ -16,7 +16,9 @@ public static class GuestNetwork
         if (cards.Length == 0)
             throw new CircularException(p.StaticIp?.Device is { } wanted
                 ? $"no network card named {wanted} (ip= names it); cards found: {string.Join(", ", Cards())}"
-                : "no network card found: none of the drivers in this initramfs (virtio_net, e1000, e1000e, igb, r8169, vmxnet3, hv_netvsc) matched this machine");
+                : NetworkHardware.Present()
+                    ? "no network card found: none of the drivers in this initramfs (virtio_net, e1000, e1000e, igb, r8169, vmxnet3, hv_netvsc) matched this machine"
+                    : "this machine has no network card");
         if (p.StaticIp is { } s)
         {
             string dev = cards[0];
@@ -36,13 +38,17 @@ public static class GuestNetwork
         throw new CircularException($"no DHCP answer on {string.Join(", ", cards)}: check the network cable or the virtual network, or set ip=ADDRESS::GATEWAY:NETMASK");
     }
 
-    /// <summary>Network cards (not loopback) the kernel knows, waiting a little for drivers to find them.</summary>
+    /// <summary>
+    /// Network cards (not loopback) the kernel knows, waiting a little for drivers to find them; not at all when the
+    /// machine has no network hardware (a VM started with no card, booting offline from its cache partition).
+    /// </summary>
     private static async Task<string[]> WaitForCardsAsync(string? wanted, TimeSpan wait, CancellationToken ct)
     {
         for (int i = 0; i < Math.Max(1, (int)(wait.TotalMilliseconds / 100)); i++)
         {
             var cards = Cards().Where(c => wanted is null || c == wanted).ToArray();
             if (cards.Length > 0) return cards;
+            if (i == 0 && !NetworkHardware.Present()) return [];
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
         return [];
