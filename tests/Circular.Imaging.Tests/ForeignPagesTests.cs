@@ -28,12 +28,14 @@ public sealed class ForeignPagesTests
     {
         public int PackReads;
         public int ChunkReads;
+        public int RefsReads;
         public string Location => inner.Location;
         public bool IsWritable => false;
         public Task<BackendObject?> TryReadAsync(ObjectHandle handle, ReadHints hints, CancellationToken ct)
         {
             if (handle.Kind == ObjectKind.Pack && v2Packs.Contains(handle.Path)) Interlocked.Increment(ref PackReads);
             if (handle.Kind == ObjectKind.Chunk) Interlocked.Increment(ref ChunkReads);
+            if (handle.Kind == ObjectKind.Refs) Interlocked.Increment(ref RefsReads);
             return inner.TryReadAsync(handle, hints, ct);
         }
         public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct) => inner.WriteAsync(handle, data, ct);
@@ -92,6 +94,14 @@ public sealed class ForeignPagesTests
 
         var foreign = await ForeignPages.FindAsync(reader, "os", entries[1], default);
         Assert.Equal(indexes[0].Entries.Sum(r => r.Length) / Page, foreign.Count); // every page of version 1's packs
+        // Given the refs the version was resolved from (as the catalog does), it finds the same pages without reading them
+        // again: over HTTP, a round trip before the version opens.
+        var refs = await reader.TryGetRefsAsync("os", default);
+        int refsReads = backend.RefsReads;
+        Assert.Equal(foreign.Count, (await ForeignPages.FindAsync(reader, "os", entries[1], default, refs)).Count);
+        Assert.Equal(refsReads, backend.RefsReads);
+        await ForeignPages.FindAsync(reader, "os", entries[1], default);
+        Assert.Equal(refsReads + 1, backend.RefsReads); // without them, it reads the refs
 
         var source = new BackendChunkSource(backend);
         var unused = PackChoice.Unneeded(indexes[1], m2.Map, source, backend, foreign);

@@ -46,7 +46,7 @@ public sealed class ArchiveCatalog(ArchiveReader reader, IChunkSource chunks, st
         var version = await reader.OpenVersionAsync(spec, ct).ConfigureAwait(false);
         var entry = version.Entry;
         var chunked = new ChunkedImage(version.Manifest, chunks, version.Name);
-        IVersionImage image = hot is null ? chunked : await hot.OpenAsync(spec.Name, entry, chunked).WaitAsync(ct).ConfigureAwait(false);
+        IVersionImage image = hot is null ? chunked : await hot.OpenAsync(spec.Name, entry, chunked, version.Refs).WaitAsync(ct).ConfigureAwait(false);
         // Without an overlay directory this catalog keeps no writes: writable opens are read-only (IImageCatalog's contract).
         if (!writable || overlayRoot is null) return image;
         // One overlay per image holds the changes to one version; the image's other versions stay readable, read-only.

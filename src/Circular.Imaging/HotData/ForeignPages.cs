@@ -42,12 +42,13 @@ public sealed class ForeignPages
         return !id.IsZero && _pages.TryGetValue((id, page - map.Offset(i)), out var at) ? at : null;
     }
 
-    public static async Task<ForeignPages> FindAsync(ArchiveReader reader, string image, VersionEntry self, CancellationToken ct)
+    public static async Task<ForeignPages> FindAsync(ArchiveReader reader, string image, VersionEntry self, CancellationToken ct, ImageRefs? known = null)
     {
         var backend = reader.Backend;
         // A local archive holds this version's own packs: nothing to gain.
         if (backend.HoldsLocally(ObjectHandle.Config)) return None;
-        var refs = await reader.TryGetRefsAsync(image, ct).ConfigureAwait(false);
+        // The refs the version was resolved from, when the caller passes them: fetching them again cost a round trip.
+        var refs = known ?? await reader.TryGetRefsAsync(image, ct).ConfigureAwait(false);
         if (refs is null) return None;
         var found = new ForeignPages();
         var others = refs.Versions

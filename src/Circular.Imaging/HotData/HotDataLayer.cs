@@ -58,7 +58,8 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
     }
 
     /// <summary>The version with its hot-data layers: the same object for every open of one manifest while it is kept.</summary>
-    public Task<IVersionImage> OpenAsync(string image, VersionEntry entry, ChunkedImage chunked)
+    /// <param name="refs">The image's refs as the version was resolved from them, when the caller has them: spares a fetch.</param>
+    public Task<IVersionImage> OpenAsync(string image, VersionEntry entry, ChunkedImage chunked, ImageRefs? refs = null)
     {
         VersionLayers layers;
         List<VersionLayers> evicted;
@@ -73,7 +74,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             layers = new VersionLayers(entry.ManifestDigest, (long)chunked.Manifest.Map.Count * ChunkId.Size);
             _versions[entry.ManifestDigest] = _lru.AddFirst(layers);
             _retained += layers.Weight;
-            layers.Image = BuildAsync(image, entry, chunked, layers);
+            layers.Image = BuildAsync(image, entry, chunked, layers, refs);
             evicted = EvictLocked();
         }
         foreach (var e in evicted) _ = ReleaseAsync(e);
@@ -122,7 +123,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
         if (layers.Packs is { } s) ReportPacks(s);
     }
 
-    private async Task<IVersionImage> BuildAsync(string image, VersionEntry entry, ChunkedImage chunked, VersionLayers layers)
+    private async Task<IVersionImage> BuildAsync(string image, VersionEntry entry, ChunkedImage chunked, VersionLayers layers, ImageRefs? refs)
     {
         await Task.Yield(); // out of the caller's lock
         var ct = CancellationToken.None; // shared by every open: one caller's cancellation must not fail the others
@@ -132,7 +133,7 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
             ? TryAsync(() => reader.GetPackIndexAsync(image, entry, ct), $"packs of {chunked.Name}") : Task.FromResult<PackIndex?>(null);
         var profileLoad = options.Prefetch && entry.Profile is not null
             ? TryAsync(() => reader.GetProfileAsync(image, entry, ct), $"profile of {chunked.Name}") : Task.FromResult<BootProfile?>(null);
-        var foreignLoad = options.Packs && entry.Packs is not null ? FindForeignAsync(image, entry, ct) : Task.FromResult(ForeignPages.None);
+        var foreignLoad = options.Packs && entry.Packs is not null ? FindForeignAsync(image, entry, refs, ct) : Task.FromResult(ForeignPages.None);
         PackStore? store = null;
         PackedImage? packed = null;
         HashSet<int> unused = [];
@@ -174,9 +175,9 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
     }
 
     /// <summary>Pages of other versions' cached packs (a shortcut: nothing found when anything fails).</summary>
-    private async Task<ForeignPages> FindForeignAsync(string image, VersionEntry entry, CancellationToken ct)
+    private async Task<ForeignPages> FindForeignAsync(string image, VersionEntry entry, ImageRefs? refs, CancellationToken ct)
     {
-        try { return await ForeignPages.FindAsync(reader, image, entry, ct).ConfigureAwait(false); }
+        try { return await ForeignPages.FindAsync(reader, image, entry, ct, refs).ConfigureAwait(false); }
         catch (Exception e) when (e is CircularException or IOException) { return ForeignPages.None; }
     }
 
