@@ -14,8 +14,7 @@ public static class NetworkHardware
         Any(sys, "pci", "class", v => v.StartsWith("0x02", StringComparison.Ordinal)) ||
         Any(sys, "virtio", "device", v => v == "0x0001") ||
         Any(sys, "vmbus", "class_id", v => v.Equals(HyperVNetwork, StringComparison.OrdinalIgnoreCase)) ||
-        (Directory.Exists(Path.Combine(sys, "bus", "xen", "devices")) &&
-            Directory.EnumerateFileSystemEntries(Path.Combine(sys, "bus", "xen", "devices"), "vif-*").Any());
+        Any(sys, "xen", "devtype", v => v == "vif");
 
     private static bool Any(string sys, string bus, string attribute, Func<string, bool> matches)
     {
