@@ -4,8 +4,10 @@
 RESULTS: one line per run, "NAME REP SECONDS LOAD WAITED STATS-JSON" ("nan" when the marker never came) or "NAME skip".
 SIZES: "KEY BYTES" lines (and "initramfs-build-s SECONDS"). NOTES: free text, printed under the table.
 ACCESS_LOG: nginx's log ("MSEC CONN METHOD URI range=… status=… sent=…"), each run's requests followed by "== NAME REP".
+Beside RESULTS, stamps-NAME-REP.log: each console line with the second it arrived (until-marker.py --stamps), from which
+the phases of (di) and (ui) are placed.
 """
-import json, math, os, statistics, sys
+import json, math, os, re, statistics, sys
 
 M = os.environ.get("MEMORY", "1G")
 ROWS = [  # name, label, RAM, goal (seconds over (d), None: no goal)
@@ -108,6 +110,64 @@ print()
 def mb(key):
     return f"{size[key]:,.0f} bytes = {size[key] / MB:.1f} MB ({size[key] / MiB:.1f} MiB)"
 
+
+# Issue 19: where (di)'s and (ui)'s time goes, and (ui)'s goal: at most one kernel start (the direct boot's time from
+# power-on to its initramfs, in this run) + 1 s over (di).
+PHASES = [  # name, pattern, which occurrence (1: first, 2: second)
+    ("GRUB boots its menu entry", r"^\s*Booting `|automatically in 0s", 1),
+    ("initramfs: Circular client starts", r"circular: booting ", 1),
+    ("network up", r"circular: network:", 1),
+    ("menu answered, fetching the version's kernel", r"circular: starting .* with its own kernel", 1),
+    ("kernel loaded for kexec", r"circular: loaded .*'s kernel", 1),
+    ("kexec: the old kernel stops", r"circular: kexec:", 1),
+    ("second kernel's initramfs: client starts", r"circular: booting ", 2),
+    ("second kernel: network up", r"circular: network:", 2),
+    ("root attached", r"attached as /dev/nbd", 1),
+    ("root handed to systemd", r"serving the root file system", 1),
+    ("marker", None, 1),
+]
+work = os.path.dirname(os.path.abspath(sys.argv[2]))
+
+
+def phases(name, rep):
+    path = os.path.join(work, f"stamps-{name}-{rep}.log")
+    found, seen = {}, {}
+    if not os.path.exists(path):
+        return found
+    for line in open(path, errors="replace"):
+        m = re.match(r"\s*([\d.]+) (.*)", line)
+        if not m:
+            continue
+        t, text = float(m[1]), m[2]
+        for pname, rx, nth in PHASES:
+            if rx is None or pname in found or not re.search(rx, text):
+                continue
+            seen[pname] = seen.get(pname, 0) + 1
+            if seen[pname] == nth:
+                found[pname] = t
+    return found
+
+
+def phase_medians(name):
+    reps = [phases(name, i) for i in range(1, len(runs.get(name, [])) + 1)]
+    for i, r in enumerate(reps):
+        r["marker"] = runs[name][i][0]
+    return {p: statistics.median([r[p] for r in reps if p in r and not math.isnan(r[p])] or [math.nan]) for p, _, _ in PHASES}
+
+
+if "di" in runs and "ui" in runs:
+    di, ui = phase_medians("di"), phase_medians("ui")
+    print("| phase of issue 19's boots (s from QEMU start, median) | (di) direct ISO | (ui) universal ISO |")
+    print("|---|---:|---:|")
+    for pname, _, _ in PHASES:
+        cells = ["-" if math.isnan(v) else f"{v:.1f}" for v in (di[pname], ui[pname])]
+        print(f"| {pname} | " + " | ".join(cells) + " |")
+    kstart = di["initramfs: Circular client starts"]
+    over = summary("ui")[0] - summary("di")[0]
+    print()
+    print(f"- (ui) over (di): {over:+.1f} s; goal: at most one kernel start ((di)'s power-on to initramfs, "
+          f"{kstart:.1f} s) + 1 s = {kstart + 1:.1f} s: " + ("met" if over <= kstart + 1 else "**not met**"))
+    print()
 
 if "initramfs" in size:
     print(f"- Circular initramfs (`circular initramfs --kernel-version`, zstd): {mb('initramfs')}, built in "

@@ -281,8 +281,8 @@ run() {
   for _ in $(seq 100); do [ -s "$stats" ] && break; sleep 0.05; done
   find "$ARCHIVE" "$W/files/" -type f -exec cat {} + >/dev/null; cat "$IMG" "$KERNEL" "$INITRD" >/dev/null  # warm alike
   load=$(cut -d' ' -f1 /proc/loadavg)
-  t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$console" "$MARKER" \
-        ${PRIO[@]+"${PRIO[@]}"} "$@" || true)
+  t=$(python3 "$ROOT/bench/wan/until-marker.py" --timeout "$TIMEOUT" --log "$console" --stamps "$W/stamps-$name-$rep.log" \
+        "$MARKER" ${PRIO[@]+"${PRIO[@]}"} "$@" || true)
   kill -TERM "$proxy"; wait "$proxy" 2>/dev/null || true
   echo "== $name $rep" >>"$W/access.log"
   echo "$name $rep $t $load $waited $(python3 -c 'import json,sys;print(json.dumps(json.load(open(sys.argv[1]))))' "$stats")" >>"$W/results"

@@ -91,6 +91,7 @@ public class InitramfsTests : IDisposable
         string grub = BootIso.GrubConfig([new BootEntry("Circular: os@2", cmdline)], 3);
         Assert.Contains("serial --unit=0 --speed=115200", grub);
         Assert.Contains($"linux /boot/vmlinuz {cmdline}", grub);
+        Assert.Contains($"linux16 /boot/vmlinuz {cmdline}", grub);
         string ipxe = Netboot.IpxeScript.For("Circular: os@2", "../kernels/k", "../initramfs/i.img", cmdline);
         Assert.StartsWith("#!ipxe\n", ipxe);
         Assert.Contains($"kernel ../kernels/k initrd=initramfs {cmdline}", ipxe);

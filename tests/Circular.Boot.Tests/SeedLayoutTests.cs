@@ -99,6 +99,8 @@ public sealed class SeedLayoutTests : IDisposable
         Assert.Contains("menuentry \"[1] a\" --hotkey=1 {", cfg);
         Assert.Contains("menuentry \"[2] b\" --hotkey=2 {", cfg);
         Assert.Contains("linux /circular/vmlinuz y", cfg);
+        // BIOS boots through the 16-bit protocol (5 s faster under TCG), UEFI through linux.
+        Assert.Contains("if [ \"$grub_platform\" = pc ]; then\n        linux16 /circular/vmlinuz y\n        initrd16 /circular/initramfs\n    else", cfg);
         Assert.DoesNotContain("hotkey", BootIso.GrubConfig([new BootEntry("a", "x")], 5)); // one entry: nothing to pick
     }
 

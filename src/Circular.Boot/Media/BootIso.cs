@@ -15,7 +15,7 @@ public sealed record BootEntry(string Title, string CommandLine);
 public static class BootIso
 {
     /// <summary>GRUB modules installed on the medium: what a menu that boots Linux from the ISO itself needs, no more.</summary>
-    private const string Modules = "linux normal iso9660 part_msdos part_gpt part_apple part_acorn part_amiga part_bsd part_dfly part_dvh " +
+    private const string Modules = "linux linux16 normal iso9660 part_msdos part_gpt part_apple part_acorn part_amiga part_bsd part_dfly part_dvh " +
         "part_plan part_sun part_sunpc serial terminal echo test search configfile";
 
     public static async Task WriteAsync(string iso, string kernel, string initramfs, IReadOnlyList<BootEntry> entries, CancellationToken ct, int timeoutSeconds = 3)
@@ -65,8 +65,16 @@ public static class BootIso
             string hotkey = entries.Count > 1 && i < 9 ? $" --hotkey={i + 1}" : "";
             if (hotkey.Length > 0) title = $"[{i + 1}] {title}";
             cfg.AppendLine($"menuentry \"{title}\"{hotkey} {{");
-            cfg.AppendLine($"    linux {kernel} {e.CommandLine}");
-            cfg.AppendLine($"    initrd {initrd}");
+            // BIOS: the 16-bit boot protocol (the kernel's own real-mode setup, as QEMU's -kernel and syslinux use). The
+            // 32-bit entry GRUB's `linux` takes on BIOS made the kernel's decompressor 5 s slower under QEMU TCG
+            // (8.7 s from GRUB to start_kernel instead of 3.7 s; docs/benchmarks.md, session 16). UEFI keeps `linux`.
+            cfg.AppendLine("    if [ \"$grub_platform\" = pc ]; then");
+            cfg.AppendLine($"        linux16 {kernel} {e.CommandLine}");
+            cfg.AppendLine($"        initrd16 {initrd}");
+            cfg.AppendLine("    else");
+            cfg.AppendLine($"        linux {kernel} {e.CommandLine}");
+            cfg.AppendLine($"        initrd {initrd}");
+            cfg.AppendLine("    fi");
             cfg.AppendLine("}");
         }
         return cfg.ToString();

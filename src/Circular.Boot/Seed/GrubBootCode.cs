@@ -49,7 +49,7 @@ public sealed class GrubBootCode
         string cfg = Path.Combine(workDir, "embed.cfg");
         await File.WriteAllTextAsync(cfg, $"search --no-floppy --fs-uuid --set=root {espUuid}\nset prefix=($root)/grub\n", ct).ConfigureAwait(false);
         string core = Path.Combine(workDir, "core.img"), efi = Path.Combine(workDir, "BOOTX64.EFI");
-        await MakeImageAsync(["-O", "i386-pc", "-o", core, "-c", cfg, "-p", "/grub", "biosdisk", .. CommonModules.Split(' ')], ct).ConfigureAwait(false);
+        await MakeImageAsync(["-O", "i386-pc", "-o", core, "-c", cfg, "-p", "/grub", "biosdisk", "linux16", .. CommonModules.Split(' ')], ct).ConfigureAwait(false);
         await MakeImageAsync(["-O", "x86_64-efi", "-o", efi, "-c", cfg, "-p", "/grub", "efi_gop", .. CommonModules.Split(' ')], ct).ConfigureAwait(false);
         return new GrubBootCode(await File.ReadAllBytesAsync(Path.Combine(PcDir, "boot.img"), ct).ConfigureAwait(false),
             await File.ReadAllBytesAsync(core, ct).ConfigureAwait(false), await File.ReadAllBytesAsync(efi, ct).ConfigureAwait(false));
