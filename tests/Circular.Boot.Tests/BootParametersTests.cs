@@ -42,8 +42,37 @@ public class BootParametersTests
         Assert.Equal(24, p.StaticIp.PrefixLength);
         Assert.Equal(IPAddress.Parse("192.168.7.1"), p.StaticIp.Gateway);
         Assert.Equal("eth1", p.StaticIp.Device);
+        Assert.Empty(p.StaticIp.NameServers);
         Assert.Equal("off", BootParameters.Parse("ip=off").IpMode);
         Assert.Equal("dhcp", BootParameters.Parse("ip=:::::eth0:dhcp").IpMode);
+        var dns = BootParameters.Parse("ip=10.1.2.3::10.1.2.1:255.255.0.0::eth0:off:10.1.0.53:9.9.9.9").StaticIp!;
+        Assert.Equal(16, dns.PrefixLength);
+        Assert.Equal([IPAddress.Parse("10.1.0.53"), IPAddress.Parse("9.9.9.9")], dns.NameServers);
+    }
+
+    [Fact]
+    public void A_dhcp_lease_is_handed_to_the_next_kernel_as_static_settings()
+    {
+        string dir = Directory.CreateTempSubdirectory("circular-lease-").FullName;
+        try
+        {
+            string lease = Path.Combine(dir, "lease"), resolv = Path.Combine(dir, "resolv.conf");
+            Assert.Null(GuestNetwork.LeaseWord(lease, resolv)); // no DHCP here: nothing to hand over
+            File.WriteAllText(lease, "eth0 10.0.2.15/24 10.0.2.2\n");
+            File.WriteAllText(resolv, "nameserver 10.0.2.3\nnameserver fe80::1\nsearch example.org\n");
+            string word = GuestNetwork.LeaseWord(lease, resolv)!;
+            Assert.Equal("ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off:10.0.2.3", word);
+            // The next kernel's initramfs reads it back as the same settings.
+            var s = BootParameters.Parse("console=ttyS0 " + word).StaticIp!;
+            Assert.Equal((IPAddress.Parse("10.0.2.15"), 24, IPAddress.Parse("10.0.2.2"), "eth0"), (s.Address, s.PrefixLength, s.Gateway, s.Device));
+            Assert.Equal([IPAddress.Parse("10.0.2.3")], s.NameServers);
+            File.WriteAllText(lease, "eth1 192.168.1.9/20\n");
+            File.Delete(resolv);
+            Assert.Equal("ip=192.168.1.9:::255.255.240.0::eth1:off", GuestNetwork.LeaseWord(lease, resolv));
+            File.WriteAllText(lease, "eth1 garbage\n");
+            Assert.Null(GuestNetwork.LeaseWord(lease, resolv));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Theory]
@@ -53,6 +82,7 @@ public class BootParametersTests
     [InlineData("circular.trust=nothex")]
     [InlineData("init=sbin/init")]
     [InlineData("ip=10.0.0.2::gateway:255.0.0.0")]
+    [InlineData("ip=10.0.0.2::10.0.0.1:255.0.0.0::eth0:off:resolver")]
     public void Malformed_words_are_refused_naming_them(string word)
     {
         var e = Assert.Throws<UsageException>(() => BootParameters.Parse("console=ttyS0 " + word));

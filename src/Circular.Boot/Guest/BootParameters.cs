@@ -6,8 +6,12 @@ using Circular.Core.Errors;
 
 namespace Circular.Boot.Guest;
 
-/// <summary>Static network settings from ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:DEVICE (the kernel's nfsroot syntax).</summary>
-public sealed record StaticAddress(IPAddress Address, int PrefixLength, IPAddress? Gateway, string? Hostname, string? Device);
+/// <summary>Static network settings from ip=CLIENT::GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF:DNS0:DNS1 (the kernel's nfsroot syntax).</summary>
+public sealed record StaticAddress(IPAddress Address, int PrefixLength, IPAddress? Gateway, string? Hostname, string? Device)
+{
+    /// <summary>Name servers (the eighth and ninth fields), written to /etc/resolv.conf.</summary>
+    public IReadOnlyList<IPAddress> NameServers { get; init; } = [];
+}
 
 /// <summary>
 /// What the Circular initramfs reads from the kernel command line (docs/inetboot.md, "Kernel command line"). Unknown
@@ -115,7 +119,7 @@ public sealed record BootParameters
     private static string CheckKeyId(string id) =>
         Core.Signing.KeyId.IsValid(id) ? id : throw Bad("circular.trust", id, "a key id (16 hex digits, as 'circular key generate' prints)");
 
-    /// <summary>ip=dhcp|on|any|off|none, or CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF (empty fields allowed).</summary>
+    /// <summary>ip=dhcp|on|any|off|none, or CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF:DNS0:DNS1 (empty fields allowed).</summary>
     private static BootParameters ParseIp(BootParameters p, string value)
     {
         switch (value)
@@ -139,9 +143,15 @@ public sealed record BootParameters
             prefix = PrefixOf(mask);
         }
         IPAddress? gateway = Field(2).Length > 0 ? IPAddress.TryParse(Field(2), out var gw) ? gw : throw Bad("ip", value, "a gateway address in the third field") : null;
+        var dns = new List<IPAddress>();
+        foreach (int i in new[] { 7, 8 })
+        {
+            if (Field(i).Length == 0) continue;
+            dns.Add(IPAddress.TryParse(Field(i), out var ns) ? ns : throw Bad("ip", value, "a name server address in the eighth and ninth fields"));
+        }
         return p with {
             IpMode = "static",
-            StaticIp = new StaticAddress(address, prefix, gateway, Field(4).Length > 0 ? Field(4) : null, Field(5).Length > 0 ? Field(5) : null),
+            StaticIp = new StaticAddress(address, prefix, gateway, Field(4).Length > 0 ? Field(4) : null, Field(5).Length > 0 ? Field(5) : null) { NameServers = dns },
         };
     }
 

@@ -25,6 +25,8 @@ public static class GuestNetwork
             await MustAsync("ip", ["link", "set", dev, "up"], ct).ConfigureAwait(false);
             await MustAsync("ip", ["addr", "add", $"{s.Address}/{s.PrefixLength}", "dev", dev], ct).ConfigureAwait(false);
             if (s.Gateway is { } gw) await MustAsync("ip", ["route", "add", "default", "via", gw.ToString(), "dev", dev], ct).ConfigureAwait(false);
+            if (s.NameServers.Count > 0)
+                await File.WriteAllLinesAsync("/etc/resolv.conf", s.NameServers.Select(ns => $"nameserver {ns}"), ct).ConfigureAwait(false);
             return $"{dev} {s.Address}/{s.PrefixLength}";
         }
         foreach (string dev in cards)
@@ -36,6 +38,34 @@ public static class GuestNetwork
             log.LogDebug("udhcpc on {Device}: {Output}", dev, r.Output);
         }
         throw new CircularException($"no DHCP answer on {string.Join(", ", cards)}: check the network cable or the virtual network, or set ip=ADDRESS::GATEWAY:NETMASK");
+    }
+
+    /// <summary>
+    /// This boot's DHCP lease as an ip= word of static settings (address, gateway, netmask, card, name servers), for the
+    /// kernel the double-deck boot kexecs into: the same machine on the same network need not ask again (a second DHCP
+    /// exchange cost that boot 1.5-3 s under emulation). Null when DHCP did not configure the network here.
+    /// </summary>
+    public static string? LeaseWord(string leaseFile = "/run/circular/lease", string resolvConf = "/etc/resolv.conf")
+    {
+        try
+        {
+            if (!File.Exists(leaseFile)) return null;
+            // The udhcpc hook's line: DEVICE ADDRESS/PREFIX [ROUTER…]
+            var f = File.ReadAllText(leaseFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (f.Length < 2 || f[1].Split('/') is not [string a, string bits] || !System.Net.IPAddress.TryParse(a, out var address) ||
+                address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || !int.TryParse(bits, out int prefix) || prefix is < 0 or > 32)
+                return null;
+            string gateway = f.Length > 2 && System.Net.IPAddress.TryParse(f[2], out var gw) ? gw.ToString() : "";
+            uint maskBits = prefix == 0 ? 0 : uint.MaxValue << (32 - prefix);
+            string mask = new System.Net.IPAddress(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(maskBits)).ToString();
+            var dns = File.Exists(resolvConf)
+                ? File.ReadAllLines(resolvConf).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    .Where(w => w is ["nameserver", _] && System.Net.IPAddress.TryParse(w[1], out var ns) && ns.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    .Select(w => w[1]).Take(2).ToList()
+                : [];
+            return $"ip={address}::{gateway}:{mask}::{f[0]}:off" + (dns.Count > 0 ? ":" + string.Join(':', dns) : "");
+        }
+        catch (IOException) { return null; }
     }
 
     /// <summary>

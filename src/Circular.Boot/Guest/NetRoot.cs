@@ -143,9 +143,24 @@ public static class NetRoot
         log.LogInformation("starting {Version} with its own kernel", version.Name);
         string work = o.KexecDir;
         Directory.CreateDirectory(work);
-        string cmdline = DoubleDeck.CommandLine(version, await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
-        await DoubleDeck.LoadAsync(client, version, (_, _) => Task.FromResult(RunningInitramfs.WriteTo(o.InitramfsRoot, work)),
+        string current = await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false);
+        // The next kernel gets this boot's DHCP lease as static settings (a user's own ip= is carried as it is).
+        if (p.StaticIp is null && p.IpMode == "dhcp" && GuestNetwork.LeaseWord() is { } lease)
+            current = string.Join(' ', current.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(w => !w.StartsWith("ip=", StringComparison.Ordinal)).Append(lease));
+        string cmdline = DoubleDeck.CommandLine(version, current);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await DoubleDeck.LoadAsync(client, version, (_, _) =>
+            {
+                log.LogDebug("double-deck: {Version}'s kernel fetched in {Ms} ms", version.Name, clock.ElapsedMilliseconds);
+                clock.Restart();
+                string initramfs = RunningInitramfs.SaveTo(o.InitramfsRoot, work);
+                log.LogDebug("double-deck: initramfs {File} ({Size}) saved in {Ms} ms", initramfs, Core.Chunks.ByteSize.Format(new FileInfo(initramfs).Length), clock.ElapsedMilliseconds);
+                clock.Restart();
+                return Task.FromResult(initramfs);
+            },
             release => !Directory.Exists(Path.Combine(o.InitramfsRoot, "lib", "modules", release)), cmdline, work, log, ct).ConfigureAwait(false);
+        log.LogDebug("double-deck: kexec_file_load took {Ms} ms", clock.ElapsedMilliseconds);
         log.LogInformation("kexec: {CommandLine}", cmdline);
         KexecLoader.Execute();
     }

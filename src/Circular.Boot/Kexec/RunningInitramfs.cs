@@ -15,6 +15,33 @@ public static class RunningInitramfs
     /// <summary>Mount points and scratch space that are not part of the initramfs.</summary>
     private static readonly string[] Skipped = ["proc", "sys", "dev", "run", "newroot", "kexec", "tmp"];
 
+    /// <summary>Where Linux (5.12 and later) shows the initramfs it booted with, when its command line has retain_initrd.</summary>
+    public const string RetainedPath = "/sys/firmware/initrd";
+
+    /// <summary>
+    /// The initramfs to hand to the next kernel, saved in <paramref name="dir"/>: the compressed image this kernel booted
+    /// with when it kept it (retain_initrd, which the universal medium's command line has), else <paramref name="root"/>
+    /// packed again. The kept image is a third of the packed one's size (zstd): kexec_file_load hashes every byte it loads,
+    /// and so does the purgatory before the next kernel starts, both with plain C SHA-256 on a CPU without SSSE3.
+    /// </summary>
+    public static string SaveTo(string root, string dir, string retained = RetainedPath)
+    {
+        Directory.CreateDirectory(dir);
+        try
+        {
+            if (File.Exists(retained) && new FileInfo(retained).Length > 0)
+            {
+                string copy = Path.Combine(dir, "circular.img");
+                using (var input = new FileStream(retained, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+                using (var output = File.Create(copy))
+                    input.CopyTo(output, 1 << 20);
+                return copy;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return WriteTo(root, dir);
+    }
+
     /// <summary>Packs <paramref name="root"/> into DIR/circular.cpio; returns that path.</summary>
     public static string WriteTo(string root, string dir)
     {

@@ -96,7 +96,7 @@ public static class NetbootWriter
         if (latest is { } menu)
         {
             // The universal medium over iPXE: the latest version's kernel starts the initramfs's menu of every image.
-            string words = $"console=tty0 console=ttyS0,115200 circular.url={string.Join(',', urls.Select(u => u.TrimEnd('/')))} circular.menu-timeout=10" +
+            string words = $"console=tty0 console=ttyS0,115200 circular.url={string.Join(',', urls.Select(u => u.TrimEnd('/')))} circular.menu-timeout=10 retain_initrd" +
                 (trustKeyIds.Count > 0 ? $" circular.trust={string.Join(',', trustKeyIds)}" : "") + (string.IsNullOrWhiteSpace(append) ? "" : " " + append.Trim());
             string text = IpxeScript.For($"Circular: boot menu of {urls[0]}", NetbootLayout.FromMenu(menu.Kernel), NetbootLayout.FromMenu(menu.Initramfs), words);
             AtomicFile.Write(Path.Combine(root, NetbootLayout.MenuScript), System.Text.Encoding.UTF8.GetBytes(text), durable: true);

@@ -66,6 +66,12 @@ public static class IsoCommand
         return cmd;
     }
 
+    /// <summary>
+    /// The kernel keeps the initramfs it booted with (/sys/firmware/initrd): the double-deck boot hands that compressed
+    /// image to the version's kernel instead of packing the running one again (docs/inetboot.md).
+    /// </summary>
+    private const string RetainInitrd = "retain_initrd";
+
     /// <summary>The universal medium: a generic kernel and the Circular initramfs whose menu comes from the archive at boot.</summary>
     private static async Task<int> UniversalAsync(ArchiveClient archive, string iso, IReadOnlyList<string> urls, IReadOnlyList<string> ids, InitramfsOptions template,
         string? kernel, string? moduleTree, string? initramfs, int menuTimeout, string? append, CancellationToken ct)
@@ -87,7 +93,7 @@ public static class IsoCommand
                 InitramfsBuilder.Build(template with { ModuleTree = tree }, file);
             }
             var words = new List<string> { "console=tty0", "console=ttyS0,115200", $"circular.url={string.Join(',', urls.Select(u => u.TrimEnd('/')))}",
-                $"circular.menu-timeout={menuTimeout}" };
+                $"circular.menu-timeout={menuTimeout}", RetainInitrd };
             if (ids.Count > 0) words.Add($"circular.trust={string.Join(',', ids)}");
             if (!string.IsNullOrWhiteSpace(append)) words.Add(append.Trim());
             string cmdline = string.Join(' ', words);
