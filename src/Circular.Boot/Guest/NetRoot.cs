@@ -4,6 +4,7 @@ using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Nbd;
+using Circular.Storage.Archive;
 using Circular.Nbd.Kernel;
 using Microsoft.Extensions.Logging;
 
@@ -132,37 +133,76 @@ public static class NetRoot
 
     /// <summary>
     /// The double-deck boot: shows the archive's menu on the console, fetches the chosen version's kernel and kexecs
-    /// into it with this very initramfs (packed again from its root) and a command line naming the version.
+    /// into it with this very initramfs and a command line naming the version. While the menu waits for a key, the
+    /// default is made ready (its manifest and kernel fetched, the initramfs saved), so the wait costs no time of its
+    /// own when the default is taken; another choice cancels that work and fetches its own kernel.
     /// </summary>
     private static async Task DoubleDeckAsync(NetRootOptions o, BootParameters p, ArchiveClient client, ILogger log, CancellationToken ct)
     {
-        ImageSpec spec;
-        using (var console = OpenConsole())
-            spec = await BootMenu.ChooseAsync(client.Reader, p.Image, p.MenuTimeoutSeconds, console ?? TextReader.Null, Console.Out, ct).ConfigureAwait(false);
-        var version = await client.OpenVersionAsync(spec, ct).ConfigureAwait(false);
-        log.LogInformation("starting {Version} with its own kernel", version.Name);
         string work = o.KexecDir;
         Directory.CreateDirectory(work);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Task<string>? initramfs = null;
+        (ImageSpec Spec, CancellationTokenSource Stop, Task<(ResolvedVersion Version, string Kernel)> Work)? early = null;
+        ImageSpec spec;
+        try
+        {
+            using (var console = OpenConsole())
+                spec = await BootMenu.ChooseAsync(client.Reader, p.Image, p.MenuTimeoutSeconds, console ?? TextReader.Null, Console.Out, ct, fallback =>
+                {
+                    // The initramfs does not depend on the choice; the kernel is the default's.
+                    initramfs ??= Task.Run(() => SaveInitramfs(o, work, log), ct);
+                    if (early is not null) return;
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    early = (fallback, stop, Task.Run(async () =>
+                    {
+                        var v = await client.OpenVersionAsync(fallback, stop.Token).ConfigureAwait(false);
+                        return (v, await DoubleDeck.FetchKernelAsync(client, v, Path.Combine(work, "vmlinuz.default"), stop.Token).ConfigureAwait(false));
+                    }, stop.Token));
+                }).ConfigureAwait(false);
+        }
+        catch
+        {
+            early?.Stop.Cancel();
+            throw;
+        }
+        ResolvedVersion? version = null;
+        string? kernel = null;
+        if (early is { } e)
+        {
+            if (e.Spec.ToString() != spec.ToString()) await e.Stop.CancelAsync().ConfigureAwait(false);
+            try { (version, kernel) = await e.Work.ConfigureAwait(false); }
+            catch (Exception x) when (x is OperationCanceledException && !ct.IsCancellationRequested || x is CircularException or IOException or HttpRequestException)
+            {
+                // Another choice, or the default's kernel could not be fetched: the chosen version's own path below says why.
+                version = null;
+                kernel = null;
+            }
+            e.Stop.Dispose();
+            if (e.Spec.ToString() != spec.ToString()) (version, kernel) = (null, null);
+        }
+        version ??= await client.OpenVersionAsync(spec, ct).ConfigureAwait(false);
+        log.LogInformation("starting {Version} with its own kernel", version.Name);
         string current = await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false);
         // The next kernel gets this boot's DHCP lease as static settings (a user's own ip= is carried as it is).
         if (p.StaticIp is null && p.IpMode == "dhcp" && GuestNetwork.LeaseWord() is { } lease)
             current = string.Join(' ', current.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Where(w => !w.StartsWith("ip=", StringComparison.Ordinal)).Append(lease));
         string cmdline = DoubleDeck.CommandLine(version, current);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        await DoubleDeck.LoadAsync(client, version, (_, _) =>
-            {
-                log.LogDebug("double-deck: {Version}'s kernel fetched in {Ms} ms", version.Name, clock.ElapsedMilliseconds);
-                clock.Restart();
-                string initramfs = RunningInitramfs.SaveTo(o.InitramfsRoot, work);
-                log.LogDebug("double-deck: initramfs {File} ({Size}) saved in {Ms} ms", initramfs, Core.Chunks.ByteSize.Format(new FileInfo(initramfs).Length), clock.ElapsedMilliseconds);
-                clock.Restart();
-                return Task.FromResult(initramfs);
-            },
-            release => !Directory.Exists(Path.Combine(o.InitramfsRoot, "lib", "modules", release)), cmdline, work, log, ct).ConfigureAwait(false);
-        log.LogDebug("double-deck: kexec_file_load took {Ms} ms", clock.ElapsedMilliseconds);
+        await DoubleDeck.LoadAsync(client, version, (_, _) => initramfs ?? Task.Run(() => SaveInitramfs(o, work, log), ct),
+            release => !Directory.Exists(Path.Combine(o.InitramfsRoot, "lib", "modules", release)), cmdline, work, log, ct, kernel).ConfigureAwait(false);
+        log.LogDebug("double-deck: {Version} loaded {Ms} ms after the menu was shown ({Kernel})", version.Name, clock.ElapsedMilliseconds,
+            kernel is null ? "its kernel fetched after the choice" : "the default's kernel fetched while the menu waited");
         log.LogInformation("kexec: {CommandLine}", cmdline);
         KexecLoader.Execute();
+    }
+
+    private static string SaveInitramfs(NetRootOptions o, string work, ILogger log)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string initramfs = RunningInitramfs.SaveTo(o.InitramfsRoot, work);
+        log.LogDebug("double-deck: initramfs {File} ({Size}) saved in {Ms} ms", initramfs, Core.Chunks.ByteSize.Format(new FileInfo(initramfs).Length), clock.ElapsedMilliseconds);
+        return initramfs;
     }
 
     /// <summary>The console to read menu choices from (this process's stdin is not it: /init starts it in the background).</summary>

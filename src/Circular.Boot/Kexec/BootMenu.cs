@@ -40,7 +40,9 @@ public static class BootMenu
     /// Shows the menu on <paramref name="output"/> and returns the choice: the one typed on <paramref name="input"/>, else
     /// <paramref name="preset"/> (circular.image) or the first entry when the timeout passes or Enter is pressed.
     /// </summary>
-    public static async Task<ImageSpec> ChooseAsync(ArchiveReader reader, ImageSpec? preset, int timeoutSeconds, TextReader input, TextWriter output, CancellationToken ct)
+    /// <param name="shown">Told the default each time the menu is shown, before the wait (the caller may make it ready meanwhile).</param>
+    public static async Task<ImageSpec> ChooseAsync(ArchiveReader reader, ImageSpec? preset, int timeoutSeconds, TextReader input, TextWriter output, CancellationToken ct,
+        Action<ImageSpec>? shown = null)
     {
         bool all = false;
         while (true)
@@ -54,6 +56,7 @@ public static class BootMenu
             output.WriteLine(all ? "" : "   v. every version and tag");
             output.Write($"Boot which? [{fallback}, in {timeoutSeconds} s] ");
             output.Flush();
+            shown?.Invoke(fallback);
             string? line = await ReadLineAsync(input, TimeSpan.FromSeconds(timeoutSeconds), ct).ConfigureAwait(false);
             output.WriteLine();
             line = line?.Trim();

@@ -20,14 +20,14 @@ public static class DoubleDeck
     /// </summary>
     /// <param name="circularInitramfs">Makes (or finds) the Circular initramfs for the kernel release it is given.</param>
     /// <param name="needsOwnInitrd">Whether the version's stored initrd must come along for a kernel of the given release.</param>
+    /// <param name="fetchedKernel">The version's kernel when already fetched (<see cref="FetchKernelAsync"/>), else null.</param>
     public static async Task LoadAsync(ArchiveClient client, ResolvedVersion version, Func<string, CancellationToken, Task<string>> circularInitramfs,
-        Func<string, bool> needsOwnInitrd, string cmdline, string work, ILogger log, CancellationToken ct)
+        Func<string, bool> needsOwnInitrd, string cmdline, string work, ILogger log, CancellationToken ct, string? fetchedKernel = null)
     {
         var boot = version.Manifest.Metadata.Boot;
-        var kernelAsset = boot?.Kernel ?? throw new NotFoundException($"{version.Name} has no kernel stored with it: it cannot be booted this way (push it with --kernel FILE)");
         Directory.CreateDirectory(work);
         int cs = version.Manifest.AssetBlockSize;
-        string kernel = await BootAssetFiles.FetchAsync(kernelAsset, cs, client.Chunks, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
+        string kernel = fetchedKernel ?? await FetchKernelAsync(client, version, Path.Combine(work, "vmlinuz"), ct).ConfigureAwait(false);
         if (KernelImage.Release(kernel) is not { } release)
             throw new ArchiveFormatException($"the kernel stored with {version.Name} is not an x86 Linux kernel (bzImage)");
         // The version's own initrd matters only for its drivers: when the Circular initramfs has modules for this kernel
@@ -52,6 +52,14 @@ public static class DoubleDeck
         KexecLoader.Load(kernel, initrd, cmdline);
         log.LogInformation("loaded {Version}'s kernel {Release} ({Size}) with the Circular initramfs", version.Name, release,
             Core.Chunks.ByteSize.Format(new FileInfo(kernel).Length));
+    }
+
+    /// <summary>Fetches the kernel stored with <paramref name="version"/> (verified) to <paramref name="path"/>.</summary>
+    public static Task<string> FetchKernelAsync(ArchiveClient client, ResolvedVersion version, string path, CancellationToken ct)
+    {
+        var kernelAsset = version.Manifest.Metadata.Boot?.Kernel
+            ?? throw new NotFoundException($"{version.Name} has no kernel stored with it: it cannot be booted this way (push it with --kernel FILE)");
+        return BootAssetFiles.FetchAsync(kernelAsset, version.Manifest.AssetBlockSize, client.Chunks, path, ct);
     }
 
     /// <summary>
