@@ -4,8 +4,8 @@ using Circular.Core.Archive;
 using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Nbd;
-using Circular.Storage.Archive;
 using Circular.Nbd.Kernel;
+using Circular.Storage.Archive;
 using Microsoft.Extensions.Logging;
 
 namespace Circular.Boot.Guest;
