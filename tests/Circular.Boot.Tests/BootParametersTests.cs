@@ -19,6 +19,8 @@ public class BootParametersTests
         Assert.Equal("/lib/systemd/systemd", p.Init);
         Assert.Equal(32L << 20, p.MemoryCacheBytes);
         Assert.Equal("dhcp", p.IpMode);
+        Assert.Null(p.MediumInitrd);
+        Assert.Equal("/boot/initramfs", BootParameters.Parse("circular.initrd=/boot/initramfs").MediumInitrd);
     }
 
     [Fact]
@@ -81,6 +83,8 @@ public class BootParametersTests
     [InlineData("circular.timeout=soon")]
     [InlineData("circular.trust=nothex")]
     [InlineData("init=sbin/init")]
+    [InlineData("circular.initrd=boot/initramfs")]
+    [InlineData("circular.initrd=/boot/../etc/shadow")]
     [InlineData("ip=10.0.0.2::gateway:255.0.0.0")]
     [InlineData("ip=10.0.0.2::10.0.0.1:255.0.0.0::eth0:off:resolver")]
     public void Malformed_words_are_refused_naming_them(string word)

@@ -36,4 +36,24 @@ public class RunningInitramfsTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void The_booted_initramfs_size_is_read_from_the_x86_boot_params()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var b = new byte[4096];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(0x21c), 11_431_217);
+            File.WriteAllBytes(file, b);
+            Assert.Equal(11_431_217, BootMediumInitramfs.BootedSize(file));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(0xc4), 1); // ext_ramdisk_size: the high 32 bits
+            File.WriteAllBytes(file, b);
+            Assert.Equal((1L << 32) + 11_431_217, BootMediumInitramfs.BootedSize(file));
+            File.WriteAllBytes(file, new byte[4096]);
+            Assert.Null(BootMediumInitramfs.BootedSize(file)); // booted without an initramfs
+            Assert.Null(BootMediumInitramfs.BootedSize(file + ".missing"));
+        }
+        finally { File.Delete(file); }
+    }
 }

@@ -54,6 +54,11 @@ public sealed record BootParameters
     /// boot): when no circular.image is given, or circular.menu-timeout or circular.menu is.
     /// </summary>
     public bool Menu { get; init; }
+    /// <summary>
+    /// circular.initrd=PATH: where this kernel's initramfs lies on its own boot medium (the universal ISO names
+    /// /boot/initramfs), so the double-deck boot can hand that compressed file to the next kernel.
+    /// </summary>
+    public string? MediumInitrd { get; init; }
 
     public static BootParameters Parse(string cmdline)
     {
@@ -76,6 +81,9 @@ public sealed record BootParameters
                 "circular.memory" => p with { MemoryCacheBytes = ByteSize.Parse(value) },
                 "circular.menu-timeout" => p with { MenuTimeoutSeconds = Seconds(key, value), Menu = true },
                 "circular.menu" => p with { Menu = value is not ("0" or "off" or "no") },
+                "circular.initrd" => p with {
+                    MediumInitrd = value.StartsWith('/') && !value.Split('/').Contains("..") ? value : throw Bad(key, value, "an absolute path on the boot medium"),
+                },
                 "ip" => ParseIp(p, value),
                 _ => p,
             };

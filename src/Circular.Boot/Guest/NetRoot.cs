@@ -151,7 +151,7 @@ public static class NetRoot
                 spec = await BootMenu.ChooseAsync(client.Reader, p.Image, p.MenuTimeoutSeconds, console ?? TextReader.Null, Console.Out, ct, fallback =>
                 {
                     // The initramfs does not depend on the choice; the kernel is the default's.
-                    initramfs ??= Task.Run(() => SaveInitramfs(o, work, log), ct);
+                    initramfs ??= Task.Run(() => SaveInitramfsAsync(o, p, work, log, ct), ct);
                     if (early is not null) return;
                     var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     early = (fallback, stop, Task.Run(async () =>
@@ -189,7 +189,7 @@ public static class NetRoot
             current = string.Join(' ', current.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Where(w => !w.StartsWith("ip=", StringComparison.Ordinal)).Append(lease));
         string cmdline = DoubleDeck.CommandLine(version, current);
-        await DoubleDeck.LoadAsync(client, version, (_, _) => initramfs ?? Task.Run(() => SaveInitramfs(o, work, log), ct),
+        await DoubleDeck.LoadAsync(client, version, (_, _) => initramfs ?? SaveInitramfsAsync(o, p, work, log, ct),
             release => !Directory.Exists(Path.Combine(o.InitramfsRoot, "lib", "modules", release)), cmdline, work, log, ct, kernel).ConfigureAwait(false);
         log.LogDebug("double-deck: {Version} loaded {Ms} ms after the menu was shown ({Kernel})", version.Name, clock.ElapsedMilliseconds,
             kernel is null ? "its kernel fetched after the choice" : "the default's kernel fetched while the menu waited");
@@ -197,10 +197,19 @@ public static class NetRoot
         KexecLoader.Execute();
     }
 
-    private static string SaveInitramfs(NetRootOptions o, string work, ILogger log)
+    /// <summary>
+    /// The initramfs for the next kernel: the compressed one this kernel booted with, read back from the kernel
+    /// (retain_initrd, newer kernels) or from the boot medium (circular.initrd=), else the running root packed again
+    /// (three times the bytes for kexec_file_load and the purgatory to hash).
+    /// </summary>
+    private static async Task<string> SaveInitramfsAsync(NetRootOptions o, BootParameters p, string work, ILogger log, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        string initramfs = RunningInitramfs.SaveTo(o.InitramfsRoot, work);
+        Directory.CreateDirectory(work);
+        string? initramfs = null;
+        if (!File.Exists(RunningInitramfs.RetainedPath) && p.MediumInitrd is { } onMedium && BootMediumInitramfs.BootedSize() is { } size)
+            initramfs = await BootMediumInitramfs.TryCopyAsync(onMedium, size, Path.Combine(work, "circular.img"), Path.Combine(o.StatusDir, "medium"), ct).ConfigureAwait(false);
+        initramfs ??= RunningInitramfs.SaveTo(o.InitramfsRoot, work);
         log.LogDebug("double-deck: initramfs {File} ({Size}) saved in {Ms} ms", initramfs, Core.Chunks.ByteSize.Format(new FileInfo(initramfs).Length), clock.ElapsedMilliseconds);
         return initramfs;
     }

@@ -18,6 +18,9 @@ public static class BootIso
     private const string Modules = "linux linux16 normal iso9660 part_msdos part_gpt part_apple part_acorn part_amiga part_bsd part_dfly part_dvh " +
         "part_plan part_sun part_sunpc serial terminal echo test search configfile";
 
+    /// <summary>Where the medium holds its initramfs (named on the universal medium's command line: circular.initrd=).</summary>
+    public const string InitramfsPath = "/boot/initramfs";
+
     public static async Task WriteAsync(string iso, string kernel, string initramfs, IReadOnlyList<BootEntry> entries, CancellationToken ct, int timeoutSeconds = 3)
     {
         foreach (var (tool, package) in new[] { ("grub-mkrescue", "grub-common"), ("xorriso", "xorriso"), ("mformat", "mtools") })
@@ -49,7 +52,7 @@ public static class BootIso
     }
 
     /// <summary>A menu on the serial console and the screen alike; the first entry boots after the timeout.</summary>
-    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds, string kernel = "/boot/vmlinuz", string initrd = "/boot/initramfs")
+    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds, string kernel = "/boot/vmlinuz", string initrd = InitramfsPath)
     {
         var cfg = new StringBuilder();
         cfg.AppendLine("serial --unit=0 --speed=115200");

@@ -93,7 +93,7 @@ public static class IsoCommand
                 InitramfsBuilder.Build(template with { ModuleTree = tree }, file);
             }
             var words = new List<string> { "console=tty0", "console=ttyS0,115200", $"circular.url={string.Join(',', urls.Select(u => u.TrimEnd('/')))}",
-                $"circular.menu-timeout={menuTimeout}", RetainInitrd };
+                $"circular.menu-timeout={menuTimeout}", RetainInitrd, $"circular.initrd={BootIso.InitramfsPath}" };
             if (ids.Count > 0) words.Add($"circular.trust={string.Join(',', ids)}");
             if (!string.IsNullOrWhiteSpace(append)) words.Add(append.Trim());
             string cmdline = string.Join(' ', words);
