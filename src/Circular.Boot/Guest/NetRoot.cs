@@ -170,16 +170,12 @@ public static class NetRoot
         string? kernel = null;
         if (early is { } e)
         {
-            if (e.Spec.ToString() != spec.ToString()) await e.Stop.CancelAsync().ConfigureAwait(false);
-            try { (version, kernel) = await e.Work.ConfigureAwait(false); }
-            catch (Exception x) when (x is OperationCanceledException && !ct.IsCancellationRequested || x is CircularException or IOException or HttpRequestException)
-            {
-                // Another choice, or the default's kernel could not be fetched: the chosen version's own path below says why.
-                version = null;
-                kernel = null;
-            }
+            bool taken = e.Spec.ToString() == spec.ToString();
+            if (!taken) await e.Stop.CancelAsync().ConfigureAwait(false);
+            // Another choice, or the default's kernel could not be fetched: the chosen version's own path below says why.
+            try { if (taken) (version, kernel) = await e.Work.ConfigureAwait(false); else await e.Work.ConfigureAwait(false); }
+            catch (Exception x) when (x is OperationCanceledException && !ct.IsCancellationRequested || x is CircularException or IOException or HttpRequestException) { }
             e.Stop.Dispose();
-            if (e.Spec.ToString() != spec.ToString()) (version, kernel) = (null, null);
         }
         version ??= await client.OpenVersionAsync(spec, ct).ConfigureAwait(false);
         log.LogInformation("starting {Version} with its own kernel", version.Name);

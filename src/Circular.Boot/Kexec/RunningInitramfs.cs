@@ -15,7 +15,10 @@ public static class RunningInitramfs
     /// <summary>Mount points and scratch space that are not part of the initramfs.</summary>
     private static readonly string[] Skipped = ["proc", "sys", "dev", "run", "newroot", "kexec", "tmp"];
 
-    /// <summary>Where Linux (5.12 and later) shows the initramfs it booted with, when its command line has retain_initrd.</summary>
+    /// <summary>
+    /// Where Linux shows the initramfs it booted with, when its command line has retain_initrd (kernels newer than
+    /// Debian 12's 6.1, which has no such file: there the medium's copy is used, <see cref="BootMediumInitramfs"/>).
+    /// </summary>
     public const string RetainedPath = "/sys/firmware/initrd";
 
     /// <summary>
