@@ -1,4 +1,5 @@
 using System.Text;
+using Circular.Core.Chunks;
 using Circular.Core.Errors;
 using Circular.Core.HotData;
 using Circular.Core.Refs;
@@ -64,6 +65,25 @@ public class HotDataFormatTests
     {
         var back = PackIndex.Parse(Index([8192, 4096, 0, 0], [0, 8192, 0, 4096]).Serialize(), "t");
         Assert.Equal([new PackRegion(8192, 4096, 0, 0), new PackRegion(0, 8192, 0, 4096)], back.Entries);
+    }
+
+    [Fact]
+    public void PackIndex_storedDigest_roundTrips_isOmittedWhenUnset_andMustBeADigest()
+    {
+        var index = Index([0, 4096, 0, 0]);
+        Assert.DoesNotContain("storedDigest", Encoding.UTF8.GetString(index.Serialize()));
+        Assert.False(PackIndex.Parse(index.Serialize(), "t").Packs[0].Ref.HasStored);
+
+        var withDigest = index with { Packs = [index.Packs[0] with { StoredDigest = new string('c', 64) }] };
+        var back = PackIndex.Parse(withDigest.Serialize(), "t").Packs[0];
+        Assert.Equal(ChunkId.Parse(new string('c', 64)), back.Ref.Stored);
+        Assert.Equal(ChunkId.Parse(new string('b', 64)), back.Ref.Id);
+
+        foreach (var bad in new[] { "ABC", new string('0', 64), "../../x" })
+        {
+            var json = index with { Packs = [index.Packs[0] with { StoredDigest = bad }] };
+            Assert.Contains("bad pack", Assert.Throws<ArchiveFormatException>(() => PackIndex.Parse(json.Serialize(), "t")).Message);
+        }
     }
 
     [Theory]

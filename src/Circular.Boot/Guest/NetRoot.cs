@@ -119,6 +119,7 @@ public static class NetRoot
             // From here on this process is the root file system's server: it outlives the initramfs and runs until
             // power-off (systemd spares it: argv[0] is "@circular").
             log.LogInformation("serving the root file system as process {Pid} ({Name})", Environment.ProcessId, ProcessName());
+            if (log.IsEnabled(LogLevel.Debug)) _ = LogCpuAsync(log, device.Ended);
             await device.Ended.ConfigureAwait(false);
             log.LogWarning("{Device} was disconnected", o.Device);
             return 0;
@@ -240,6 +241,20 @@ public static class NetRoot
         var device = await KernelNbdDevice.AttachAsync(o.Device, export, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
         Tune(o.Device);
         return device;
+    }
+
+    /// <summary>
+    /// With CIRCULAR_DEBUG=1: this process's CPU time now and every 5 s while it serves, so a slow boot shows how much
+    /// of the machine the root's server took (under emulation, where every cycle the client spends is the boot's).
+    /// </summary>
+    private static async Task LogCpuAsync(ILogger log, Task ended)
+    {
+        while (true)
+        {
+            var cpu = Environment.CpuUsage;
+            log.LogDebug("cpu: {User:0.00} s user, {System:0.00} s system", cpu.UserTime.TotalSeconds, cpu.PrivilegedTime.TotalSeconds);
+            if (await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) == ended) return;
+        }
     }
 
     /// <summary>argv[0] as the kernel shows it (/proc/self/cmdline): what systemd reads to decide whom to spare.</summary>

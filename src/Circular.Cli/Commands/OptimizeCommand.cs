@@ -59,8 +59,10 @@ public static class OptimizeCommand
                 var id = ChunkId.Compute(raw.Span);
                 int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
                 var pack = ObjectHandle.Pack(id);
-                if (!await la.Backend.ExistsAsync(pack, token)) await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
-                return (id, n);
+                // A pack file already there may have been written with another codec or level: no digest for bytes not seen.
+                if (await la.Backend.ExistsAsync(pack, token)) return (id, n, ChunkId.Zero);
+                await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
+                return (id, n, ChunkId.Compute(scratch.AsSpan(0, n)));
             }, ct, reuse);
             if (index.Packs.Count == 0)
             {

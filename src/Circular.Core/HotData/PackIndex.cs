@@ -43,7 +43,8 @@ public sealed record PackIndex
         if (p.Packs is null || p.Regions is null) throw new ArchiveFormatException($"pack index {what} is corrupt: \"packs\" or \"regions\" is missing or null");
         foreach (var pack in p.Packs)
         {
-            if (pack is null || !ChunkId.TryParse(pack.Id, out _) || pack.Length <= 0 || pack.Length > ChunkFile.MaxChunkLength)
+            if (pack is null || !ChunkId.TryParse(pack.Id, out _) || pack.Length <= 0 || pack.Length > ChunkFile.MaxChunkLength ||
+                (pack.StoredDigest is { } sd && (!ChunkId.TryParse(sd, out var stored) || stored.IsZero)))
                 throw new ArchiveFormatException($"pack index {what} lists a bad pack");
         }
         var sorted = new List<(long Start, long End)>(p.Regions.Count);
@@ -68,8 +69,17 @@ public sealed record PackInfo
     [JsonPropertyName("length")] public int Length { get; init; }
     /// <summary>Bytes of the stored (compressed) pack file: what a client downloads.</summary>
     [JsonPropertyName("stored")] public long Stored { get; init; }
+    /// <summary>
+    /// SHA-256 of the pack file as its writer stored it (optional, as format 2 manifests give chunks): a reader that
+    /// receives that very file checks it with one hash over its compressed bytes instead of hashing the decoded content.
+    /// </summary>
+    [JsonPropertyName("storedDigest")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? StoredDigest { get; init; }
 
     [JsonIgnore] public ChunkId ChunkId => ChunkId.Parse(Id);
+    /// <summary>The pack as a chunk reference: its id and, when the index gives it, its stored file's digest.</summary>
+    [JsonIgnore] public ChunkRef Ref => new(ChunkId, StoredDigest is null ? ChunkId.Zero : ChunkId.Parse(StoredDigest));
 }
 
 /// <summary>Image bytes [<paramref name="Offset"/>, +<paramref name="Length"/>) are pack <paramref name="Pack"/>'s bytes from <paramref name="PackOffset"/>.</summary>

@@ -12,8 +12,11 @@ namespace Circular.Imaging.HotData;
 /// </summary>
 public sealed class PackBuilder(IVersionImage image, int packSize)
 {
-    /// <summary>Stores one pack's raw content and returns its id and stored (encoded) size.</summary>
-    public delegate ValueTask<(ChunkId Id, long Stored)> StorePack(ReadOnlyMemory<byte> raw, CancellationToken ct);
+    /// <summary>
+    /// Stores one pack's raw content and returns its id, stored (encoded) size and the SHA-256 of the stored file
+    /// (<see cref="ChunkId.Zero"/> when the file was already there, written by someone else: its bytes are not known).
+    /// </summary>
+    public delegate ValueTask<(ChunkId Id, long Stored, ChunkId StoredDigest)> StorePack(ReadOnlyMemory<byte> raw, CancellationToken ct);
 
     /// <summary>The profile's regions in access order, without the parts that lie in zero blocks.</summary>
     public static List<(long Offset, long Length)> HotRegions(BootProfile profile, Manifest manifest)
@@ -62,8 +65,8 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
         async ValueTask FlushAsync()
         {
             if (fill == 0) return;
-            var (id, stored) = await store(buf.AsMemory(0, fill), ct).ConfigureAwait(false);
-            packs.Add(new PackInfo { Id = id.ToHex(), Length = fill, Stored = stored });
+            var (id, stored, digest) = await store(buf.AsMemory(0, fill), ct).ConfigureAwait(false);
+            packs.Add(new PackInfo { Id = id.ToHex(), Length = fill, Stored = stored, StoredDigest = digest.IsZero ? null : digest.ToHex() });
             fill = 0;
         }
 

@@ -55,12 +55,14 @@ public sealed class PackStore
     private async Task<byte[]> FetchAsync(PackInfo info)
     {
         await Task.Yield(); // leave the Lazy before doing I/O
-        var id = info.ChunkId;
+        var pack = info.Ref;
+        var id = pack.Id;
         // Not cancellable: other readers may be waiting on this fetch.
         return await VerifiedRead.ReadAsync(_backend, ObjectHandle.Pack(id), (obj, _) =>
         {
             byte[] data = GC.AllocateUninitializedArray<byte>(info.Length);
-            int n = ChunkFile.DecodeVerified(id, obj.Source, obj.Data.Span, data);
+            // The stored file's digest, when the index gives it, checks the compressed bytes (a third of the content).
+            int n = ChunkFile.DecodeStored(pack, obj.Source, obj.Data.Span, data);
             if (n != info.Length) throw new ChunkIntegrityException(id, obj.Source, $"pack holds {n} bytes, its index says {info.Length}");
             Interlocked.Add(ref _fetchedBytes, obj.Length);
             Interlocked.Increment(ref _loaded);
