@@ -7,6 +7,7 @@ using Circular.Core.HotData;
 using Circular.Imaging.HotData;
 using Circular.Imaging.Images;
 using Circular.Storage.Archive;
+using Circular.Storage.Backends;
 using Circular.Storage.Chunks;
 
 namespace Circular.Cli.Commands;
@@ -59,8 +60,17 @@ public static class OptimizeCommand
                 var id = ChunkId.Compute(raw.Span);
                 int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
                 var pack = ObjectHandle.Pack(id);
-                // A pack file already there may have been written with another codec or level: no digest for bytes not seen.
-                if (await la.Backend.ExistsAsync(pack, token)) return (id, n, ChunkId.Zero);
+                // A pack file already there (another version's, maybe written with another codec or level) is kept, and
+                // its digest recorded, once its content has been checked against the id; a corrupt one is replaced.
+                if (await la.Backend.TryReadAsync(pack, ReadHints.None, token) is { } existing)
+                {
+                    try
+                    {
+                        ChunkFile.DecodeVerified(id, existing.Source, existing.Data, new byte[raw.Length]);
+                        return (id, existing.Data.Length, ChunkId.Compute(existing.Data));
+                    }
+                    catch (ChunkIntegrityException) { }
+                }
                 await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
                 return (id, n, ChunkId.Compute(scratch.AsSpan(0, n)));
             }, ct, reuse);

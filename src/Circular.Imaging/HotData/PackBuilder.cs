@@ -14,7 +14,7 @@ public sealed class PackBuilder(IVersionImage image, int packSize)
 {
     /// <summary>
     /// Stores one pack's raw content and returns its id, stored (encoded) size and the SHA-256 of the stored file
-    /// (<see cref="ChunkId.Zero"/> when the file was already there, written by someone else: its bytes are not known).
+    /// (<see cref="ChunkId.Zero"/> when not known: readers then hash the content).
     /// </summary>
     public delegate ValueTask<(ChunkId Id, long Stored, ChunkId StoredDigest)> StorePack(ReadOnlyMemory<byte> raw, CancellationToken ct);
 
