@@ -17,6 +17,9 @@ internal static partial class ImagingLog
     [LoggerMessage(Level = LogLevel.Information, Message = "prefetched {Done} of {Total} objects ({Bytes}) in {Seconds} s, up to {Peak} at once{Failures}")]
     public static partial void Prefetched(this ILogger logger, int done, int total, string bytes, string seconds, int peak, string failures);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "prefetch of {Version} finished: {Done} of {Total} objects ({Bytes}) in {Seconds} s")]
+    public static partial void PrefetchFinished(this ILogger logger, string version, int done, int total, string bytes, string seconds);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "packs: {Loaded} of {Count} loaded ({Bytes})")]
     public static partial void PacksLoaded(this ILogger logger, int loaded, int count, string bytes);
 

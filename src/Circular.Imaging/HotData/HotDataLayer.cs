@@ -8,6 +8,7 @@ using Circular.Imaging.Images;
 using Circular.Storage.Archive;
 using Circular.Storage.Chunks;
 using Circular.Storage.Prefetch;
+using Microsoft.Extensions.Logging;
 
 namespace Circular.Imaging.HotData;
 
@@ -169,6 +170,9 @@ public sealed class HotDataLayer(ArchiveReader reader, IChunkSource chunks, HotD
                 layers.Prefetcher = prefetcher;
                 top = new DemandTrackingImage(top, gate);
                 prefetcher.Start();
+                if (options.Log.IsEnabled(LogLevel.Debug))
+                    _ = prefetcher.Completion.ContinueWith(_ => options.Log.PrefetchFinished(chunked.Name, prefetcher.Done, prefetcher.Total,
+                        ByteSize.Format(prefetcher.Bytes), prefetcher.Elapsed.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)), TaskScheduler.Default);
             }
         }
         return top;
