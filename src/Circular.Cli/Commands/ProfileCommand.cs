@@ -44,7 +44,13 @@ public static class ProfileCommand
             if (profile.Size != entry.Size)
                 throw new UsageException($"{path} was recorded on a {profile.Size}-byte image; {s.Name}@{entry.Version} is {entry.Size} bytes");
             if (profile.ManifestDigest != entry.ManifestDigest)
-                System.Console.Error.WriteLine($"circular: note: {path} was recorded on {profile.Image}@{profile.Version}, not {s.Name}@{entry.Version}; its offsets are used as they are");
+            {
+                // The same name and number can stand for another manifest (an archive pushed again): say which.
+                string recorded = profile.Image == s.Name && profile.Version == entry.Version
+                    ? $"another manifest of {s.Name}@{entry.Version} ({profile.ManifestDigest[..Math.Min(12, profile.ManifestDigest.Length)]}, this archive's is {entry.ManifestDigest[..12]})"
+                    : $"{profile.Image}@{profile.Version}, not {s.Name}@{entry.Version}";
+                System.Console.Error.WriteLine($"circular: note: {path} was recorded on {recorded}; its offsets are used as they are");
+            }
             string digest = await la.AttachProfileAsync(s.Name, entry.Version, bytes, ct);
             System.Console.WriteLine($"stored profile {digest[..12]} with {s.Name}@{entry.Version}: {Summary(profile, manifest)}");
             return CommandAction.Ok;
