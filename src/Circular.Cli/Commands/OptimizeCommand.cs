@@ -58,7 +58,6 @@ public static class OptimizeCommand
             var index = await builder.BuildAsync(profile, entry.ManifestDigest, entry.Profile!, async (raw, token) =>
             {
                 var id = ChunkId.Compute(raw.Span);
-                int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
                 var pack = ObjectHandle.Pack(id);
                 // A pack file already there (another version's, maybe written with another codec or level) is kept, and
                 // its digest recorded, once its content has been checked against the id; a corrupt one is replaced.
@@ -71,6 +70,8 @@ public static class OptimizeCommand
                     }
                     catch (ChunkIntegrityException) { }
                 }
+                // Encoded only when it is to be written: compressing 4 MiB at a high level is the costly part.
+                int n = ChunkFile.Encode(raw.Span, codec, lvl, scratch);
                 await la.Backend.WriteAsync(pack, scratch.AsMemory(0, n), token);
                 return (id, n, ChunkId.Compute(scratch.AsSpan(0, n)));
             }, ct, reuse);
