@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using Circular.Boot.Guest;
+using Circular.Boot.Seed;
 using Xunit.Abstractions;
 
 namespace Circular.Boot.Tests;
@@ -31,6 +33,17 @@ public sealed class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) :
     /// <summary>Bytes the file holds on disk (du): what a seed disk costs before and after it grows.</summary>
     private static long Allocated(string file) => long.Parse(Tools.Run("du", "-k", file).Split('\t')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
 
+    /// <summary>The random seed archive in a raw seed disk's cache partition, read as GRUB reads it (no journal replay).</summary>
+    private byte[] RandomSeedOf(string raw)
+    {
+        IReadOnlyList<Partition> parts;
+        using (var disk = new FileStream(raw, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            parts = PartitionTable.Read(disk);
+        string dump = _s["random-seed-" + Guid.NewGuid().ToString("N")];
+        Tools.Run("debugfs", "-R", $"dump /{RandomSeed.CacheFile} {dump}", $"{raw}?offset={parts[2].Offset}");
+        return File.ReadAllBytes(dump);
+    }
+
     [Theory]
     [InlineData("raw", null)]
     [InlineData("qcow2", null)]
@@ -41,8 +54,11 @@ public sealed class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) :
     [InlineData("vpc", null)]
     public async Task A_seed_disk_boots_with_the_network_then_without_it_from_its_own_cache(string format, string? subformat)
     {
+        // The raw disk's guest logs debug lines too: they say whether the random seed was credited.
+        string[] debug = format == "raw" ? ["--append", "CIRCULAR_DEBUG=1"] : [];
         string file = await SeedAsync(_s[$"seed-{subformat ?? format}.{format}"], "os",
-            ["--format", format, .. subformat is null ? Array.Empty<string>() : ["--vmdk-subformat", subformat]]);
+            ["--format", format, .. subformat is null ? Array.Empty<string>() : ["--vmdk-subformat", subformat], .. debug]);
+        byte[]? seed = format == "raw" ? RandomSeedOf(file) : null;
         string info = Tools.Run("qemu-img", "info", file);
         Assert.Contains($"file format: {format}", info);
         Assert.Contains("virtual size: 2 GiB", info);
@@ -60,11 +76,22 @@ public sealed class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) :
         string online = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), .. QemuGuest.Network([f.Port])]);
         Assert.True(GuestConsole.MarkerOf(online) == "v2", $"{format}: the first boot did not reach version 2's marker:\n{online}");
         long first = Allocated(file);
+        if (seed is not null)
+        {
+            // GRUB loaded the cache partition's seed, the client credited it before its first random read and wrote the
+            // next boot's over it (same size, in place).
+            Assert.Contains("random seed from the cache partition credited to the kernel", online);
+            byte[] next = RandomSeedOf(file);
+            Assert.Equal(seed.Length, next.Length);
+            Assert.NotEqual(seed, next);
+            seed = next;
+        }
 
         string offline = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), "-nic", "none"]);
         Assert.True(GuestConsole.MarkerOf(offline) == "v2", $"{format}: the offline boot did not reach the marker:\n{offline}");
         Assert.Contains("booting from the cache", offline);
         long second = Allocated(file);
+        if (seed is not null) Assert.NotEqual(seed, RandomSeedOf(file)); // every boot uses its seed once
 
         output.WriteLine($"{subformat ?? format}: {before >> 10} KiB before the first boot, {first >> 10} KiB after it, {second >> 10} KiB after the offline boot");
         Assert.True(before <= 32 << 20, $"{format}: {before} bytes before the first boot (goal: at most 32 MiB)");

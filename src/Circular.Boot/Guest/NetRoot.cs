@@ -16,6 +16,10 @@ public sealed record NetRootOptions
     public string NewRoot { get; init; } = "/newroot";
     /// <summary>Where "ready" (with "init", the program to start) or "failed" (one line) are written for /init.</summary>
     public string StatusDir { get; init; } = "/run/circular";
+    /// <summary>The pipe /init waits on (<see cref="InitNotifier"/>), when it gave one.</summary>
+    public int? NotifyFd { get; init; }
+    /// <summary>Whether the seed disk's random seed was credited to the kernel at the process's start (<see cref="RandomSeed"/>).</summary>
+    public bool SeedCredited { get; init; }
     public string CommandLine { get; init; } = "/proc/cmdline";
     public string KeysDir { get; init; } = "/etc/circular/keys";
     public string ModulesList { get; init; } = "/etc/circular/modules";
@@ -39,6 +43,7 @@ public static class NetRoot
     public static async Task<int> RunAsync(NetRootOptions o, ILogger log, CancellationToken ct)
     {
         Directory.CreateDirectory(o.StatusDir);
+        if (o.NotifyFd is { } fd) InitNotifier.Keep(fd);
         KernelNbdDevice? device = null;
         try
         {
@@ -46,9 +51,11 @@ public static class NetRoot
             if (p.Disk is { } disk) return await LocalDiskAsync(o, p, disk, log, ct).ConfigureAwait(false);
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
             log.LogInformation("booting {Image} from {Url}", p.Image?.ToString() ?? "(menu)", p.Urls[0]);
+            if (o.SeedCredited) log.LogDebug("random seed from the cache partition credited to the kernel");
 
             await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
+            if (local is not null) RefreshSeed(local, log);
             if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
             bool online = true;
             try
@@ -115,6 +122,7 @@ public static class NetRoot
             }
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), name + "\n", ct).ConfigureAwait(false);
+            Notify(o, "ready");
 
             // From here on this process is the root file system's server: it outlives the initramfs and runs until
             // power-off (systemd spares it: argv[0] is "@circular").
@@ -127,6 +135,7 @@ public static class NetRoot
         catch (Exception e) when (e is CircularException or IOException or UnauthorizedAccessException)
         {
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "failed"), e.Message.ReplaceLineEndings(" ") + "\n", CancellationToken.None).ConfigureAwait(false);
+            Notify(o, "failed");
             if (device is not null) await device.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
@@ -232,7 +241,23 @@ public static class NetRoot
         string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: p.Overlay != "tmpfs").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
+        Notify(o, "ready");
         return 0;
+    }
+
+    private static void Notify(NetRootOptions o, string word)
+    {
+        if (o.NotifyFd is { } fd) InitNotifier.Signal(fd, word);
+    }
+
+    /// <summary>The next boot's random seed (this one's was used up); without it that boot only starts a little slower.</summary>
+    private static void RefreshSeed(LocalCache local, ILogger log)
+    {
+        try { RandomSeed.Refresh(local.Root); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogDebug("random seed for the next boot not written: {Reason}", e.Message);
+        }
     }
 
     /// <summary>Attaches the image as the kernel's NBD device, tuned for large requests.</summary>

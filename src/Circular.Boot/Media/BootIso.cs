@@ -51,8 +51,13 @@ public static class BootIso
         }
     }
 
-    /// <summary>A menu on the serial console and the screen alike; the first entry boots after the timeout.</summary>
-    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds, string kernel = "/boot/vmlinuz", string initrd = InitramfsPath)
+    /// <summary>
+    /// A menu on the serial console and the screen alike; the first entry boots after the timeout. With
+    /// <paramref name="seedCache"/> (a seed disk's cache partition, by file system UUID) each entry loads that
+    /// partition's random seed archive before the initramfs when it is there (<see cref="Guest.RandomSeed"/>).
+    /// </summary>
+    public static string GrubConfig(IReadOnlyList<BootEntry> entries, int timeoutSeconds, string kernel = "/boot/vmlinuz", string initrd = InitramfsPath,
+        Guid? seedCache = null)
     {
         var cfg = new StringBuilder();
         cfg.AppendLine("serial --unit=0 --speed=115200");
@@ -71,15 +76,29 @@ public static class BootIso
             // BIOS: the 16-bit boot protocol (the kernel's own real-mode setup, as QEMU's -kernel and syslinux use). The
             // 32-bit entry GRUB's `linux` takes on BIOS made the kernel's decompressor 5 s slower under QEMU TCG
             // (8.7 s from GRUB to start_kernel instead of 3.7 s; docs/benchmarks.md, session 16). UEFI keeps `linux`.
+            if (seedCache is { } uuid)
+            {
+                cfg.AppendLine("    set circular_seed=");
+                cfg.AppendLine($"    if search --no-floppy --fs-uuid --set=circular_cache {uuid:D}; then");
+                cfg.AppendLine($"        if [ -f ($circular_cache)/{RandomSeed.CacheFile} ]; then set circular_seed=($circular_cache)/{RandomSeed.CacheFile}; fi");
+                cfg.AppendLine("    fi");
+            }
             cfg.AppendLine("    if [ \"$grub_platform\" = pc ]; then");
             cfg.AppendLine($"        linux16 {kernel} {e.CommandLine}");
-            cfg.AppendLine($"        initrd16 {initrd}");
+            AppendInitrd(cfg, "initrd16", initrd, seedCache is not null);
             cfg.AppendLine("    else");
             cfg.AppendLine($"        linux {kernel} {e.CommandLine}");
-            cfg.AppendLine($"        initrd {initrd}");
+            AppendInitrd(cfg, "initrd", initrd, seedCache is not null);
             cfg.AppendLine("    fi");
             cfg.AppendLine("}");
         }
         return cfg.ToString();
+    }
+
+    /// <summary>The seed's archive goes first: the kernel unpacks an uncompressed cpio followed by a compressed one.</summary>
+    private static void AppendInitrd(StringBuilder cfg, string command, string initrd, bool seed)
+    {
+        if (seed) cfg.AppendLine($"        if [ -n \"$circular_seed\" ]; then {command} $circular_seed {initrd}; else {command} {initrd}; fi");
+        else cfg.AppendLine($"        {command} {initrd}");
     }
 }

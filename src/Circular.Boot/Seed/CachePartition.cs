@@ -29,6 +29,8 @@ public static class CachePartition
         Directory.CreateDirectory(Path.Combine(root, TrustDir));
         Directory.CreateDirectory(Path.Combine(root, LayersDir));
         File.WriteAllText(Path.Combine(root, MarkerFile), $"{{\"format\": {Format}}}\n");
+        // The first boot's random seed (Guest.RandomSeed); each boot writes the next one over it.
+        File.WriteAllBytes(Path.Combine(root, RandomSeed.CacheFile), RandomSeed.NewArchive());
         return root;
     }
 

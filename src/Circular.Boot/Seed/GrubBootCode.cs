@@ -14,7 +14,7 @@ namespace Circular.Boot.Seed;
 public sealed class GrubBootCode
 {
     private const string PcDir = "/usr/lib/grub/i386-pc", EfiDir = "/usr/lib/grub/x86_64-efi";
-    private const string CommonModules = "part_gpt fat search search_fs_uuid normal linux configfile echo serial terminal test sleep";
+    private const string CommonModules = "part_gpt fat ext2 search search_fs_uuid normal linux configfile echo serial terminal test sleep";
 
     // boot.img (grub-core/boot/i386/pc/boot.S): where it keeps the sector of core.img's first sector, and the jump that
     // skips the drive check (two NOPs for a hard disk: some BIOSes pass a wrong boot drive number).

@@ -95,7 +95,7 @@ public static class SeedDiskWriter
             string cfg = Path.Combine(work, "grub.cfg");
             string description = Path.Combine(work, "seed.json");
             var entries = r.Description.Menu.Select(m => new BootEntry(m.Title, m.CommandLine)).ToList();
-            await File.WriteAllTextAsync(cfg, BootIso.GrubConfig(entries, r.MenuTimeoutSeconds, KernelPath, InitramfsPath), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(cfg, BootIso.GrubConfig(entries, r.MenuTimeoutSeconds, KernelPath, InitramfsPath, r.CacheUuid), ct).ConfigureAwait(false);
             await File.WriteAllBytesAsync(description, r.Description.ToJson(), ct).ConfigureAwait(false);
             long bootBytes = new FileInfo(r.Kernel).Length + new FileInfo(r.Initramfs).Length + grub.EfiApplication.Length;
             var parts = Layout(size, bootBytes);
