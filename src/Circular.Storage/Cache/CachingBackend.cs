@@ -9,7 +9,8 @@ namespace Circular.Storage.Cache;
 /// <summary>
 /// Puts the disk cache in front of a remote backend. Immutable objects (chunks, manifests) are served from the
 /// cache when present; mutable ones (refs, indexes) are always fetched fresh and the cached copy is used only
-/// when no mirror can be reached (offline mode, with a warning). That a mutable object does not exist (keys.json of
+/// when no mirror can be reached (offline mode, with a warning; for <see cref="OfflineRetryAfter"/> after that, mutable
+/// objects with a copy are answered from it without asking again). That a mutable object does not exist (keys.json of
 /// an unsigned archive) is remembered too, so offline reads answer "absent" as the archive did, instead of failing.
 /// Data from the cache is verified by the layer above like any other copy: a bad one comes back with
 /// <see cref="ReadHints.Avoid"/> naming it and is replaced.
@@ -23,15 +24,23 @@ public sealed class CachingBackend : IArchiveBackend
     private readonly DiskCache _cache;
     private readonly string _metaDir;
     private readonly ILogger _log;
+    private readonly TimeProvider _time;
     private int _warnedOffline;
+    // Until when (TimeProvider timestamp) mutable objects are answered from their offline copies without asking the
+    // archive: each attempt costs a timeout, and a booting client reads several in a row.
+    private long _offlineUntil;
+
+    /// <summary>How long after the archive proved unreachable metadata comes from the cache before it is asked again.</summary>
+    public static readonly TimeSpan OfflineRetryAfter = TimeSpan.FromSeconds(30);
 
     /// <param name="metadataLocation">The location whose metadata copies this is (default: the inner backend's): a seed
     /// disk's cache is filled from one address of an archive and read from another.</param>
-    public CachingBackend(IArchiveBackend inner, DiskCache cache, ILogger? log = null, string? metadataLocation = null)
+    public CachingBackend(IArchiveBackend inner, DiskCache cache, ILogger? log = null, string? metadataLocation = null, TimeProvider? time = null)
     {
         _inner = inner;
         _cache = cache;
         _log = log ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
         _metaDir = cache.MetadataDir(metadataLocation ?? inner.Location);
     }
 
@@ -74,6 +83,11 @@ public sealed class CachingBackend : IArchiveBackend
             }
         }
 
+        // Offline a moment ago: the copy now, rather than another timeout per object (a seed disk on a network that
+        // cannot reach its archive spent 28 s so after the first timeout).
+        if (!handle.IsImmutable && _time.GetTimestamp() < Volatile.Read(ref _offlineUntil) && OfflineCopy(handle, local) is { } recent)
+            return recent.Object;
+
         PooledObject? obj;
         try
         {
@@ -83,6 +97,7 @@ public sealed class CachingBackend : IArchiveBackend
         }
         catch (BackendUnavailableException) when (!handle.IsImmutable && OfflineCopy(handle, local) is { } offline)
         {
+            Volatile.Write(ref _offlineUntil, _time.GetTimestamp() + (long)(OfflineRetryAfter.TotalSeconds * _time.TimestampFrequency));
             if (Interlocked.Exchange(ref _warnedOffline, 1) == 0)
                 _log.WorkingOffline(_inner.Location, offline.Stamp.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             return offline.Object;
