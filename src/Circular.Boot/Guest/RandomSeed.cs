@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Circular.Boot.Initramfs;
 
@@ -15,7 +14,7 @@ namespace Circular.Boot.Guest;
 /// A seed disk copied before its first boot gives each copy the same first seed; the kernel mixes it with what it
 /// gathers itself (time, device and interrupt data), and each boot replaces it.
 /// </summary>
-public static partial class RandomSeed
+public static class RandomSeed
 {
     /// <summary>Where the kernel unpacks the seed GRUB loaded (the initramfs's root, emptied by switch_root).</summary>
     public const string InitramfsPath = "/random-seed";
@@ -26,7 +25,6 @@ public static partial class RandomSeed
     private const int CreditBits = 256;
     // RNDADDENTROPY = _IOW('R', 0x03, int[2]) (include/uapi/linux/random.h).
     private const nuint RndAddEntropy = 0x40085203;
-    private const int OpenWriteOnly = 1, OpenCloseOnExec = 0x80000;
 
     /// <summary>The archive GRUB loads: <see cref="InitramfsPath"/> holding <paramref name="seed"/>.</summary>
     public static byte[] Archive(ReadOnlySpan<byte> seed)
@@ -61,12 +59,12 @@ public static partial class RandomSeed
         BitConverter.TryWriteBytes(info.AsSpan(0, 4), CreditBits);
         BitConverter.TryWriteBytes(info.AsSpan(4, 4), seed.Length);
         seed.CopyTo(info, 8);
-        int fd = Open("/dev/urandom", OpenWriteOnly | OpenCloseOnExec);
+        int fd = GuestLibc.Open("/dev/urandom", GuestLibc.OpenWriteOnly | GuestLibc.OpenCloseOnExec);
         if (fd < 0) return false;
-        try { return Ioctl(fd, RndAddEntropy, info) == 0; }
+        try { return GuestLibc.Ioctl(fd, RndAddEntropy, info) == 0; }
         finally
         {
-            Close(fd);
+            GuestLibc.Close(fd);
             CryptographicOperations.ZeroMemory(info);
             CryptographicOperations.ZeroMemory(seed);
         }
@@ -84,13 +82,4 @@ public static partial class RandomSeed
         file.SetLength(archive.Length);
         file.Flush(flushToDisk: true);
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "ioctl")]
-    private static partial int Ioctl(int fd, nuint request, byte[] argument);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }
