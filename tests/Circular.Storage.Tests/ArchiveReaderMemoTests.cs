@@ -33,6 +33,24 @@ public class ArchiveReaderMemoTests
     }
 
     [Fact]
+    public async Task Refs_read_for_the_latest_version_answer_a_numbered_version_and_not_the_reverse()
+    {
+        using var a = await TempArchive.CreateAsync();
+        await a.PushAsync("os", [TempArchive.Block(1)]);
+        var counting = new CountingBackend(a.Archive.Backend);
+        var reader = (await ArchiveReader.OpenAsync(counting, CancellationToken.None)).WithMetadataMaxAge(TimeSpan.FromSeconds(5), new ManualClock());
+        await reader.GetRefsAsync("os", CancellationToken.None);
+        await reader.GetRefsAsync("os", CancellationToken.None, explicitVersion: true);
+        Assert.Equal(1, counting.Reads("images/os/refs.json"));
+
+        // Refs read for a numbered version passed only the laxer check: a request for the latest reads them again.
+        var other = (await ArchiveReader.OpenAsync(counting, CancellationToken.None)).WithMetadataMaxAge(TimeSpan.FromSeconds(5), new ManualClock());
+        await other.GetRefsAsync("os", CancellationToken.None, explicitVersion: true);
+        await other.GetRefsAsync("os", CancellationToken.None);
+        Assert.Equal(3, counting.Reads("images/os/refs.json"));
+    }
+
+    [Fact]
     public async Task Without_a_max_age_every_lookup_reads_the_backend()
     {
         using var a = await TempArchive.CreateAsync();

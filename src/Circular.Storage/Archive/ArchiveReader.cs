@@ -70,10 +70,12 @@ public sealed class ArchiveReader
     public Task<ImageRefs?> TryGetRefsAsync(string image, CancellationToken ct, bool explicitVersion = false)
     {
         ImageName.Validate(image);
+        if (MetadataMaxAge <= TimeSpan.Zero) return FetchRefsAsync(image, explicitVersion, ct);
+        // Refs that passed the check for "latest" pass the laxer one for a numbered version: a client that resolved
+        // NAME and then opens NAME@N (a booting machine does) reads them once, not once per kind of request.
+        if (explicitVersion && RefsMemo.TryGetCompleted((image, false), out var strict)) return Task.FromResult(strict);
         // Shared fetches run to completion whoever asked first: one caller giving up must not fail the others.
-        return MetadataMaxAge <= TimeSpan.Zero
-            ? FetchRefsAsync(image, explicitVersion, ct)
-            : RefsMemo.GetAsync((image, explicitVersion), k => FetchRefsAsync(k.Image, k.Explicit, CancellationToken.None)).WaitAsync(ct);
+        return RefsMemo.GetAsync((image, explicitVersion), k => FetchRefsAsync(k.Image, k.Explicit, CancellationToken.None)).WaitAsync(ct);
     }
 
     private Task<ImageRefs?> FetchRefsAsync(string image, bool explicitVersion, CancellationToken ct)

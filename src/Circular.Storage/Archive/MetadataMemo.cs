@@ -27,6 +27,18 @@ internal sealed class MetadataMemo<TKey, TValue>(TimeSpan maxAge, TimeProvider c
         }
     }
 
+    /// <summary>The value a fresh, finished fetch of <paramref name="key"/> gave, without starting one.</summary>
+    public bool TryGetCompleted(TKey key, out TValue value)
+    {
+        if (_entries.TryGetValue(key, out var e) && Usable(e) && e.Value.IsValueCreated && e.Value.Value.IsCompletedSuccessfully)
+        {
+            value = e.Value.Value.Result;
+            return true;
+        }
+        value = default!;
+        return false;
+    }
+
     /// <summary>A fetch that throws before returning its task fails like one that faults, so it is forgotten too (Lazy would keep the exception).</summary>
     private static Task<TValue> Start(Func<TKey, Task<TValue>> fetch, TKey key)
     {
