@@ -37,12 +37,34 @@ public sealed class OfflineWindowTests : IDisposable
         Assert.Equal(2, remote.Reads(refs));
         Assert.Equal(1, remote.Reads(index));
 
+        // A copy the caller found bad is not handed back from the window: the archive is asked.
+        await caching.TryReadAsync(ObjectHandle.ImageIndex, ReadHints.None.After(CachingBackend.CacheSourcePrefix + "x"), CancellationToken.None);
+        Assert.Equal(2, remote.Reads(index));
+
         // After it, the archive is asked again, and answers once it is back.
-        clock.Advance(TimeSpan.FromSeconds(2));
+        clock.Advance(CachingBackend.OfflineRetryAfter + TimeSpan.FromSeconds(1)); // past the window the failed read above began
         remote.Down = false;
         await a.PushAsync("os", [TempArchive.Block(2)]);
         var fresh = await caching.TryReadAsync(ObjectHandle.Refs("os"), ReadHints.None, CancellationToken.None);
         Assert.Equal(3, remote.Reads(refs));
         Assert.NotEqual(first, fresh!.Data); // version 2's refs, not the copy
+    }
+
+    [Fact]
+    public async Task An_answer_from_the_archive_ends_the_window()
+    {
+        using var a = await TempArchive.CreateAsync();
+        await a.PushAsync("os", [TempArchive.Block(1)]);
+        var remote = new CountingBackend(a.Archive.Backend);
+        var caching = new CachingBackend(remote, new DiskCache(_dir, 64 << 20), time: new ManualClock());
+        string refs = ObjectHandle.Refs("os").Path;
+        await caching.TryReadAsync(ObjectHandle.Refs("os"), ReadHints.None, CancellationToken.None);
+        remote.Down = true;
+        await caching.TryReadAsync(ObjectHandle.Refs("os"), ReadHints.None, CancellationToken.None); // offline: the copy
+        remote.Down = false;
+        // A brief outage: the next chunk or manifest read reaches the archive, and refs are fresh again at once.
+        Assert.NotNull(await caching.TryReadAsync(ObjectHandle.ImageIndex, ReadHints.None, CancellationToken.None));
+        await caching.TryReadAsync(ObjectHandle.Refs("os"), ReadHints.None, CancellationToken.None);
+        Assert.Equal(3, remote.Reads(refs));
     }
 }

@@ -8,14 +8,25 @@ namespace Circular.Boot.Guest;
 /// dies first. /init used to poll the status files ten times a second, and each poll forked a sleep: 0.6 s of an
 /// emulated boot's CPU taken from the client it waited for.
 /// </summary>
-public static class InitNotifier
+public sealed class InitNotifier
 {
-    /// <summary>Keeps <paramref name="fd"/> from the programs this process starts (a long-lived one would hold it open).</summary>
-    public static void Keep(int fd) => _ = GuestLibc.Fcntl(fd, GuestLibc.SetDescriptorFlags, GuestLibc.CloseOnExec);
+    private int _fd;
 
-    /// <summary>Writes <paramref name="word"/> and a newline, then closes the descriptor; an already closed one is ignored.</summary>
-    public static void Signal(int fd, string word)
+    /// <summary>Takes <paramref name="fd"/>, kept from the programs this process starts (a long-lived one would hold it open).</summary>
+    public InitNotifier(int fd)
     {
+        _fd = fd;
+        _ = GuestLibc.Fcntl(fd, GuestLibc.SetDescriptorFlags, GuestLibc.CloseOnExec);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="word"/> and a newline, then closes the descriptor. Once only: after the close the number
+    /// may name another file of this process (a socket, the NBD device's pair), which a second signal must not touch.
+    /// </summary>
+    public void Signal(string word)
+    {
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd < 0) return;
         byte[] line = Encoding.ASCII.GetBytes(word + "\n");
         _ = GuestLibc.Write(fd, line, line.Length);
         _ = GuestLibc.Close(fd);

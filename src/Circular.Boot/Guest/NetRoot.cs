@@ -43,12 +43,12 @@ public static class NetRoot
     public static async Task<int> RunAsync(NetRootOptions o, ILogger log, CancellationToken ct)
     {
         Directory.CreateDirectory(o.StatusDir);
-        if (o.NotifyFd is { } fd) InitNotifier.Keep(fd);
+        var notifier = o.NotifyFd is { } fd ? new InitNotifier(fd) : null;
         KernelNbdDevice? device = null;
         try
         {
             var p = BootParameters.Parse(await File.ReadAllTextAsync(o.CommandLine, ct).ConfigureAwait(false));
-            if (p.Disk is { } disk) return await LocalDiskAsync(o, p, disk, log, ct).ConfigureAwait(false);
+            if (p.Disk is { } disk) return await LocalDiskAsync(o, p, disk, notifier, log, ct).ConfigureAwait(false);
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
             log.LogInformation("booting {Image} from {Url}", p.Image?.ToString() ?? "(menu)", p.Urls[0]);
             if (o.SeedCredited) log.LogDebug("random seed from the cache partition credited to the kernel");
@@ -122,7 +122,7 @@ public static class NetRoot
             }
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), name + "\n", ct).ConfigureAwait(false);
-            Notify(o, "ready");
+            notifier?.Signal("ready");
 
             // From here on this process is the root file system's server: it outlives the initramfs and runs until
             // power-off (systemd spares it: argv[0] is "@circular").
@@ -135,7 +135,7 @@ public static class NetRoot
         catch (Exception e) when (e is CircularException or IOException or UnauthorizedAccessException)
         {
             await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "failed"), e.Message.ReplaceLineEndings(" ") + "\n", CancellationToken.None).ConfigureAwait(false);
-            Notify(o, "failed");
+            notifier?.Signal("failed");
             if (device is not null) await device.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
@@ -228,7 +228,7 @@ public static class NetRoot
     }
 
     /// <summary>circular.disk=: the root is a local disk (given by `circular boot`): drivers, then mount it and hand over.</summary>
-    private static async Task<int> LocalDiskAsync(NetRootOptions o, BootParameters p, string disk, ILogger log, CancellationToken ct)
+    private static async Task<int> LocalDiskAsync(NetRootOptions o, BootParameters p, string disk, InitNotifier? notifier, ILogger log, CancellationToken ct)
     {
         await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
         for (int i = 0; i < 100 && !File.Exists(disk); i++) await Task.Delay(100, ct).ConfigureAwait(false);
@@ -241,22 +241,21 @@ public static class NetRoot
         string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: p.Overlay != "tmpfs").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
-        Notify(o, "ready");
+        notifier?.Signal("ready");
         return 0;
     }
 
-    private static void Notify(NetRootOptions o, string word)
-    {
-        if (o.NotifyFd is { } fd) InitNotifier.Signal(fd, word);
-    }
-
-    /// <summary>The next boot's random seed (this one's was used up); without it that boot only starts a little slower.</summary>
+    /// <summary>
+    /// The next boot's random seed (this one's was used up). When it cannot be written the old one is deleted, so it is
+    /// not credited twice: the next boot then only starts a little slower.
+    /// </summary>
     private static void RefreshSeed(LocalCache local, ILogger log)
     {
         try { RandomSeed.Refresh(local.Root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.LogDebug("random seed for the next boot not written: {Reason}", e.Message);
+            RandomSeed.Discard(local.Root);
+            log.LogWarning("the random seed for the next boot was not written ({Reason})", e.Message);
         }
     }
 

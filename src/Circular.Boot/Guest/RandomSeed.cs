@@ -5,14 +5,15 @@ namespace Circular.Boot.Guest;
 
 /// <summary>
 /// The seed disk's random seed, as systemd-boot keeps one on the ESP: 512 random bytes in the cache partition
-/// (<see cref="CacheFile"/>, a one-file cpio archive) that GRUB loads as a second initramfs, so the kernel unpacks
-/// them to <see cref="InitramfsPath"/>. The client credits them to the kernel's random pool before anything in the
-/// process reads randomness, and writes fresh ones for the next boot once the cache partition is mounted.
+/// (<see cref="CacheFile"/>, a one-file cpio archive) that GRUB loads before the initramfs, so the kernel unpacks them
+/// to <see cref="InitramfsPath"/>. The client credits them to the kernel's random pool before anything in the process
+/// reads randomness, and writes fresh ones for the next boot once the cache partition is mounted.
 /// Why: the .NET runtime reads /dev/urandom on its first string hash, and a Linux kernel (5.18+) whose pool is not
 /// yet initialised then spins on timer jitter until it is: about 1 s of CPU on a machine without RDRAND (QEMU's
 /// default CPU under TCG), paid in every boot's critical path. A machine with RDRAND is initialised at once anyway.
-/// A seed disk copied before its first boot gives each copy the same first seed; the kernel mixes it with what it
-/// gathers itself (time, device and interrupt data), and each boot replaces it.
+/// Only seeds a booted machine wrote (from its own initialised pool) are credited: `circular seed` writes a spent one
+/// (zeros) so that the file exists from the start, since a disk image may be copied to many machines or published,
+/// and crediting a seed others know would count known bytes as entropy. Its first boot pays the jitter.
 /// </summary>
 public static class RandomSeed
 {
@@ -37,6 +38,9 @@ public static class RandomSeed
 
     /// <summary>A new archive of fresh random bytes.</summary>
     public static byte[] NewArchive() => Archive(RandomNumberGenerator.GetBytes(SeedBytes));
+
+    /// <summary>An archive whose seed is spent (zeros): never credited; the first boot replaces it in place.</summary>
+    public static byte[] SpentArchive() => Archive(new byte[SeedBytes]);
 
     /// <summary>
     /// Credits the seed at <paramref name="path"/> to the kernel and deletes it, so it is used once. False when there
@@ -77,9 +81,18 @@ public static class RandomSeed
     public static void Refresh(string root)
     {
         byte[] archive = NewArchive();
-        using var file = new FileStream(Path.Combine(root, CacheFile), FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
+        string path = Path.Combine(root, CacheFile);
+        using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         file.Write(archive);
         file.SetLength(archive.Length);
         file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Deletes the seed the next boot would credit (a seed used twice is worse than none).</summary>
+    public static void Discard(string root)
+    {
+        try { File.Delete(Path.Combine(root, CacheFile)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }

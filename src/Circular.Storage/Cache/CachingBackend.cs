@@ -9,8 +9,8 @@ namespace Circular.Storage.Cache;
 /// <summary>
 /// Puts the disk cache in front of a remote backend. Immutable objects (chunks, manifests) are served from the
 /// cache when present; mutable ones (refs, indexes) are always fetched fresh and the cached copy is used only
-/// when no mirror can be reached (offline mode, with a warning; for <see cref="OfflineRetryAfter"/> after that, mutable
-/// objects with a copy are answered from it without asking again). That a mutable object does not exist (keys.json of
+/// when no mirror can be reached (offline mode, with a warning; for <see cref="OfflineRetryAfter"/> after that, or until
+/// the archive answers any read, mutable objects with a copy are answered from it without asking again). That a mutable object does not exist (keys.json of
 /// an unsigned archive) is remembered too, so offline reads answer "absent" as the archive did, instead of failing.
 /// Data from the cache is verified by the layer above like any other copy: a bad one comes back with
 /// <see cref="ReadHints.Avoid"/> naming it and is replaced.
@@ -85,7 +85,9 @@ public sealed class CachingBackend : IArchiveBackend
 
         // Offline a moment ago: the copy now, rather than another timeout per object (a seed disk on a network that
         // cannot reach its archive spent 28 s so after the first timeout).
-        if (!handle.IsImmutable && _time.GetTimestamp() < Volatile.Read(ref _offlineUntil) && OfflineCopy(handle, local) is { } recent)
+        // Not when the copy is what the caller found bad, or it asked past every cache: that copy is to be replaced.
+        if (!handle.IsImmutable && !cachedIsSuspect && !hints.BypassCaches && _time.GetTimestamp() < Volatile.Read(ref _offlineUntil)
+            && OfflineCopy(handle, local) is { } recent)
             return recent.Object;
 
         PooledObject? obj;
@@ -102,6 +104,8 @@ public sealed class CachingBackend : IArchiveBackend
                 _log.WorkingOffline(_inner.Location, offline.Stamp.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             return offline.Object;
         }
+        // The archive answered: online again, whatever the window said.
+        Volatile.Write(ref _offlineUntil, 0);
         if (obj is null)
         {
             if (!handle.IsImmutable) RememberAbsent(path, local);
