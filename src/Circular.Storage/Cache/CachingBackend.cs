@@ -104,8 +104,8 @@ public sealed class CachingBackend : IArchiveBackend
                 _log.WorkingOffline(_inner.Location, offline.Stamp.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
             return offline.Object;
         }
-        // The archive answered: online again, whatever the window said.
-        Volatile.Write(ref _offlineUntil, 0);
+        // The archive answered: online again, whatever the window said (written only when set: this is every read's path).
+        if (Volatile.Read(ref _offlineUntil) != 0) Volatile.Write(ref _offlineUntil, 0);
         if (obj is null)
         {
             if (!handle.IsImmutable) RememberAbsent(path, local);
