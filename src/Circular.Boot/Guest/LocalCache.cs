@@ -93,6 +93,9 @@ public sealed class LocalCache
         catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { return 0; }
     }
 
+    /// <summary>Whether <see cref="OpenAsync"/> may find a cache partition: one is named, or the machine has a disk.</summary>
+    public static bool MayExist(BootParameters p) => p.Cache != "none" && (p.Cache != "auto" || HasDisk());
+
     /// <summary>Whether the machine has a disk that could hold a cache partition (not a loop, RAM, NBD or CD device).</summary>
     private static bool HasDisk()
     {

@@ -20,6 +20,8 @@ public sealed record NetRootOptions
     public int? NotifyFd { get; init; }
     /// <summary>Whether the seed disk's random seed was credited to the kernel at the process's start (<see cref="RandomSeed"/>).</summary>
     public bool SeedCredited { get; init; }
+    /// <summary>Whether the runtime's hash seeds were drawn before the kernel's pool was initialised (<see cref="HashSeeds"/>).</summary>
+    public bool HashSeedsDrawnEarly { get; init; }
     public string CommandLine { get; init; } = "/proc/cmdline";
     public string KeysDir { get; init; } = "/etc/circular/keys";
     public string ModulesList { get; init; } = "/etc/circular/modules";
@@ -52,16 +54,19 @@ public static class NetRoot
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
             log.LogInformation("booting {Image} from {Url}", p.Image?.ToString() ?? "(menu)", p.Urls[0]);
             if (o.SeedCredited) log.LogDebug("random seed from the cache partition credited to the kernel");
+            if (o.HashSeedsDrawnEarly) log.LogDebug("hash seeds drawn without waiting for the kernel's random pool");
 
-            await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
+            var lateModules = await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
+            // The network comes up while the cache partition is found and mounted. The drivers were loaded (and probed
+            // their cards) above; a machine that may have a local cache need not wait long for a card.
+            var network = GuestNetwork.UpAsync(p, log, ct, LocalCache.MayExist(p) ? TimeSpan.FromSeconds(1.5) : null);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
-            if (local is not null) RefreshSeed(local, log);
+            if (local is not null) _ = RefreshSeedAsync(local, log, ct);
             if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
             bool online = true;
             try
             {
-                // The drivers were loaded (and probed their cards) above; a machine with a local cache need not wait long for one.
-                string lease = await GuestNetwork.UpAsync(p, log, ct, local is null ? null : TimeSpan.FromSeconds(1.5)).ConfigureAwait(false);
+                string lease = await network.ConfigureAwait(false);
                 log.LogInformation("network: {Lease}", lease);
             }
             catch (CircularException e) when (local is not null)
@@ -92,6 +97,7 @@ public static class NetRoot
             {
                 name = (await source.Catalog.ListAsync(ct).ConfigureAwait(false)).Single().Name;
                 var iso = await source.Catalog.OpenAsync(name, writable: false, ct).ConfigureAwait(false);
+                await lateModules.ConfigureAwait(false);
                 device = await AttachAsync(o, name, iso, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Url} is not an archive: reading it as a Live ISO ({Size}) over HTTP ranges, attached as {Device}", p.Urls[0], ByteSize.Format(iso.Size), o.Device);
                 init = await RootFileSystem.MountLiveAsync(o.Device, p, o.NewRoot, log, ct).ConfigureAwait(false);
@@ -101,11 +107,13 @@ public static class NetRoot
                 if (p.Image is null || p.Menu)
                 {
                     // The universal medium: a menu from the archive, then the chosen version's own kernel (this returns only on failure).
+                    await lateModules.ConfigureAwait(false);
                     await DoubleDeckAsync(o, p, client, log, ct).ConfigureAwait(false);
                 }
                 var version = await client.OpenVersionAsync(p.Image!.Value, ct).ConfigureAwait(false);
                 name = version.Name;
                 var image = await client.Catalog.OpenAsync(version.Name, writable: false, ct).ConfigureAwait(false);
+                await lateModules.ConfigureAwait(false);
                 device = await AttachAsync(o, version.Name, image, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
 
@@ -230,7 +238,7 @@ public static class NetRoot
     /// <summary>circular.disk=: the root is a local disk (given by `circular boot`): drivers, then mount it and hand over.</summary>
     private static async Task<int> LocalDiskAsync(NetRootOptions o, BootParameters p, string disk, InitNotifier? notifier, ILogger log, CancellationToken ct)
     {
-        await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
+        await await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
         for (int i = 0; i < 100 && !File.Exists(disk); i++) await Task.Delay(100, ct).ConfigureAwait(false);
         if (!File.Exists(disk)) throw new CircularException($"circular.disk={disk}: no such device (the drivers in this initramfs found no such disk)");
         // circular.overlay=tmpfs mounts the disk as a network boot mounts its root (read-only, a RAM layer on top): a boot
@@ -246,11 +254,19 @@ public static class NetRoot
     }
 
     /// <summary>
-    /// The next boot's random seed (this one's was used up). When it cannot be written the old one is deleted, so it is
-    /// not credited twice: the next boot then only starts a little slower.
+    /// The next boot's random seed (this one's was used up), drawn from an initialised pool only. A boot that credited
+    /// no seed (a new disk's first) waits in the background until the pool is initialised (the booted system credits
+    /// its own seed; interrupts add up) instead of making the kernel spin for it now; until then the spent one stays.
+    /// When it cannot be written the old one is deleted, so it is not credited twice: the next boot then only starts a
+    /// little slower.
     /// </summary>
-    private static void RefreshSeed(LocalCache local, ILogger log)
+    private static async Task RefreshSeedAsync(LocalCache local, ILogger log, CancellationToken ct)
     {
+        try
+        {
+            while (!HashSeeds.PoolReady()) await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { return; }
         try { RandomSeed.Refresh(local.Root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -294,11 +310,24 @@ public static class NetRoot
     /// initramfs carries, one modprobe each, took seconds of an emulated boot; most were for cards the machine lacks.
     /// Drivers bring more devices (virtio_pci its virtio devices), so the devices are looked at again until none is new.
     /// </summary>
-    private static async Task LoadModulesAsync(NetRootOptions o, ILogger log, CancellationToken ct)
+    /// <summary>
+    /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
+    /// medium's file systems): loaded in the background while the network comes up and the archive's metadata arrives.
+    /// </summary>
+    private static readonly string[] AfterNetwork = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
+
+    /// <summary>
+    /// Loads the initramfs's modules that disks and network cards need now (file systems for the cache partition, the
+    /// drivers of the devices present); returns the loading of the rest (<see cref="AfterNetwork"/>), to be awaited
+    /// before they are used.
+    /// </summary>
+    private static async Task<Task> LoadModulesAsync(NetRootOptions o, ILogger log, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var always = await ReadListAsync(o.ModulesList, ct).ConfigureAwait(false);
-        if (always.Count > 0) await ModprobeAsync(["-a", .. always], log, ct).ConfigureAwait(false);
+        var now = always.Where(m => !AfterNetwork.Contains(m)).ToList();
+        var later = always.Where(m => AfterNetwork.Contains(m)).ToList();
+        if (now.Count > 0) await ModprobeAsync(["-a", .. now], log, ct).ConfigureAwait(false);
         int drivers = 0;
         if (File.Exists(o.DriversList))
         {
@@ -311,7 +340,15 @@ public static class NetRoot
                 await ModprobeAsync(["-q", "-a", .. fresh], log, ct).ConfigureAwait(false);
             }
         }
-        log.LogDebug("modules: {Always} always and drivers for {Devices} device ids in {Ms} ms", always.Count, drivers, clock.ElapsedMilliseconds);
+        log.LogDebug("modules: {Now} now and drivers for {Devices} device ids in {Ms} ms; {Later} in the background", now.Count, drivers, clock.ElapsedMilliseconds, later.Count);
+        return later.Count > 0 ? LaterAsync() : Task.CompletedTask;
+
+        async Task LaterAsync()
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await ModprobeAsync(["-a", .. later], log, ct).ConfigureAwait(false);
+            log.LogDebug("modules: {Later} more in {Ms} ms", later.Count, started.ElapsedMilliseconds);
+        }
     }
 
     private static async Task<List<string>> ReadListAsync(string file, CancellationToken ct) =>
