@@ -86,17 +86,14 @@ public static class SeedCommand
             try
             {
                 string staging = CachePartition.CreateStaging(work);
-                long filled = 0;
-                if (fillMode != SeedFill.None)
-                {
-                    var fillOptions = read with {
-                        CacheDirectory = Path.Combine(staging, CachePartition.CacheDir),
-                        CacheQuota = long.MaxValue,
-                        CacheAs = SeedCacheFill.GuestLocation(bootUrl),
-                        Trust = read.Trust with { StateDirectory = Path.Combine(work, "trust") },
-                    };
-                    filled = await SeedCacheFill.FillAsync(fillOptions, image, fillMode, ConsoleLog.Instance, ct);
-                }
+                // Every fill stores the version's metadata; profile and all add blocks.
+                var fillOptions = read with {
+                    CacheDirectory = Path.Combine(staging, CachePartition.CacheDir),
+                    CacheQuota = long.MaxValue,
+                    CacheAs = SeedCacheFill.GuestLocation(bootUrl),
+                    Trust = read.Trust with { StateDirectory = Path.Combine(work, "trust") },
+                };
+                long filled = await SeedCacheFill.FillAsync(fillOptions, image, fillMode, ConsoleLog.Instance, ct);
                 var description = new SeedDescription {
                     Created = DateTimeOffset.UtcNow,
                     Urls = urls,
