@@ -8,19 +8,13 @@ public static class Program
 {
     /// <summary>Whether this process began by crediting the seed disk's random seed (netroot in the initramfs only).</summary>
     public static bool RandomSeedCredited { get; private set; }
-    /// <summary>Whether, no seed credited and the kernel's pool not initialised, the runtime's hash seeds were drawn without waiting.</summary>
-    public static bool HashSeedsDrawnEarly { get; private set; }
 
     public static async Task<int> Main(string[] args)
     {
 #if GUEST
         // First of all, before anything hashes a string (the runtime's first hash reads /dev/urandom, which makes a
-        // kernel whose pool is not initialised spin for a second): see Boot.Guest.RandomSeed and Boot.Guest.HashSeeds.
-        if (args.Length > 0 && args[0] == "netroot")
-        {
-            RandomSeedCredited = global::Circular.Boot.Guest.RandomSeed.Credit();
-            if (!RandomSeedCredited) HashSeedsDrawnEarly = global::Circular.Boot.Guest.HashSeeds.DrawEarly();
-        }
+        // kernel whose pool is not initialised spin for a second): see Boot.Guest.RandomSeed.
+        if (args.Length > 0 && args[0] == "netroot") RandomSeedCredited = global::Circular.Boot.Guest.RandomSeed.Credit();
 #endif
         var root = new RootCommand(
             "Circular: bootable disk images as a content-addressed archive of static files, " +

@@ -20,8 +20,6 @@ public sealed record NetRootOptions
     public int? NotifyFd { get; init; }
     /// <summary>Whether the seed disk's random seed was credited to the kernel at the process's start (<see cref="RandomSeed"/>).</summary>
     public bool SeedCredited { get; init; }
-    /// <summary>Whether the runtime's hash seeds were drawn before the kernel's pool was initialised (<see cref="HashSeeds"/>).</summary>
-    public bool HashSeedsDrawnEarly { get; init; }
     public string CommandLine { get; init; } = "/proc/cmdline";
     public string KeysDir { get; init; } = "/etc/circular/keys";
     public string ModulesList { get; init; } = "/etc/circular/modules";
@@ -54,14 +52,13 @@ public static class NetRoot
             if (p.Urls.Count == 0) throw new UsageException("the kernel command line names no archive: add circular.url=URL");
             log.LogInformation("booting {Image} from {Url}", p.Image?.ToString() ?? "(menu)", p.Urls[0]);
             if (o.SeedCredited) log.LogDebug("random seed from the cache partition credited to the kernel");
-            if (o.HashSeedsDrawnEarly) log.LogDebug("hash seeds drawn without waiting for the kernel's random pool");
 
             var lateModules = await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
             // The network comes up while the cache partition is found and mounted. The drivers were loaded (and probed
             // their cards) above; a machine that may have a local cache need not wait long for a card.
             var network = GuestNetwork.UpAsync(p, log, ct, LocalCache.MayExist(p) ? TimeSpan.FromSeconds(1.5) : null);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
-            if (local is not null) _ = RefreshSeedAsync(local, log, ct);
+            if (local is not null) RefreshSeed(local, log);
             if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
             bool online = true;
             try
@@ -254,19 +251,11 @@ public static class NetRoot
     }
 
     /// <summary>
-    /// The next boot's random seed (this one's was used up), drawn from an initialised pool only. A boot that credited
-    /// no seed (a new disk's first) waits in the background until the pool is initialised (the booted system credits
-    /// its own seed; interrupts add up) instead of making the kernel spin for it now; until then the spent one stays.
-    /// When it cannot be written the old one is deleted, so it is not credited twice: the next boot then only starts a
-    /// little slower.
+    /// The next boot's random seed (this one's was used up). When it cannot be written the old one is deleted, so it is
+    /// not credited twice: the next boot then only starts a little slower.
     /// </summary>
-    private static async Task RefreshSeedAsync(LocalCache local, ILogger log, CancellationToken ct)
+    private static void RefreshSeed(LocalCache local, ILogger log)
     {
-        try
-        {
-            while (!HashSeeds.PoolReady()) await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) { return; }
         try { RandomSeed.Refresh(local.Root); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -305,21 +294,18 @@ public static class NetRoot
     }
 
     /// <summary>
-    /// The modules this initramfs always needs (file systems, NBD, loop) in one modprobe, then the drivers of the devices
-    /// the machine has: each device's modalias, resolved by modprobe through modules.alias. Loading every driver the
-    /// initramfs carries, one modprobe each, took seconds of an emulated boot; most were for cards the machine lacks.
-    /// Drivers bring more devices (virtio_pci its virtio devices), so the devices are looked at again until none is new.
-    /// </summary>
-    /// <summary>
     /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
     /// medium's file systems): loaded in the background while the network comes up and the archive's metadata arrives.
     /// </summary>
     private static readonly string[] AfterNetwork = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
 
     /// <summary>
-    /// Loads the initramfs's modules that disks and network cards need now (file systems for the cache partition, the
-    /// drivers of the devices present); returns the loading of the rest (<see cref="AfterNetwork"/>), to be awaited
-    /// before they are used.
+    /// The modules this initramfs always needs now (the cache partition's file system, disk classes) in one modprobe,
+    /// then the drivers of the devices the machine has: each device's modalias, resolved by modprobe through
+    /// modules.alias. Loading every driver the initramfs carries, one modprobe each, took seconds of an emulated boot;
+    /// most were for cards the machine lacks. Drivers bring more devices (virtio_pci its virtio devices), so the devices
+    /// are looked at again until none is new. Returns the loading of the rest (<see cref="AfterNetwork"/>), started in
+    /// the background, to be awaited before they are used.
     /// </summary>
     private static async Task<Task> LoadModulesAsync(NetRootOptions o, ILogger log, CancellationToken ct)
     {

@@ -23,7 +23,6 @@ public static class NetrootCommand
             CommandLine = pr.GetValue(cmdline)!,
             NotifyFd = pr.GetValue(notify),
             SeedCredited = Program.RandomSeedCredited,
-            HashSeedsDrawnEarly = Program.HashSeedsDrawnEarly,
         }, ConsoleLog.Instance, ct));
         return cmd;
     }
