@@ -74,9 +74,18 @@ public sealed class SeedDiskTests(InetBootFixture f, ITestOutputHelper output) :
             (file, format) = (layer, "qcow2");
         }
 
-        string online = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), .. QemuGuest.Network([f.Port])]);
+        // The raw disk's first boot goes through a proxy that sees its requests.
+        await using var proxy = new TcpProxy(f.Port);
+        string online = await QemuGuest.RunAsync(Boot, "256M", [.. Disk(file, format), .. QemuGuest.Network([format == "raw" ? proxy.Port : f.Port])]);
         Assert.True(GuestConsole.MarkerOf(online) == "v2", $"{format}: the first boot did not reach version 2's marker:\n{online}");
         long first = Allocated(file);
+        if (format == "raw")
+        {
+            // The seed carries the version's manifest: the first boot asks only for mutable metadata before its blocks.
+            var asked = proxy.Requests;
+            Assert.Contains(asked, r => r.Contains("/images/os/refs.json", StringComparison.Ordinal));
+            Assert.DoesNotContain(asked, r => r.Contains("/images/os/versions/", StringComparison.Ordinal));
+        }
         if (seed is not null)
         {
             // The first boot credits nothing (its seed is spent) and writes the next boot's over it (same size, in place).
