@@ -84,6 +84,9 @@ public static class GuestNetwork
         return [];
     }
 
+    /// <summary>Whether the kernel knows a network card (not loopback) now.</summary>
+    public static bool AnyCard() => Cards().Length > 0;
+
     private static string[] Cards() =>
         Directory.Exists("/sys/class/net")
             ? Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).OfType<string>().Where(n => n != "lo").Order(StringComparer.Ordinal).ToArray()

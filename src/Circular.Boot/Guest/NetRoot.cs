@@ -56,14 +56,22 @@ public static class NetRoot
             var lateModules = await LoadModulesAsync(o, log, ct).ConfigureAwait(false);
             // The network comes up while the cache partition is found and mounted. The drivers were loaded (and probed
             // their cards) above; a machine that may have a local cache need not wait long for a card.
-            var network = GuestNetwork.UpAsync(p, log, ct, LocalCache.MayExist(p) ? TimeSpan.FromSeconds(1.5) : null);
+            bool shortWait = LocalCache.MayExist(p);
+            var network = GuestNetwork.UpAsync(p, log, ct, shortWait ? TimeSpan.FromSeconds(1.5) : null);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
             if (local is not null) RefreshSeed(local, log);
             if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
             bool online = true;
             try
             {
-                string lease = await network.ConfigureAwait(false);
+                string lease;
+                try { lease = await network.ConfigureAwait(false); }
+                catch (CircularException) when (local is null && shortWait && !GuestNetwork.AnyCard())
+                {
+                    // No cache partition after all: without one the boot needs the network, so wait for a card as long
+                    // as a machine without a disk does.
+                    lease = await GuestNetwork.UpAsync(p, log, ct).ConfigureAwait(false);
+                }
                 log.LogInformation("network: {Lease}", lease);
             }
             catch (CircularException e) when (local is not null)
