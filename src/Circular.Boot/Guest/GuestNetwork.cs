@@ -14,7 +14,7 @@ public static class GuestNetwork
         if (p.IpMode == "off") return "none (ip=off)";
         string[] cards = await WaitForCardsAsync(p.StaticIp?.Device, cardWait ?? TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
         if (cards.Length == 0)
-            throw new CircularException(p.StaticIp?.Device is { } wanted
+            throw new NoNetworkCardException(p.StaticIp?.Device is { } wanted
                 ? $"no network card named {wanted} (ip= names it); cards found: {string.Join(", ", Cards())}"
                 : NetworkHardware.Present()
                     ? "no network card found: none of the drivers in this initramfs (virtio_net, e1000, e1000e, igb, r8169, vmxnet3, hv_netvsc) matched this machine"
@@ -84,9 +84,6 @@ public static class GuestNetwork
         return [];
     }
 
-    /// <summary>Whether the kernel knows a network card (not loopback) now.</summary>
-    public static bool AnyCard() => Cards().Length > 0;
-
     private static string[] Cards() =>
         Directory.Exists("/sys/class/net")
             ? Directory.GetDirectories("/sys/class/net").Select(Path.GetFileName).OfType<string>().Where(n => n != "lo").Order(StringComparer.Ordinal).ToArray()
@@ -98,3 +95,6 @@ public static class GuestNetwork
         if (!r.Ok) throw new CircularException($"{program} {string.Join(' ', args)} failed: {r.Output}");
     }
 }
+
+/// <summary>No network card (or not the one ip= names) appeared within the wait.</summary>
+public sealed class NoNetworkCardException(string message) : CircularException(message);

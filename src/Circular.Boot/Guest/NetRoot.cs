@@ -57,8 +57,9 @@ public static class NetRoot
             // The network comes up while the cache partition is found and mounted. The drivers were loaded (and probed
             // their cards) above; a machine that may have a local cache need not wait long for a card.
             bool shortWait = LocalCache.MayExist(p);
-            var network = GuestNetwork.UpAsync(p, log, ct, shortWait ? TimeSpan.FromSeconds(1.5) : null);
+            var network = GuestNetwork.UpAsync(p, log, ct, shortWait ? CardWaitWithCache : null);
             var local = await LocalCache.OpenAsync(p, log, ct).ConfigureAwait(false);
+            var cacheOpened = System.Diagnostics.Stopwatch.StartNew();
             if (local is not null) RefreshSeed(local, log);
             if (p.Overlay == "cache" && local is null) throw new UsageException("circular.overlay=cache: this machine has no cache partition (circular.cache)");
             bool online = true;
@@ -66,11 +67,16 @@ public static class NetRoot
             {
                 string lease;
                 try { lease = await network.ConfigureAwait(false); }
-                catch (CircularException) when (local is null && shortWait && !GuestNetwork.AnyCard())
+                catch (NoNetworkCardException) when (local is null && shortWait)
                 {
                     // No cache partition after all: without one the boot needs the network, so wait for a card as long
                     // as a machine without a disk does.
                     lease = await GuestNetwork.UpAsync(p, log, ct).ConfigureAwait(false);
+                }
+                catch (NoNetworkCardException) when (local is not null && NetworkHardware.Present() && cacheOpened.Elapsed < CardWaitWithCache)
+                {
+                    // The short wait ran alongside the mount: a card still gets all of it, counted from the cache's arrival.
+                    lease = await GuestNetwork.UpAsync(p, log, ct, CardWaitWithCache - cacheOpened.Elapsed).ConfigureAwait(false);
                 }
                 log.LogInformation("network: {Lease}", lease);
             }
@@ -305,6 +311,9 @@ public static class NetRoot
     /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
     /// medium's file systems): loaded in the background while the network comes up and the archive's metadata arrives.
     /// </summary>
+    /// <summary>How long a machine that can boot from its cache partition waits for a network card.</summary>
+    private static readonly TimeSpan CardWaitWithCache = TimeSpan.FromSeconds(1.5);
+
     private static readonly string[] AfterNetwork = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
 
     /// <summary>

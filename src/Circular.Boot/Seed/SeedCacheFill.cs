@@ -28,8 +28,16 @@ public static class SeedCacheFill
             // Its metadata only (the manifest, boot profile and pack index, immutable): the first boot then asks the
             // archive for the mutable files alone (refs, image list) before its first blocks, not for half a MiB more
             // in three more round trips.
-            await client.Reader.GetProfileAsync(version.Image, version.Entry, ct).ConfigureAwait(false);
-            await client.Reader.GetPackIndexAsync(version.Image, version.Entry, ct).ConfigureAwait(false);
+            // Only a head start: one that cannot be read now is fetched (and its fault reported) at boot.
+            try
+            {
+                await client.Reader.GetProfileAsync(version.Image, version.Entry, ct).ConfigureAwait(false);
+                await client.Reader.GetPackIndexAsync(version.Image, version.Entry, ct).ConfigureAwait(false);
+            }
+            catch (Core.Errors.CircularException e)
+            {
+                log.LogWarning("{Version}'s boot profile or pack index was not stored in the cache ({Reason}): the first boot fetches it", version.Name, e.Message);
+            }
             return client.Cache?.Total ?? 0;
         }
         if (version.Entry.Profile is null)
