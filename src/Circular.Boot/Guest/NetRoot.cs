@@ -307,13 +307,13 @@ public static class NetRoot
         catch (IOException) { return "?"; }
     }
 
+    /// <summary>How long a machine that can boot from its cache partition waits for a network card.</summary>
+    private static readonly TimeSpan CardWaitWithCache = TimeSpan.FromSeconds(1.5);
+
     /// <summary>
     /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
     /// medium's file systems): loaded in the background while the network comes up and the archive's metadata arrives.
     /// </summary>
-    /// <summary>How long a machine that can boot from its cache partition waits for a network card.</summary>
-    private static readonly TimeSpan CardWaitWithCache = TimeSpan.FromSeconds(1.5);
-
     private static readonly string[] AfterNetwork = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
 
     /// <summary>

@@ -27,8 +27,8 @@ public static class SeedCacheFill
         {
             // Its metadata only (the manifest, boot profile and pack index, immutable): the first boot then asks the
             // archive for the mutable files alone (refs, image list) before its first blocks, not for half a MiB more
-            // in three more round trips.
-            // Only a head start: one that cannot be read now is fetched (and its fault reported) at boot.
+            // in three more round trips. Only a head start: one that cannot be read now is fetched (and its fault
+            // reported) at boot.
             try
             {
                 await client.Reader.GetProfileAsync(version.Image, version.Entry, ct).ConfigureAwait(false);
