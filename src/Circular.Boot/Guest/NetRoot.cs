@@ -23,6 +23,8 @@ public sealed record NetRootOptions
     public string CommandLine { get; init; } = "/proc/cmdline";
     public string KeysDir { get; init; } = "/etc/circular/keys";
     public string ModulesList { get; init; } = "/etc/circular/modules";
+    /// <summary>Which of those the boot needs only once the archive is open (<see cref="Initramfs.InitramfsOptions.LateModules"/>).</summary>
+    public string LateModulesList { get; init; } = "/etc/circular/modules-late";
     /// <summary>Device drivers the initramfs carries, loaded by the modalias of the devices present.</summary>
     public string DriversList { get; init; } = "/etc/circular/drivers";
     public string Device { get; init; } = "/dev/nbd0";
@@ -311,39 +313,42 @@ public static class NetRoot
     private static readonly TimeSpan CardWaitWithCache = TimeSpan.FromSeconds(1.5);
 
     /// <summary>
-    /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
-    /// medium's file systems): loaded in the background while the network comes up and the archive's metadata arrives.
-    /// </summary>
-    private static readonly string[] AfterNetwork = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
-
-    /// <summary>
     /// The modules this initramfs always needs now (the cache partition's file system, disk classes) in one modprobe,
     /// then the drivers of the devices the machine has: each device's modalias, resolved by modprobe through
     /// modules.alias. Loading every driver the initramfs carries, one modprobe each, took seconds of an emulated boot;
     /// most were for cards the machine lacks. Drivers bring more devices (virtio_pci its virtio devices), so the devices
-    /// are looked at again until none is new. Returns the loading of the rest (<see cref="AfterNetwork"/>), started in
-    /// the background, to be awaited before they are used.
+    /// are looked at again until none is new. The initramfs's /init does this same work alongside this process's start
+    /// (drivers.loading, then drivers.loaded, in the status directory): then this only waits for it. Returns the loading
+    /// of the rest (the late modules), started in the background, to be awaited before they are used.
     /// </summary>
     private static async Task<Task> LoadModulesAsync(NetRootOptions o, ILogger log, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var always = await ReadListAsync(o.ModulesList, ct).ConfigureAwait(false);
-        var now = always.Where(m => !AfterNetwork.Contains(m)).ToList();
-        var later = always.Where(m => AfterNetwork.Contains(m)).ToList();
-        if (now.Count > 0) await ModprobeAsync(["-a", .. now], log, ct).ConfigureAwait(false);
-        int drivers = 0;
-        if (File.Exists(o.DriversList))
+        var late = File.Exists(o.LateModulesList) ? await ReadListAsync(o.LateModulesList, ct).ConfigureAwait(false) : [.. Initramfs.InitramfsOptions.LateModules];
+        var later = always.Where(late.Contains).ToList();
+        if (await InitLoadedDriversAsync(o, log, ct).ConfigureAwait(false))
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            for (int pass = 0; pass < 4; pass++)
-            {
-                var fresh = DeviceAliases().Where(seen.Add).ToList();
-                if (fresh.Count == 0) break;
-                drivers += fresh.Count;
-                await ModprobeAsync(["-q", "-a", .. fresh], log, ct).ConfigureAwait(false);
-            }
+            log.LogDebug("modules: /init loaded the drivers ({Ms} ms waited); {Later} in the background", clock.ElapsedMilliseconds, later.Count);
         }
-        log.LogDebug("modules: {Now} now and drivers for {Devices} device ids in {Ms} ms; {Later} in the background", now.Count, drivers, clock.ElapsedMilliseconds, later.Count);
+        else
+        {
+            var now = always.Where(m => !late.Contains(m)).ToList();
+            if (now.Count > 0) await ModprobeAsync(["-a", .. now], log, ct).ConfigureAwait(false);
+            int drivers = 0;
+            if (File.Exists(o.DriversList))
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                for (int pass = 0; pass < 4; pass++)
+                {
+                    var fresh = DeviceAliases().Where(seen.Add).ToList();
+                    if (fresh.Count == 0) break;
+                    drivers += fresh.Count;
+                    await ModprobeAsync(["-q", "-a", .. fresh], log, ct).ConfigureAwait(false);
+                }
+            }
+            log.LogDebug("modules: {Now} now and drivers for {Devices} device ids in {Ms} ms; {Later} in the background", now.Count, drivers, clock.ElapsedMilliseconds, later.Count);
+        }
         return later.Count > 0 ? LaterAsync() : Task.CompletedTask;
 
         async Task LaterAsync()
@@ -353,6 +358,31 @@ public static class NetRoot
             log.LogDebug("modules: {Later} more in {Ms} ms", later.Count, started.ElapsedMilliseconds);
         }
     }
+
+    /// <summary>
+    /// Waits for /init's loading of the first modules and drivers, when it started one; false when it did not (this
+    /// process then loads them) or it has not finished within a minute (a stuck modprobe: this process tries itself).
+    /// </summary>
+    private static async Task<bool> InitLoadedDriversAsync(NetRootOptions o, ILogger log, CancellationToken ct)
+    {
+        string loading = Path.Combine(o.StatusDir, "drivers.loading"), loaded = Path.Combine(o.StatusDir, "drivers.loaded");
+        if (!File.Exists(loading) && !File.Exists(loaded)) return false;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // A rename ends the loading, so one of the two files exists at every moment; polled (a stat each time) because
+        // the wait is short and usually over before this process gets here.
+        while (!File.Exists(loaded))
+        {
+            if (clock.Elapsed > InitDriversWait)
+            {
+                log.LogWarning("/init's loading of the drivers has not finished after {Seconds} s: loading them again", InitDriversWait.TotalSeconds);
+                return false;
+            }
+            await Task.Delay(10, ct).ConfigureAwait(false);
+        }
+        return true;
+    }
+
+    private static readonly TimeSpan InitDriversWait = TimeSpan.FromMinutes(1);
 
     private static async Task<List<string>> ReadListAsync(string file, CancellationToken ct) =>
         File.Exists(file) ? (await File.ReadAllLinesAsync(file, ct).ConfigureAwait(false)).Where(l => !string.IsNullOrWhiteSpace(l)).ToList() : [];

@@ -57,11 +57,12 @@ public static class InitramfsBuilder
         foreach (string rel in files) cpio.AddFile($"{tree}/{rel}", File.ReadAllBytes(Path.Combine(modules.Root, rel)));
         var carried = files.Select(KernelModules.NameOf).ToHashSet(StringComparer.Ordinal);
         ModuleIndexes.Write(modules, carried, (index, bytes) => cpio.AddFile($"{tree}/{index}", bytes));
-        // `circular netroot` loads the drivers only for devices the machine has (by modalias) and the others always
-        // (modprobe also loads each one's dependencies); docs/inetboot.md.
+        // /init and `circular netroot` load the drivers only for devices the machine has (by modalias) and the others
+        // always, the late ones once the archive is open (modprobe also loads each one's dependencies); docs/inetboot.md.
         var present = options.Modules.Where(m => !missing.Contains(KernelModules.Canonical(m))).ToList();
         var drivers = ModuleIndexes.Drivers(modules, present);
         cpio.AddFile("etc/circular/modules", Encoding.UTF8.GetBytes(string.Join('\n', present.Where(m => !drivers.Contains(KernelModules.Canonical(m)))) + "\n"));
+        cpio.AddFile("etc/circular/modules-late", Encoding.UTF8.GetBytes(string.Join('\n', present.Where(m => InitramfsOptions.LateModules.Contains(KernelModules.Canonical(m)))) + "\n"));
         cpio.AddFile("etc/circular/drivers", Encoding.UTF8.GetBytes(string.Join('\n', present.Where(m => drivers.Contains(KernelModules.Canonical(m)))) + "\n"));
         // Options for modules loaded by one `modprobe -a`: partitions of the attached image show as /dev/nbd0p1…
         cpio.AddFile("etc/modprobe.d/circular.conf", "options nbd nbds_max=4 max_part=16\n"u8.ToArray());

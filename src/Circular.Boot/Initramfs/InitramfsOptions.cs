@@ -28,4 +28,12 @@ public sealed record InitramfsOptions
         "virtio_blk", "virtio_scsi", "ahci", "ata_piix", "nvme", "sd_mod", "sr_mod", "hv_storvsc", "vmw_pvscsi", "mptspi",
         "xen_blkfront", "xen_netfront",
     ];
+
+    /// <summary>
+    /// Modules the boot needs only once the archive is open (the NBD client, the writable layer, a Live ISO's or boot
+    /// medium's file systems): listed in /etc/circular/modules-late, loaded by `netroot` in the background while the
+    /// network comes up and the archive's metadata arrives. The other always-needed modules (disks, the cache
+    /// partition's file system) and the drivers load first, by /init alongside the client's start.
+    /// </summary>
+    public static IReadOnlyList<string> LateModules { get; } = ["nbd", "overlay", "fuse", "loop", "isofs", "squashfs", "vfat", "nls_cp437", "nls_iso8859_1"];
 }
