@@ -21,6 +21,7 @@ namespace Circular.Client;
 ///   backend        FileBackend (directory) | HttpBackend (mirrors, failover, bounded bodies)
 ///   disk cache     CachingBackend over DiskCache (URL archives): immutable objects kept, offline copies of the rest
 ///   patience       PatientBackend (when options.Patience is set): reads that need the network wait through outages
+///   read ahead     ReadAheadBackend (URL archives): the metadata an open reads, requested at once
 ///   verification   BackendChunkSource: every chunk hashed against its id; a bad copy is fetched again past caches
 ///   memory cache   MemoryChunkCache: decoded chunks (LRU), one fetch per chunk however many readers wait
 ///   measurement    MeasuringChunkSource (with a measurement log)
@@ -85,6 +86,7 @@ public sealed class ArchiveClient : IAsyncDisposable
         var layers = OpenBackend(options);
         try
         {
+            if (layers.Backend is ReadAheadBackend ahead) ahead.ReadAhead(MetadataAtOpen(options, layers), ct);
             var reader = await ArchiveReader.TryOpenAsync(layers.Backend, ct).ConfigureAwait(false);
             if (reader is null)
             {
@@ -127,6 +129,24 @@ public sealed class ArchiveClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What opening a URL archive reads, in the order below if read one at a time: circular.json, then the image list,
+    /// keys and mirror list, then the first image's refs. Read at once instead, over a WAN that is one round trip
+    /// (most of them on new connections) where it was three.
+    /// </summary>
+    private static IEnumerable<ObjectHandle> MetadataAtOpen(ArchiveClientOptions options, Layers layers)
+    {
+        yield return ObjectHandle.Config;
+        if (layers.Cache is not null) yield return ObjectHandle.ImageIndex;
+        if (options.Trust.Enabled) yield return ObjectHandle.KeyList;
+        if (layers.Http is not null && options.DiscoverMirrors)
+        {
+            yield return ObjectHandle.MirrorList;
+            yield return ObjectHandle.MirrorList.Signature();
+        }
+        if (options.FirstImage is { } image) yield return ObjectHandle.Refs(image);
+    }
+
     private sealed record Layers(IArchiveBackend Backend, HttpBackend? Http, DiskCache? Cache, CachingBackend? Caching)
     {
         /// <summary>A backend the options handed over (closed with the client).</summary>
@@ -159,7 +179,8 @@ public sealed class ArchiveClient : IAsyncDisposable
         // Above the cache: what the cache holds (and offline copies of metadata) answers at once; only reads that
         // need the network wait for it.
         if (options.Patience > TimeSpan.Zero) top = new PatientBackend(top, options.Patience, options.Log);
-        return new Layers(top, http, cache, caching);
+        // On top, so that a read ahead is what a read of its own would have been (cached, patient).
+        return new Layers(new ReadAheadBackend(top), http, cache, caching);
     }
 
     private static HttpBackend OpenHttp(string location, ArchiveClientOptions options)

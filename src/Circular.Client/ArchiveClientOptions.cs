@@ -47,6 +47,11 @@ public sealed record ArchiveClientOptions
     public TrustOptions Trust { get; init; } = new();
     /// <summary>How long refs and the image list, once read, answer later lookups (zero: every lookup asks).</summary>
     public TimeSpan MetadataMaxAge { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// The image the caller opens first, when it knows (the in-guest client's circular.image): its refs are read at
+    /// once, alongside circular.json and the rest of the archive's metadata, instead of one round trip after them.
+    /// </summary>
+    public string? FirstImage { get; init; }
     /// <summary>Where writable opens keep their copy-on-write overlays; null: writable opens are refused.</summary>
     public string? OverlayRoot { get; init; }
     /// <summary>Profiles, packs and prefetching for the catalog's versions.</summary>

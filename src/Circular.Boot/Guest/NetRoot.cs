@@ -101,6 +101,7 @@ public static class NetRoot
                 CacheDirectory = local?.CacheDir,
                 CacheQuota = local?.Quota ?? Storage.Cache.DiskCache.DefaultQuota,
                 Trust = new TrustOptions { KeyFiles = TrustedKeys(p, o.KeysDir), StateDirectory = local?.TrustDir ?? Path.Combine(o.StatusDir, "trust") },
+                FirstImage = p.Menu ? null : p.Image?.Name,
                 Log = log,
             };
             // An archive, or (HTTPFS) a plain Live ISO on any web server, read with range requests.
