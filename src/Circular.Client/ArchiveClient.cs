@@ -21,7 +21,7 @@ namespace Circular.Client;
 ///   backend        FileBackend (directory) | HttpBackend (mirrors, failover, bounded bodies)
 ///   disk cache     CachingBackend over DiskCache (URL archives): immutable objects kept, offline copies of the rest
 ///   patience       PatientBackend (when options.Patience is set): reads that need the network wait through outages
-///   read ahead     ReadAheadBackend (URL archives): the metadata an open reads, requested at once
+///   read ahead     ReadAheadBackend (remote archives): the metadata an open reads, requested at once
 ///   verification   BackendChunkSource: every chunk hashed against its id; a bad copy is fetched again past caches
 ///   memory cache   MemoryChunkCache: decoded chunks (LRU), one fetch per chunk however many readers wait
 ///   measurement    MeasuringChunkSource (with a measurement log)
@@ -130,7 +130,7 @@ public sealed class ArchiveClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// What opening a URL archive reads, in the order below if read one at a time: circular.json, then the image list,
+    /// What opening a remote archive reads, in the order below if read one at a time: circular.json, then the image list,
     /// keys and mirror list, then the first image's refs. Read at once instead, over a WAN that is one round trip
     /// (most of them on new connections) where it was three.
     /// </summary>
@@ -161,7 +161,7 @@ public sealed class ArchiveClient : IAsyncDisposable
             if (options.Mirrors.Count > 0) throw new UsageException("--mirror needs an http(s) archive URL");
             var givenCache = OpenCache(options);
             var cached = givenCache is null ? null : new CachingBackend(given, givenCache, options.Log, options.CacheAs);
-            return new Layers((IArchiveBackend?)cached ?? given, null, givenCache, cached) { Owned = given as IDisposable };
+            return new Layers(new ReadAheadBackend((IArchiveBackend?)cached ?? given), null, givenCache, cached) { Owned = given as IDisposable };
         }
         if (!ArchiveLocation.IsUrl(location))
         {

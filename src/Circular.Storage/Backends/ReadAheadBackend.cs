@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Circular.Core.Archive;
 
 namespace Circular.Storage.Backends;
@@ -12,8 +11,9 @@ namespace Circular.Storage.Backends;
 /// <see cref="Freshness"/> of its start (refs change: a read long after the open must see the archive as it is then);
 /// reads with hints (a retry after bad data) never take one.
 /// </summary>
-public sealed class ReadAheadBackend(IArchiveBackend inner) : IArchiveBackend
+public sealed class ReadAheadBackend(IArchiveBackend inner, TimeProvider? clock = null) : IArchiveBackend
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, (Task<BackendObject?> Read, long Started)> _ahead = new(StringComparer.Ordinal);
 
     /// <summary>How long a read ahead may answer a later read, counted from its start.</summary>
@@ -29,12 +29,16 @@ public sealed class ReadAheadBackend(IArchiveBackend inner) : IArchiveBackend
         foreach (var handle in handles)
         {
             if (_ahead.ContainsKey(handle.Path)) continue;
-            var read = inner.TryReadAsync(handle, ReadHints.None, ct);
+            var read = ReadAsync(handle, ct);
             // A read nobody takes must not leave an unobserved exception behind.
             _ = read.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            _ahead.TryAdd(handle.Path, (read, Stopwatch.GetTimestamp()));
+            _ahead.TryAdd(handle.Path, (read, _clock.GetTimestamp()));
         }
     }
+
+    // A backend that fails before its first await (no network at all) fails this task, not the caller of ReadAhead.
+    private async Task<BackendObject?> ReadAsync(ObjectHandle handle, CancellationToken ct) =>
+        await inner.TryReadAsync(handle, ReadHints.None, ct).ConfigureAwait(false);
 
     /// <summary>How many reads ahead are still untaken (for tests).</summary>
     public int Pending => _ahead.Count;
@@ -50,7 +54,7 @@ public sealed class ReadAheadBackend(IArchiveBackend inner) : IArchiveBackend
     private Task<BackendObject?>? Take(ObjectHandle handle, ReadHints hints)
     {
         if (_ahead.IsEmpty || !_ahead.TryRemove(handle.Path, out var ahead)) return null;
-        return hints == ReadHints.None && Stopwatch.GetElapsedTime(ahead.Started) <= Freshness ? ahead.Read : null;
+        return hints == ReadHints.None && _clock.GetElapsedTime(ahead.Started) <= Freshness ? ahead.Read : null;
     }
 
     public Task WriteAsync(ObjectHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
