@@ -219,6 +219,22 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reads_that_start_together_all_wait_for_the_mirrors_to_be_ranked()
+    {
+        var slow = await ServerAsync();
+        var fast = await ServerAsync(_archive.CopyTo("mirror-together"));
+        slow.Faults.Delay = TimeSpan.FromMilliseconds(150);
+        using var http = new HttpBackend([slow.Url, fast.Url], Options());
+        var chunks = (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Take(8).Select(ObjectHandle.Chunk).ToList();
+        // As an open's metadata is read now: at once, before any read has ranked the mirrors. None may go to the
+        // slow mirror merely for being named first.
+        var reads = await Task.WhenAll(chunks.Select(c => http.TryReadAsync(c, ReadHints.None, CancellationToken.None)));
+        Assert.All(reads, Assert.NotNull);
+        Assert.Equal(0, slow.ChunkGets);
+        Assert.Equal(chunks.Count, fast.ChunkGets);
+    }
+
+    [Fact]
     public async Task Failing_fast_mirror_is_failed_over_and_failed_back_to_once_it_recovers()
     {
         var fast = await ServerAsync();

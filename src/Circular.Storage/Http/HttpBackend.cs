@@ -18,7 +18,8 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private readonly HttpClient _client;
     private readonly HttpBackendOptions _options;
     private readonly bool _ownsClient;
-    private int _probed;
+    private Task? _probing;
+    private readonly Lock _probeLock = new();
 
     public HttpBackend(IEnumerable<Uri> mirrors, HttpBackendOptions options, HttpMessageHandler? handler = null)
     {
@@ -59,7 +60,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             if (added.Length == 0) return 0;
             _mirrors = [.. now, .. added];
             // Reads never wait for these probes: the mirrors known so far keep serving meanwhile.
-            Interlocked.Exchange(ref _probed, 1);
+            lock (_probeLock) _probing ??= Task.CompletedTask;
             foreach (var m in added) _ = Task.Run(() => ProbeTwiceAsync(m, CancellationToken.None));
             return added.Length;
         }
@@ -179,13 +180,21 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     /// <summary>
     /// Measures each mirror's round trip before the first read (in parallel) so the first reads go to the fastest.
     /// Each mirror gets two small HEADs and the second one counts: the first also pays for connection setup (and,
-    /// for an in-process server, JIT), which would make a fast mirror look slow for the rest of the run.
+    /// for an in-process server, JIT), which would make a fast mirror look slow for the rest of the run. Reads that
+    /// start together (an open's metadata, read at once) all wait for the same probes; each stops waiting when its
+    /// own token is cancelled, and the probes end by their own deadline.
     /// </summary>
-    private async Task EnsureProbedAsync(CancellationToken ct)
+    private Task EnsureProbedAsync(CancellationToken ct)
     {
-        var mirrors = _mirrors;
-        if (mirrors.Length < 2 || Interlocked.Exchange(ref _probed, 1) == 1) return;
-        await Task.WhenAll(mirrors.Select(m => ProbeTwiceAsync(m, ct))).ConfigureAwait(false);
+        var probing = Volatile.Read(ref _probing);
+        if (probing is null)
+        {
+            lock (_probeLock)
+                probing = _probing ??= _mirrors is { Length: >= 2 } mirrors
+                    ? Task.WhenAll(mirrors.Select(m => ProbeTwiceAsync(m, CancellationToken.None)))
+                    : Task.CompletedTask;
+        }
+        return probing.IsCompleted ? Task.CompletedTask : probing.WaitAsync(ct);
     }
 
     /// <summary>Two probes, the second counting: the first also pays for connection setup.</summary>
