@@ -47,14 +47,19 @@ public sealed class NetworkFaultTests(InetBootFixture f) : IDisposable
         {
             await using var badProxy = new TcpProxy(badUrl.Port);
             // The good mirror says nothing until the damaged one has answered the client's first requests, so the client ranks
-            // the damaged one first (whatever the load on this machine does to round trips) and meets its chunks.
+            // the damaged one first and meets its chunks; then it answers slowly (a second per hop) until the damaged one has
+            // served a chunk, so that no round trip the load on this machine gives the damaged one ranks the good one first
+            // before that (on a loaded CI the good one once served every chunk).
             await using var goodProxy = new TcpProxy(f.Port);
             goodProxy.Stall();
             await using var guest = QemuGuest.Start("256M",
                 Args(f.Initramfs, "circular.url=http://10.0.2.100,http://10.0.2.101 circular.image=os@2", badProxy.Port, goodProxy.Port));
             for (int i = 0; i < 1200 && !badProxy.Requests.Any(r => r.StartsWith("GET /", StringComparison.Ordinal)) && !guest.HasExited; i++) await Task.Delay(100);
             await Task.Delay(1000);
+            goodProxy.Delay = TimeSpan.FromSeconds(1);
             goodProxy.Resume();
+            for (int i = 0; i < 2400 && !badProxy.Requests.Any(r => r.StartsWith("GET /chunks/", StringComparison.Ordinal)) && !guest.HasExited; i++) await Task.Delay(100);
+            goodProxy.Delay = TimeSpan.Zero;
             Assert.True(await QemuGuest.WaitForAsync(guest, "CIRC-MARK v2", Boot), "the boot did not complete:\n" + guest.Out);
             Assert.Contains(badProxy.Requests, r => r.StartsWith("GET /chunks/", StringComparison.Ordinal));
             Assert.Contains(goodProxy.Requests, r => r.StartsWith("GET /chunks/", StringComparison.Ordinal));
