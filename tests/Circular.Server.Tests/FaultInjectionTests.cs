@@ -235,6 +235,30 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Round_trips_that_include_a_connection_setup_do_not_rank_a_near_mirror_behind_a_far_one()
+    {
+        var near = await ServerAsync();
+        var far = await ServerAsync(_archive.CopyTo("mirror-setup"));
+        // Each new connection to the near mirror costs 400 ms (as a handshake over a long path would); every answer
+        // of the far one takes 60 ms. Over connections already open the near one is the nearer.
+        near.Faults.ConnectionSetupDelay = TimeSpan.FromMilliseconds(400);
+        far.Faults.Delay = TimeSpan.FromMilliseconds(60);
+        using var http = new HttpBackend([near.Url, far.Url], Options());
+        var chunks = (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ObjectHandle.Chunk).ToList();
+        Assert.True(chunks.Count >= 12, $"{chunks.Count} chunks");
+        // Eight reads at once, as an open's are: all go to the near mirror, seven of them on new connections.
+        var burst = await Task.WhenAll(chunks.Take(8).Select(c => http.TryReadAsync(c, ReadHints.None, CancellationToken.None)));
+        Assert.All(burst, Assert.NotNull);
+        Assert.Equal(8, near.ChunkGets);
+        // The reads after it still go to the near mirror: the burst's times measured the setups, not the mirror.
+        foreach (var c in chunks.Skip(8).Take(4)) Assert.NotNull(await http.TryReadAsync(c, ReadHints.None, CancellationToken.None));
+        var rtt = http.Mirrors.ToDictionary(m => m.BaseUri, m => m.RttMs);
+        Assert.True(rtt[near.Url] < rtt[far.Url], $"near {rtt[near.Url]:0} ms, far {rtt[far.Url]:0} ms");
+        Assert.Equal(12, near.ChunkGets);
+        Assert.Equal(0, far.ChunkGets);
+    }
+
+    [Fact]
     public async Task Failing_fast_mirror_is_failed_over_and_failed_back_to_once_it_recovers()
     {
         var fast = await ServerAsync();

@@ -20,6 +20,8 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private readonly bool _ownsClient;
     private Task? _probing;
     private readonly Lock _probeLock = new();
+    /// <summary>The setups of our own handler's connections (null for a handler given by the caller).</summary>
+    private readonly ConnectionSetups? _setups;
 
     public HttpBackend(IEnumerable<Uri> mirrors, HttpBackendOptions options, HttpMessageHandler? handler = null)
     {
@@ -27,7 +29,14 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         if (_mirrors.Length == 0) throw new ArgumentException("at least one mirror", nameof(mirrors));
         _options = options;
         _ownsClient = true;
-        _client = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) {
+        if (handler is null)
+        {
+            var own = CreateHandler(options);
+            _setups = new ConnectionSetups();
+            _setups.Track(own);
+            handler = own;
+        }
+        _client = new HttpClient(handler, disposeHandler: true) {
             Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own deadline
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -120,6 +129,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         string path = handle.Path;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.Timeout);
+        var setups = _setups?.Before(mirror.Origin);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -128,11 +138,13 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             Interlocked.Increment(ref _requests);
             using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
             // Time to the response headers: a round trip plus the server's latency, comparable with the probes
-            // (the body's transfer time depends on its size, not on the mirror's distance).
+            // (the body's transfer time depends on its size, not on the mirror's distance), unless it overlapped a
+            // connection setup to the mirror, which it then also measured.
             double headersMs = clock.Elapsed.TotalMilliseconds;
+            bool clean = !Overlapped(setups);
             if (resp.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
             {
-                mirror.RecordSuccess(headersMs);
+                mirror.RecordSuccess(headersMs, clean);
                 return new Attempt(Outcome.NotFound, null, null);
             }
             if (!resp.IsSuccessStatusCode)
@@ -142,7 +154,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             }
             var body = await BoundedBody.ReadAsync(resp.Content, mirror.Name + "/" + path, handle, pooled, deadline.Token).ConfigureAwait(false);
             Interlocked.Add(ref _bytes, body.Length);
-            mirror.RecordSuccess(headersMs);
+            mirror.RecordSuccess(headersMs, clean);
             return new Attempt(Outcome.Ok, body, null);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -180,7 +192,8 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     /// <summary>
     /// Measures each mirror's round trip before the first read (in parallel) so the first reads go to the fastest.
     /// Each mirror gets two small HEADs and the second one counts: the first also pays for connection setup (and,
-    /// for an in-process server, JIT), which would make a fast mirror look slow for the rest of the run. Reads that
+    /// for an in-process server, JIT), which would make a fast mirror look slow for the rest of the run; it overlaps
+    /// its connection's setup, so <see cref="Mirror.RecordSuccess"/> lets the second replace it. Reads that
     /// start together (an open's metadata, read at once) all wait for the same probes; each stops waiting when its
     /// own token is cancelled, and the probes end by their own deadline.
     /// </summary>
@@ -227,12 +240,13 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(TimeSpan.FromSeconds(Math.Min(2, _options.Timeout.TotalSeconds)));
+            var setups = _setups?.Before(m.Origin);
             var clock = Stopwatch.StartNew();
             using var req = NewRequest(HttpMethod.Head, m.Resolve(ObjectHandle.Config.Path));
             using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
             if ((int)resp.StatusCode < 500)
             {
-                m.RecordSuccess(clock.Elapsed.TotalMilliseconds);
+                m.RecordSuccess(clock.Elapsed.TotalMilliseconds, !Overlapped(setups));
                 return true;
             }
             m.RecordFailure();
@@ -241,6 +255,8 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         catch (ObjectDisposedException) { } // a background probe outliving the backend
         return false;
     }
+
+    private static bool Overlapped(ConnectionSetups.Mark? mark) => mark is { } m && ConnectionSetups.Overlapped(m);
 
     /// <summary>A request with the client's version policy (HTTP/2 by ALPN on https), which a new HttpRequestMessage does not inherit.</summary>
     private HttpRequestMessage NewRequest(HttpMethod method, Uri url) =>

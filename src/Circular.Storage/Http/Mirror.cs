@@ -10,9 +10,12 @@ public sealed class Mirror(Uri baseUri)
     private int _consecutiveFailures;
     private long _downUntil; // Stopwatch ticks
     private long _measuredAt; // Stopwatch ticks of the last success, 0 for never
+    private bool _rttClean; // whether _rttMs rests on samples free of connection setup
 
     public Uri BaseUri { get; } = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
     public string Name => BaseUri.AbsoluteUri.TrimEnd('/');
+    /// <summary>"scheme://host:port", as <see cref="ConnectionSetups"/> keys its setups.</summary>
+    internal string Origin { get; } = ConnectionSetups.OriginOf(baseUri);
 
     /// <summary>Smoothed round-trip time in ms; NaN until measured.</summary>
     public double RttMs { get { lock (_lock) return _rttMs; } }
@@ -29,14 +32,24 @@ public sealed class Mirror(Uri baseUri)
         }
     }
 
-    public void RecordSuccess(double elapsedMs)
+    /// <summary>
+    /// An answer came after <paramref name="elapsedMs"/>. A <paramref name="clean"/> sample (no connection setup
+    /// overlapped the request) replaces an estimate made of unclean ones and is averaged with clean ones; an unclean
+    /// sample only counts while there is no clean one (a server that closes every connection is still ranked).
+    /// </summary>
+    public void RecordSuccess(double elapsedMs, bool clean = true)
     {
         lock (_lock)
         {
-            _rttMs = double.IsNaN(_rttMs) ? elapsedMs : 0.8 * _rttMs + 0.2 * elapsedMs;
+            // Left out, an unclean sample is no measurement: the mirror is reprobed if no other comes.
+            if (clean || !_rttClean)
+            {
+                _rttMs = double.IsNaN(_rttMs) || clean && !_rttClean ? elapsedMs : 0.8 * _rttMs + 0.2 * elapsedMs;
+                _measuredAt = Stopwatch.GetTimestamp();
+            }
+            _rttClean |= clean;
             _consecutiveFailures = 0;
             _downUntil = 0;
-            _measuredAt = Stopwatch.GetTimestamp();
         }
     }
 

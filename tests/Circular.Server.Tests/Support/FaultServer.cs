@@ -48,7 +48,13 @@ public sealed class FaultServer : IAsyncDisposable
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Listen(IPAddress.Loopback, 0);
+            // A new connection's first answer waits the setup delay: what a TLS handshake or a far server's
+            // connect costs once per connection, which loopback does not.
+            k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+            {
+                if (server.Faults.ConnectionSetupDelay > TimeSpan.Zero) await Task.Delay(server.Faults.ConnectionSetupDelay);
+                await next(connection);
+            }));
         });
         var app = builder.Build();
         app.Run(server.HandleAsync);

@@ -27,6 +27,9 @@ public sealed class Faults
     /// <summary>Added before every answer (any path): a slow or distant mirror.</summary>
     public TimeSpan Delay { get; set; }
 
+    /// <summary>Added once per new connection, before its first request is read: a connection setup's cost.</summary>
+    public TimeSpan ConnectionSetupDelay { get; set; }
+
     /// <summary>Paths served with one byte flipped in the middle.</summary>
     public ConcurrentDictionary<string, byte> Corrupt { get; } = new(StringComparer.Ordinal);
 
