@@ -28,6 +28,9 @@
 #              costs seconds of firmware time that (g), with no card, does not pay)
 #   RELAY=/path/to/relay.py  the guestfwd relay (stdin/stdout <-> 127.0.0.1:PORT; default: bench/lib/relay.py)
 #   NICE=-10  nginx, the proxy and every measured QEMU at that nice level   KEEP=1 keeps the work directory
+#   CPU=qemu64,+rdrand  QEMU's -cpu for every boot, (g) included (default: QEMU's, qemu64 under TCG, which has no
+#              RDRAND: a guest kernel then initialises its random pool from timer jitter, a wait of about a second
+#              on a first boot, which hypervisors on CPUs with RDRAND, KVM, VMware, VirtualBox, Hyper-V, never pay)
 #   OUT=DIR   the guest image's directory (default /var/tmp/circular-bench-debian, bench/wan/make-debian-image.sh)
 set -euo pipefail
 REPEAT=${REPEAT:-1}
@@ -125,7 +128,7 @@ if [ ! -d "/lib/modules/$KREL" ]; then
   "$C" initramfs "$W/circular-initramfs.img" --modules "$W/$KREL" >"$W/initramfs.log" 2>&1 || { cat "$W/initramfs.log" >&2; exit 1; }
   SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda circular.overlay=tmpfs"
 fi
-QEMU=(qemu-system-x86_64 -m "$MEMORY" -nographic -no-reboot -nodefaults -serial stdio -accel tcg)
+QEMU=(qemu-system-x86_64 -m "$MEMORY" -nographic -no-reboot -nodefaults -serial stdio -accel tcg ${CPU:+-cpu "$CPU"})
 
 # --- archive: push, profile, packs (bench/wan's configuration (c)) ----------------------------------------------
 ARCHIVE=$W/archive
@@ -136,7 +139,7 @@ log "recording the boot profile (local archive boot, ${RECORD_INITRD[*]})"
 python3 "$ROOT/bench/wan/until-marker.py" --wait-exit --timeout "$TIMEOUT" --log "$W/console-record.log" "$MARKER" \
   "$C" boot "$ARCHIVE" debian@1 --record-profile "$W/boot.profile" --cache "$W/cache-record" "${RECORD_INITRD[@]}" \
   --kernel "$KERNEL" --append "$RECORD_APPEND" --ready-marker "$MARKER" --accel tcg --memory "$MEMORY" \
-  -- -pidfile "$W/qemu-record.pid" -netdev user,id=n0,restrict=on -device "virtio-net-pci,netdev=n0,romfile=" >"$W/time-record" \
+  -- ${CPU:+-cpu "$CPU"} -pidfile "$W/qemu-record.pid" -netdev user,id=n0,restrict=on -device "virtio-net-pci,netdev=n0,romfile=" >"$W/time-record" \
   || { echo "the profile-recording boot did not reach the marker: $W/console-record.log" >&2; KEEP=1; exit 1; }
 "$C" profile push "$ARCHIVE" debian@1 "$W/boot.profile" >&2
 log "circular optimize"
@@ -259,10 +262,10 @@ ELAPSED=$(( $(date +%s) - STARTED ))
 echo
 echo "## Seed disk benchmark (issue 13)"
 echo
-echo "command: $(printf '%q ' env ${NICE:+NICE=$NICE} REPEAT="$REPEAT" RTT_MS="$RTT_MS" BANDWIDTH="$BANDWIDTH" MEMORY="$MEMORY" SIZE="$SIZE" SEED_APPEND="$SEED_APPEND" FORMATS="$FORMATS" NIC_ROM="$NIC_ROM" ${CIRCULAR:+CIRCULAR=$CIRCULAR} bash bench/vmseed/run.sh)"
+echo "command: $(printf '%q ' env ${NICE:+NICE=$NICE} REPEAT="$REPEAT" RTT_MS="$RTT_MS" BANDWIDTH="$BANDWIDTH" MEMORY="$MEMORY" SIZE="$SIZE" SEED_APPEND="$SEED_APPEND" FORMATS="$FORMATS" NIC_ROM="$NIC_ROM" ${CPU:+CPU=$CPU} ${CIRCULAR:+CIRCULAR=$CIRCULAR} bash bench/vmseed/run.sh)"
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'); circular: $C"
 echo "seed:   $(printf '%q ' circular seed ARCHIVE debian -o seed.qcow2 "${SEED_ARGS[@]}" | sed "s|$W/|WORK/|g")"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG, -m $MEMORY, SeaBIOS; run took $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); QEMU TCG${CPU:+ -cpu $CPU}, -m $MEMORY, SeaBIOS; run took $((ELAPSED / 60)) min $((ELAPSED % 60)) s"
 echo "guest: Debian bookworm minbase + systemd + python3 (bench/wan/make-debian-image.sh), kernel $KREL; (g): -kernel/-initrd, root=/dev/vda raw; seed: GRUB from the disk, the Circular initramfs"
 echo "link (first boot): WanProxy ${RTT_MS} ms RTT, $BANDWIDTH per direction, nginx static files, guestfwd relay${NICE:+; nice $NICE}"
 echo
