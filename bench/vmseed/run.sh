@@ -30,7 +30,7 @@
 #   NICE=-10  nginx, the proxy and every measured QEMU at that nice level   KEEP=1 keeps the work directory
 #   CPU=qemu64,+rdrand  QEMU's -cpu for every boot, (g) included (default: QEMU's, qemu64 under TCG, which has no
 #              RDRAND: a guest kernel then initialises its random pool from timer jitter, a wait of about a second
-#              on a first boot, which hypervisors on CPUs with RDRAND, KVM, VMware, VirtualBox, Hyper-V, never pay)
+#              on a first boot, filled by /init's module loading; KVM, VMware, VirtualBox, Hyper-V give guests RDRAND)
 #   OUT=DIR   the guest image's directory (default /var/tmp/circular-bench-debian, bench/wan/make-debian-image.sh)
 set -euo pipefail
 REPEAT=${REPEAT:-1}
