@@ -36,8 +36,10 @@ public sealed class FaultInjectionTests : IAsyncLifetime
 
     private static HttpBackendOptions Options(int retries = 2) => TestClient.FastOptions with { Retries = retries };
 
-    private async Task<int> DistinctChunksAsync(string image, int version) =>
-        (await _archive.ManifestAsync(image, version)).Blocks.Where(b => !b.IsZero).Distinct().Count();
+    private async Task<List<ObjectHandle>> DistinctChunkHandlesAsync(string image, int version) =>
+        (await _archive.ManifestAsync(image, version)).Blocks.Where(b => !b.IsZero).Distinct().Select(ObjectHandle.Chunk).ToList();
+
+    private async Task<int> DistinctChunksAsync(string image, int version) => (await DistinctChunkHandlesAsync(image, version)).Count;
 
     [Fact]
     public async Task Http_500s_are_retried_and_the_read_is_exact()
@@ -225,7 +227,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         var fast = await ServerAsync(_archive.CopyTo("mirror-together"));
         slow.Faults.Delay = TimeSpan.FromMilliseconds(150);
         using var http = new HttpBackend([slow.Url, fast.Url], Options());
-        var chunks = (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Take(8).Select(ObjectHandle.Chunk).ToList();
+        var chunks = (await DistinctChunkHandlesAsync("os", 1)).Take(8).ToList();
         // As an open's metadata is read now: at once, before any read has ranked the mirrors. None may go to the
         // slow mirror merely for being named first.
         var reads = await Task.WhenAll(chunks.Select(c => http.TryReadAsync(c, ReadHints.None, CancellationToken.None)));
@@ -244,7 +246,7 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         near.Faults.ConnectionSetupDelay = TimeSpan.FromMilliseconds(400);
         far.Faults.Delay = TimeSpan.FromMilliseconds(60);
         using var http = new HttpBackend([near.Url, far.Url], Options());
-        var chunks = (await _archive.ManifestAsync("os", 1)).Blocks.Where(b => !b.IsZero).Distinct().Select(ObjectHandle.Chunk).ToList();
+        var chunks = await DistinctChunkHandlesAsync("os", 1);
         Assert.True(chunks.Count >= 12, $"{chunks.Count} chunks");
         // Eight reads at once, as an open's are: all go to the near mirror, seven of them on new connections.
         var burst = await Task.WhenAll(chunks.Take(8).Select(c => http.TryReadAsync(c, ReadHints.None, CancellationToken.None)));

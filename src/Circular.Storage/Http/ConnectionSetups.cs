@@ -8,7 +8,8 @@ namespace Circular.Storage.Http;
 /// request that started each one). A request whose time overlapped a setup to its origin measured that setup, not
 /// the mirror's distance: when an open's reads go out together, each on a new connection, their times are one to
 /// three round trips too long, enough to rank a near mirror behind a farther one. <see cref="HttpBackend"/> leaves
-/// such samples out of the ranking (<see cref="Mirror.RecordSuccess"/>).
+/// such samples out of the ranking (<see cref="Mirror.RecordSuccess"/>). With a handler it was not asked to
+/// <see cref="Track"/>, no setup is ever seen and every sample counts.
 /// </summary>
 internal sealed class ConnectionSetups
 {
@@ -18,7 +19,11 @@ internal sealed class ConnectionSetups
     private readonly ConcurrentDictionary<string, Origin> _origins = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>What a request notes before it is sent, to ask <see cref="Overlapped"/> after its answer.</summary>
-    public readonly record struct Mark(Origin? Origin, long Changes, bool Busy);
+    public readonly record struct Mark(Origin Origin, long Changes, bool Busy)
+    {
+        /// <summary>Whether a setup to the origin was under way at the mark, or started or ended since.</summary>
+        public bool Overlapped => Busy || Volatile.Read(ref Origin.Changes) != Changes;
+    }
 
     /// <summary>The setups of one origin: how many are under way, and a count of every start and end.</summary>
     public sealed class Origin
@@ -33,10 +38,6 @@ internal sealed class ConnectionSetups
         var o = _origins.GetOrAdd(origin, static _ => new Origin());
         return new Mark(o, Volatile.Read(ref o.Changes), Volatile.Read(ref o.InProgress) > 0);
     }
-
-    /// <summary>Whether a setup to the origin was under way at the mark, or started or ended since.</summary>
-    public static bool Overlapped(Mark mark) =>
-        mark.Busy || mark.Origin is { } o && Volatile.Read(ref o.Changes) != mark.Changes;
 
     /// <summary>
     /// Makes <paramref name="handler"/> report its setups here: it connects as SocketsHttpHandler does by default

@@ -20,8 +20,8 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
     private readonly bool _ownsClient;
     private Task? _probing;
     private readonly Lock _probeLock = new();
-    /// <summary>The setups of our own handler's connections (null for a handler given by the caller).</summary>
-    private readonly ConnectionSetups? _setups;
+    /// <summary>The setups of our own handler's connections (none seen with a handler given by the caller).</summary>
+    private readonly ConnectionSetups _setups = new();
 
     public HttpBackend(IEnumerable<Uri> mirrors, HttpBackendOptions options, HttpMessageHandler? handler = null)
     {
@@ -32,7 +32,6 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         if (handler is null)
         {
             var own = CreateHandler(options);
-            _setups = new ConnectionSetups();
             _setups.Track(own);
             handler = own;
         }
@@ -129,7 +128,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         string path = handle.Path;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.Timeout);
-        var setups = _setups?.Before(mirror.Origin);
+        var setup = _setups.Before(mirror.Origin);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -141,7 +140,7 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
             // (the body's transfer time depends on its size, not on the mirror's distance), unless it overlapped a
             // connection setup to the mirror, which it then also measured.
             double headersMs = clock.Elapsed.TotalMilliseconds;
-            bool clean = !Overlapped(setups);
+            bool clean = !setup.Overlapped;
             if (resp.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone)
             {
                 mirror.RecordSuccess(headersMs, clean);
@@ -240,13 +239,13 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(TimeSpan.FromSeconds(Math.Min(2, _options.Timeout.TotalSeconds)));
-            var setups = _setups?.Before(m.Origin);
+            var setup = _setups.Before(m.Origin);
             var clock = Stopwatch.StartNew();
             using var req = NewRequest(HttpMethod.Head, m.Resolve(ObjectHandle.Config.Path));
             using var resp = await _client.SendAsync(req, deadline.Token).ConfigureAwait(false);
             if ((int)resp.StatusCode < 500)
             {
-                m.RecordSuccess(clock.Elapsed.TotalMilliseconds, !Overlapped(setups));
+                m.RecordSuccess(clock.Elapsed.TotalMilliseconds, !setup.Overlapped);
                 return true;
             }
             m.RecordFailure();
@@ -255,8 +254,6 @@ public sealed class HttpBackend : IArchiveBackend, IDisposable
         catch (ObjectDisposedException) { } // a background probe outliving the backend
         return false;
     }
-
-    private static bool Overlapped(ConnectionSetups.Mark? mark) => mark is { } m && ConnectionSetups.Overlapped(m);
 
     /// <summary>A request with the client's version policy (HTTP/2 by ALPN on https), which a new HttpRequestMessage does not inherit.</summary>
     private HttpRequestMessage NewRequest(HttpMethod method, Uri url) =>
