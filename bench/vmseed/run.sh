@@ -120,13 +120,13 @@ R=${RELAY:-$ROOT/bench/lib/relay.py}   # the guestfwd relay, one process per gue
 # boot's network card (nothing reachable through it): the guest's udev reads the hardware database for the devices it
 # finds, so a profile recorded without the card missed six chunks of /usr/lib/udev/hwdb.bin that the first boot then
 # fetched one by one over the WAN (1-1.5 s).
-SEED_MODULES=() RECORD_INITRD=(--initrd circular) RECORD_APPEND="$APPEND circular.overlay=tmpfs"
+SEED_MODULES=() RECORD_INITRD=(--initrd circular) RECORD_APPEND="$APPEND circular.overlay=tmpfs${SEED_APPEND:+ $SEED_APPEND}"
 if [ ! -d "/lib/modules/$KREL" ]; then
   log "no /lib/modules/$KREL here: taking the image's module tree"
   debugfs -R "rdump /usr/lib/modules/$KREL $W" "$IMG" >/dev/null 2>&1
   [ -d "$W/$KREL" ] || { echo "cannot read /usr/lib/modules/$KREL from $IMG" >&2; exit 1; }
   "$C" initramfs "$W/circular-initramfs.img" --modules "$W/$KREL" >"$W/initramfs.log" 2>&1 || { cat "$W/initramfs.log" >&2; exit 1; }
-  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda circular.overlay=tmpfs"
+  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda circular.overlay=tmpfs${SEED_APPEND:+ $SEED_APPEND}"
 fi
 QEMU=(qemu-system-x86_64 -m "$MEMORY" -nographic -no-reboot -nodefaults -serial stdio -accel tcg ${CPU:+-cpu "$CPU"})
 

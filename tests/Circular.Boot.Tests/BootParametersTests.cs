@@ -33,6 +33,16 @@ public class BootParametersTests
         Assert.Equal("auto", p.Cache);
         Assert.Equal(16L << 20, p.MemoryCache(256L << 20));
         Assert.Equal(64L << 20, p.MemoryCache(8L << 30));
+        Assert.Equal(1024, p.ReadaheadKiB);
+    }
+
+    [Fact]
+    public void The_readahead_window_is_a_size_in_whole_pages()
+    {
+        Assert.Equal(128, BootParameters.Parse("circular.readahead=128K").ReadaheadKiB);
+        Assert.Equal(2048, BootParameters.Parse("circular.readahead=2M").ReadaheadKiB);
+        foreach (string bad in new[] { "0", "1000", "32M", "fast" })
+            Assert.Contains("circular.readahead=" + bad, Assert.Throws<UsageException>(() => BootParameters.Parse("circular.readahead=" + bad)).Message);
     }
 
     [Fact]

@@ -44,6 +44,12 @@ public sealed record BootParameters
     public string? Init { get; init; }
     /// <summary>circular.memory=SIZE: decoded chunks kept in RAM (default: a sixteenth of the machine's memory, 16-64 MiB).</summary>
     public long? MemoryCacheBytes { get; init; }
+    /// <summary>
+    /// circular.readahead=SIZE: the kernel's readahead window on the root's device (default 1 MiB, 4 KiB-16 MiB). The
+    /// profile-recording boot must use the seed boot's value, or the profile misses pages the other window reads.
+    /// </summary>
+    public int ReadaheadKiB { get; init; } = DefaultReadaheadKiB;
+    public const int DefaultReadaheadKiB = 1024;
     /// <summary>ip=dhcp (default), ip=off, or static settings.</summary>
     public string IpMode { get; init; } = "dhcp";
     public StaticAddress? StaticIp { get; init; }
@@ -79,6 +85,7 @@ public sealed record BootParameters
                 "circular.overlay" => p with { Overlay = value is "auto" or "tmpfs" or "cache" ? value : throw Bad(key, value, "auto, tmpfs or cache") },
                 "circular.init" or "init" => p with { Init = value.StartsWith('/') ? value : throw Bad(key, value, "an absolute path") },
                 "circular.memory" => p with { MemoryCacheBytes = ByteSize.Parse(value) },
+                "circular.readahead" => p with { ReadaheadKiB = Readahead(key, value) },
                 "circular.menu-timeout" => p with { MenuTimeoutSeconds = Seconds(key, value), Menu = true },
                 "circular.menu" => p with { Menu = value is not ("0" or "off" or "no") },
                 "circular.initrd" => p with {
@@ -113,6 +120,14 @@ public sealed record BootParameters
 
     private static int Seconds(string key, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s > 0 ? s : throw Bad(key, value, "a number of seconds");
+
+    private static int Readahead(string key, string value)
+    {
+        long bytes;
+        try { bytes = ByteSize.Parse(value); }
+        catch (UsageException) { throw Bad(key, value, "a size such as 128K or 1M"); }
+        return bytes is >= 4 << 10 and <= 16 << 20 && bytes % 4096 == 0 ? (int)(bytes >> 10) : throw Bad(key, value, "a multiple of 4K from 4K to 16M");
+    }
 
     private static string CheckUrl(string url) =>
         (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) && Uri.TryCreate(url, UriKind.Absolute, out _)

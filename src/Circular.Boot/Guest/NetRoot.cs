@@ -112,7 +112,7 @@ public static class NetRoot
                 name = (await source.Catalog.ListAsync(ct).ConfigureAwait(false)).Single().Name;
                 var iso = await source.Catalog.OpenAsync(name, writable: false, ct).ConfigureAwait(false);
                 await lateModules.ConfigureAwait(false);
-                device = await AttachAsync(o, name, iso, log, ct).ConfigureAwait(false);
+                device = await AttachAsync(o, p, name, iso, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Url} is not an archive: reading it as a Live ISO ({Size}) over HTTP ranges, attached as {Device}", p.Urls[0], ByteSize.Format(iso.Size), o.Device);
                 init = await RootFileSystem.MountLiveAsync(o.Device, p, o.NewRoot, log, ct).ConfigureAwait(false);
             }
@@ -128,7 +128,7 @@ public static class NetRoot
                 name = version.Name;
                 var image = await client.Catalog.OpenAsync(version.Name, writable: false, ct).ConfigureAwait(false);
                 await lateModules.ConfigureAwait(false);
-                device = await AttachAsync(o, version.Name, image, log, ct).ConfigureAwait(false);
+                device = await AttachAsync(o, p, version.Name, image, log, ct).ConfigureAwait(false);
                 log.LogInformation("{Version} ({Size}) attached as {Device}", version.Name, ByteSize.Format(version.Manifest.ImageSize), o.Device);
 
                 string? layer = local is not null && p.Overlay != "tmpfs" ? local.LayerDir(version.Name) : null;
@@ -259,7 +259,7 @@ public static class NetRoot
         // profile recorded this way reads what the diskless client will read (no writes to the disk, overlay copy-ups).
         // The same request and readahead sizes as on /dev/nbd0, too: with the disk's default 128 KiB readahead the
         // profile missed pages that the 1 MiB windows of a network boot read, each then fetched alone over the WAN.
-        if (p.Overlay == "tmpfs") Tune(disk);
+        if (p.Overlay == "tmpfs") Tune(disk, p.ReadaheadKiB, log);
         string init = await RootFileSystem.MountAsync(disk, p, o.NewRoot, writableDir: null, log, ct, direct: p.Overlay != "tmpfs").ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "init"), init + "\n", ct).ConfigureAwait(false);
         await File.WriteAllTextAsync(Path.Combine(o.StatusDir, "ready"), disk + "\n", ct).ConfigureAwait(false);
@@ -282,10 +282,10 @@ public static class NetRoot
     }
 
     /// <summary>Attaches the image as the kernel's NBD device, tuned for large requests.</summary>
-    private static async Task<KernelNbdDevice> AttachAsync(NetRootOptions o, string export, Imaging.Images.IBlockImage image, ILogger log, CancellationToken ct)
+    private static async Task<KernelNbdDevice> AttachAsync(NetRootOptions o, BootParameters p, string export, Imaging.Images.IBlockImage image, ILogger log, CancellationToken ct)
     {
         var device = await KernelNbdDevice.AttachAsync(o.Device, export, image, new NbdServerOptions { Log = log }, ct).ConfigureAwait(false);
-        Tune(o.Device);
+        Tune(o.Device, p.ReadaheadKiB, log);
         return device;
     }
 
@@ -428,15 +428,21 @@ public static class NetRoot
         }).ToList();
     }
 
-    /// <summary>Bigger requests from the kernel: fewer, larger reads of whole chunks instead of 128 KiB pieces.</summary>
-    private static void Tune(string device)
+    /// <summary>
+    /// Bigger requests from the kernel: fewer, larger reads of whole chunks instead of 128 KiB pieces. Logs the window
+    /// the kernel took (read back), so a console shows what circular.readahead did.
+    /// </summary>
+    private static void Tune(string device, int readaheadKiB, ILogger log)
     {
         string queue = $"/sys/block/{Path.GetFileName(device)}/queue";
-        foreach (var (file, value) in new[] { ("max_sectors_kb", "1024"), ("read_ahead_kb", "1024") })
+        string readahead = readaheadKiB.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (file, value) in new[] { ("max_sectors_kb", "1024"), ("read_ahead_kb", readahead) })
         {
             try { File.WriteAllText(Path.Combine(queue, file), value); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
+        try { log.LogInformation("{Device}: readahead {Window} KiB", device, File.ReadAllText(Path.Combine(queue, "read_ahead_kb")).Trim()); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static long TotalMemory()
