@@ -13,6 +13,12 @@ namespace Circular.Imaging.HotData;
 /// </summary>
 public sealed class PackStore
 {
+    /// <summary>
+    /// Checking and decoding are CPU work: one pack per core at a time, process-wide, in the order the packs arrived
+    /// (the prefetcher asks for them in boot order). On a machine with one CPU, packs decoded side by side were each
+    /// finished only when nearly all were, and the first read of a boot waited for all of them.
+    /// </summary>
+    private static readonly SemaphoreSlim Decoding = new(Environment.ProcessorCount);
     private readonly IArchiveBackend _backend;
     private readonly Lazy<Task<byte[]>>[] _packs;
     private long _fetchedBytes;
@@ -58,15 +64,23 @@ public sealed class PackStore
         var pack = info.Ref;
         var id = pack.Id;
         // Not cancellable: other readers may be waiting on this fetch.
-        return await VerifiedRead.ReadAsync(_backend, ObjectHandle.Pack(id), (obj, _) =>
+        return await VerifiedRead.ReadAsync(_backend, ObjectHandle.Pack(id), async (obj, _) =>
         {
-            byte[] data = GC.AllocateUninitializedArray<byte>(info.Length);
-            // The stored file's digest, when the index gives it, checks the compressed bytes (a third of the content).
-            int n = ChunkFile.DecodeStored(pack, obj.Source, obj.Data.Span, data);
-            if (n != info.Length) throw new ChunkIntegrityException(id, obj.Source, $"pack holds {n} bytes, its index says {info.Length}");
-            Interlocked.Add(ref _fetchedBytes, obj.Length);
-            Interlocked.Increment(ref _loaded);
-            return ValueTask.FromResult(data);
+            await Decoding.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                byte[] data = GC.AllocateUninitializedArray<byte>(info.Length);
+                // The stored file's digest, when the index gives it, checks the compressed bytes (a third of the content).
+                int n = ChunkFile.DecodeStored(pack, obj.Source, obj.Data.Span, data);
+                if (n != info.Length) throw new ChunkIntegrityException(id, obj.Source, $"pack holds {n} bytes, its index says {info.Length}");
+                Interlocked.Add(ref _fetchedBytes, obj.Length);
+                Interlocked.Increment(ref _loaded);
+                return data;
+            }
+            finally
+            {
+                Decoding.Release();
+            }
         }, whenMissing: defect => throw defect ?? new ArchiveFormatException($"pack {id.Short} is missing from {_backend.Location}"),
         whenExhausted: null, CancellationToken.None).ConfigureAwait(false);
     }
