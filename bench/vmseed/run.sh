@@ -126,7 +126,7 @@ if [ ! -d "/lib/modules/$KREL" ]; then
   debugfs -R "rdump /usr/lib/modules/$KREL $W" "$IMG" >/dev/null 2>&1
   [ -d "$W/$KREL" ] || { echo "cannot read /usr/lib/modules/$KREL from $IMG" >&2; exit 1; }
   "$C" initramfs "$W/circular-initramfs.img" --modules "$W/$KREL" >"$W/initramfs.log" 2>&1 || { cat "$W/initramfs.log" >&2; exit 1; }
-  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$APPEND circular.disk=/dev/vda circular.overlay=tmpfs${SEED_APPEND:+ $SEED_APPEND}"
+  SEED_MODULES=(--modules "$W/$KREL") RECORD_INITRD=(--initrd "$W/circular-initramfs.img") RECORD_APPEND="$RECORD_APPEND circular.disk=/dev/vda"
 fi
 QEMU=(qemu-system-x86_64 -m "$MEMORY" -nographic -no-reboot -nodefaults -serial stdio -accel tcg ${CPU:+-cpu "$CPU"})
 
