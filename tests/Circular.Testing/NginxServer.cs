@@ -66,6 +66,7 @@ public sealed class NginxServer : IDisposable
               server {
                 listen 127.0.0.1:{{port}};
                 root {{root}};
+                location = /.circular-probe { access_log off; return 404; }
                 location ~ /\. { return 404; }
               }
             }
@@ -76,12 +77,36 @@ public sealed class NginxServer : IDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         var server = new NginxServer(p, dir, port);
-        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(10), () => p.HasExited) && !p.HasExited)
+        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(10), () => p.HasExited) && await AnswersAsync(server))
             return (server, "");
         string log = File.Exists(Path.Combine(dir, "error.log")) ? File.ReadAllText(Path.Combine(dir, "error.log")) : "";
         server.Dispose();
         string err = stderr.IsCompleted ? await stderr : "";
         return (null, $"nginx did not start on port {port}: {log} {err}".Trim());
+    }
+
+    /// <summary>
+    /// Whether this nginx answers on its port. Something listening is not enough: when another process takes the port
+    /// first, nginx exits on its failed bind a moment later, and a test's request hung on the other listener (once in
+    /// CI, a HEAD cancelled after 10 s).
+    /// </summary>
+    private static async Task<bool> AnswersAsync(NginxServer server)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (int attempt = 0; attempt < 5 && !server._process.HasExited; attempt++)
+        {
+            try
+            {
+                // The probe's path answers 404, kept out of the access log that tests count; the Server header names nginx.
+                using var resp = await http.GetAsync(new Uri(server.Url, ".circular-probe"));
+                return resp.Headers.Server.Any(s => s.Product?.Name == "nginx") && !server._process.HasExited;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                await Task.Delay(100);
+            }
+        }
+        return false;
     }
 
     public void Dispose()
