@@ -92,7 +92,8 @@ public sealed class NginxServer : IDisposable
     /// </summary>
     private static async Task<bool> AnswersAsync(NginxServer server)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        // No proxy from the environment: the probe asks this port directly.
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
         for (int attempt = 0; attempt < 5 && !server._process.HasExited; attempt++)
         {
             try
