@@ -87,8 +87,7 @@ public sealed class NginxServer : IDisposable
 
     /// <summary>
     /// Whether this nginx answers on its port. Something listening is not enough: when another process takes the port
-    /// first, nginx exits on its failed bind a moment later and a test's requests go to the other listener: the likely
-    /// cause of a HEAD cancelled after 10 s, seen once in CI.
+    /// first, nginx exits on its failed bind a moment later and a test's requests would go to the other listener.
     /// </summary>
     private static async Task<bool> AnswersAsync(NginxServer server)
     {
