@@ -165,8 +165,13 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         string origin = await scratch.InitArchiveAsync("kill-origin");
         string img = Image("killm.img", 160, 6);
         (await CircularCli.RunAsync("push", origin, "os", img)).Ok();
-        var (server, url) = await CircularCli.ServeAsync(origin);
-        await using var _ = server;
+        // The source stalls from the 21st chunk on, so the kill lands mid-copy however fast this machine
+        // is: a free-running copy of 160 chunks could finish between two polls and the kill (CI, 2026-12-07).
+        int chunkGets = 0;
+        await using var server = new FaultyHttpServer(origin, HttpFault.Stall) {
+            Targets = p => p.StartsWith("/chunks/", StringComparison.Ordinal) && Interlocked.Increment(ref chunkGets) > 20,
+        };
+        var url = server.Url;
         string mirror = scratch["kill-mirror"];
         await using (var m = CircularCli.Start("mirror", url.ToString(), mirror, "--parallel", "1"))
         {
@@ -180,6 +185,7 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         Assert.InRange(partial, 1, 159);
         Assert.False(File.Exists(Path.Combine(mirror, "images", "os", "refs.json")), "refs written before the version was complete");
 
+        server.Healed = true;
         var rerun = (await CircularCli.RunAsync("mirror", url.ToString(), mirror)).Ok();
         Assert.True(Copied(rerun) <= 160 - partial + 4, $"the rerun copied again what was there: {rerun.Out}");
         Assert.Contains("all good", (await CircularCli.RunAsync("verify", mirror)).Ok().Out);
