@@ -7,10 +7,10 @@ log=$(mktemp)
 # The tests that run the `circular` command run the native build users get (scripts/build.sh), not the JIT build.
 bin=$(mktemp -d)
 bash scripts/build.sh "$bin" || { echo "building circular failed"; rm -rf "$bin" "$log"; exit 1; }
-# Test projects run one after another (as dotnet test runs this solution: CI's run time is the sum of the projects'),
-# deliberately: QEMU, FUSE, nginx and kill-timing tests share two cores, and the whole suite stays near 30 of CI's
-# 45 minutes. Tests inside a project run in parallel where xunit's collections allow. A test that hangs is stopped
-# after 20 minutes (no single test takes 5) with a dump, and fails.
+# dotnet test runs as many test projects at once as the machine has cores (MSBuild's nodes): on CI's two, Boot's QEMU
+# boots share the machine with one other project at a time, and timing tests must hold under that load.
+# The whole suite stays near 28 of CI's 45 minutes. Tests inside a project run in parallel where xunit's collections
+# allow. A test that hangs is stopped after 20 minutes (no single test takes 5) with a dump, and fails.
 CIRCULAR=$bin/circular dotnet test Circular.slnx -c Release --nologo --blame-hang-timeout 20m 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # Every test project must have run tests: one that discovers none (a broken reference, a filter) would pass silently.
