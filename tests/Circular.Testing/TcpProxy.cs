@@ -36,6 +36,14 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>Request lines ("GET /path HTTP/1.1") seen so far.</summary>
     public IReadOnlyList<string> Requests { get { lock (_requests) return _requests.ToList(); } }
 
+    /// <summary>
+    /// Called with each request line ("PUT /path HTTP/1.1") about to pass; true stalls the proxy before it passes, so a
+    /// test holds a client mid-way at an exact point rather than racing it.
+    /// </summary>
+    public Func<string, bool>? StallWhen { get; init; }
+
+    public bool IsStalled => _stalled is not null;
+
     public void Stall() => _stalled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Resume()
@@ -80,6 +88,7 @@ public sealed class TcpProxy : IAsyncDisposable
             int n;
             while ((n = await from.ReadAsync(buf, _stop.Token)) > 0)
             {
+                if (requests && StallWhen is { } when && RequestLines(buf.AsSpan(0, n)).Any(when)) Stall();
                 if (_stalled is { } s) await s.Task.WaitAsync(_stop.Token);
                 if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
                 if (requests) Note(buf.AsSpan(0, n));
@@ -92,10 +101,14 @@ public sealed class TcpProxy : IAsyncDisposable
 
     private void Note(ReadOnlySpan<byte> data)
     {
-        foreach (string line in Encoding.ASCII.GetString(data).Split("\r\n"))
+        foreach (string line in RequestLines(data))
             if (line.StartsWith("GET ", StringComparison.Ordinal) || line.StartsWith("HEAD ", StringComparison.Ordinal))
                 lock (_requests) _requests.Add(line);
     }
+
+    /// <summary>HTTP/1.1 request lines in what a client sent (a read can hold several, or only a body).</summary>
+    private static List<string> RequestLines(ReadOnlySpan<byte> data) =>
+        Encoding.ASCII.GetString(data).Split("\r\n").Where(l => l.EndsWith(" HTTP/1.1", StringComparison.Ordinal) || l.EndsWith(" HTTP/1.0", StringComparison.Ordinal)).ToList();
 
     public async ValueTask DisposeAsync()
     {
