@@ -6,19 +6,13 @@ namespace Circular.Cli.Tests;
 /// <summary>Publishing is crash-safe and concurrent pushes never lose a version.</summary>
 public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
 {
-    private static int CountChunkFiles(string archive)
-    {
-        string dir = Path.Combine(archive, "chunks");
-        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith('.')) : 0;
-    }
-
     [Fact]
     public async Task Push_killedMidway_leavesEarlierVersionsIntactAndRerunCompletes()
     {
         string archive = await scratch.InitArchiveAsync("kill");
         string v1 = RandomData.WriteFile(scratch["v1.img"], 3 << 20, 1);
         await PushOutput.PushAsync(archive, "os", v1);
-        int chunksOfV1 = CountChunkFiles(archive);
+        int chunksOfV1 = ArchiveChecks.CountChunkFiles(archive);
         // 96 MiB (1536 blocks of 64K) of compressible data at zlib level 9 on one core (about 20 MB/s): seconds of work,
         // killed after 200 blocks. On all cores a CI machine once finished 32 MiB before the test could see 200 blocks.
         const int Blocks = 1536;
@@ -29,12 +23,12 @@ public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
         await using (var p = CircularCli.Start(new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1" }, args))
         {
             var clock = Stopwatch.StartNew();
-            while (CountChunkFiles(archive) < chunksOfV1 + 200 && !p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
+            while (ArchiveChecks.CountChunkFiles(archive) < chunksOfV1 + 200 && !p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
             Assert.False(p.HasExited, "the push finished before it could be killed; make the image bigger");
             p.Signal("KILL");
             await p.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
-        int written = CountChunkFiles(archive) - chunksOfV1;
+        int written = ArchiveChecks.CountChunkFiles(archive) - chunksOfV1;
         Assert.True(written >= 200 && written < Blocks, $"expected a partial push, found {written} new chunks");
 
         Assert.Equal([1], RefsFile.Versions(archive, "os"));

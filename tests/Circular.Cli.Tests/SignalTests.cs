@@ -22,10 +22,15 @@ public sealed class SignalTests : IDisposable
         string v1 = RandomData.WriteFile(_s["v1.img"], 1 << 20, 1);
         (await CircularCli.RunAsync("push", archive, "os", v1)).Ok();
         string big = _s["big.img"];
-        File.WriteAllBytes(big, TestImages.TextBytes(48 << 20, 2)); // several seconds of zlib 9
-        await using (var push = CircularCli.Start("push", archive, "os", big, "--codec", "zlib", "--level", "9"))
+        File.WriteAllBytes(big, TestImages.TextBytes(48 << 20, 2)); // seconds of zlib 9 on one core
+        int before = ArchiveChecks.CountChunkFiles(archive);
+        var oneCore = new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1" };
+        await using (var push = CircularCli.Start(oneCore, "push", archive, "os", big, "--codec", "zlib", "--level", "9"))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(800));
+            // Signalled once it is storing chunks (mid-way, not before it started, whatever the machine's speed).
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (ArchiveChecks.CountChunkFiles(archive) < before + 8 && !push.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+                await Task.Delay(20);
             Assert.False(push.HasExited, "the push ended before the signal: the test proves nothing\n" + push.Err);
             push.Signal(signal);
             Assert.Equal(130, await push.WaitForExitAsync(TimeSpan.FromSeconds(30)));
