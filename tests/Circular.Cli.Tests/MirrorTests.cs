@@ -176,8 +176,10 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         await using (var m = CircularCli.Start("mirror", url.ToString(), mirror, "--parallel", "1"))
         {
             var chunks = Path.Combine(mirror, "chunks");
-            for (int i = 0; i < 300 && (!Directory.Exists(chunks) || Directory.GetFiles(chunks, "*", SearchOption.AllDirectories).Length < 20); i++)
+            int ChunksCopied() => Directory.Exists(chunks) ? Directory.GetFiles(chunks, "*", SearchOption.AllDirectories).Length : 0;
+            for (int i = 0; i < 600 && ChunksCopied() < 20 && !m.HasExited; i++)
                 await Task.Delay(50);
+            Assert.True(ChunksCopied() >= 20 && !m.HasExited, $"the mirror did not copy the 20 chunks its source serves before stalling\n{m.Err}");
             m.Signal("KILL");
             await m.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }

@@ -14,7 +14,7 @@ public sealed class ServeStopTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Serve_stops_within_a_second_on_SIGTERM(bool halfSentRequest)
+    public async Task Serve_stops_promptly_on_SIGTERM(bool halfSentRequest)
     {
         string archive = await _s.InitArchiveAsync("archive");
         var (server, url) = await CircularCli.ServeAsync(archive);
@@ -34,7 +34,9 @@ public sealed class ServeStopTests : IDisposable
             var took = clock.Elapsed;
             Assert.True(server.HasExited);
             Assert.Equal(0, server.ExitCode);
-            Assert.True(took < TimeSpan.FromSeconds(1.5), $"serve took {took.TotalSeconds:0.00} s to stop{(halfSentRequest ? " with a half-sent request" : "")}");
+            // It stops in about half a second here (its shutdown grace); the bound leaves room for a loaded machine and
+            // still catches the host's default 30-s drain of open connections, which is what this test is for.
+            Assert.True(took < TimeSpan.FromSeconds(5), $"serve took {took.TotalSeconds:0.00} s to stop{(halfSentRequest ? " with a half-sent request" : "")}");
         }
     }
 }

@@ -72,12 +72,21 @@ public static class CircularCli
     /// <summary>`circular serve DIR` on a free loopback port, once it accepts connections.</summary>
     public static async Task<(BackgroundProcess Server, Uri Url)> ServeAsync(string dir, IReadOnlyDictionary<string, string>? environment = null)
     {
-        int port = Ports.Free();
-        var server = Start(environment, "serve", dir, "--listen", $"127.0.0.1:{port}");
-        if (await Ports.WaitListeningAsync(port, TimeSpan.FromSeconds(30), () => server.HasExited))
-            return (server, new Uri($"http://127.0.0.1:{port}"));
-        await server.DisposeAsync();
-        throw new Xunit.Sdk.XunitException($"{server.Name} did not listen\nstdout: {server.Out}\nstderr: {server.Err}");
+        // Its "serving" line, not something listening on the port, shows that this server bound it: a port found free can
+        // be taken by another process first, and then serve exits ("cannot listen") and is started on another port.
+        for (int attempt = 1; ; attempt++)
+        {
+            int port = Ports.Free();
+            var server = Start(environment, "serve", dir, "--listen", $"127.0.0.1:{port}");
+            var clock = Stopwatch.StartNew();
+            while (!server.Out.Contains("serving ", StringComparison.Ordinal) && !server.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
+                await Task.Delay(20);
+            if (!server.HasExited && server.Out.Contains("serving ", StringComparison.Ordinal))
+                return (server, new Uri($"http://127.0.0.1:{port}"));
+            await server.DisposeAsync();
+            if (attempt < 3 && server.Err.Contains("cannot listen", StringComparison.Ordinal)) continue;
+            throw new Xunit.Sdk.XunitException($"{server.Name} did not listen\nstdout: {server.Out}\nstderr: {server.Err}");
+        }
     }
 
     private static string Describe(string[] args) => "circular " + string.Join(' ', args);

@@ -32,13 +32,14 @@ public class WanProxyTests
         var clock = Stopwatch.StartNew();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(proxy.LocalEndPoint);
-        TimeSpan first = await RoundTripAsync(client);
+        await RoundTripAsync(client);
         TimeSpan firstTotal = clock.Elapsed;
         TimeSpan second = await RoundTripAsync(client);
 
-        // The handshake RTT, then RTT/2 each way; a millisecond of slack for timer rounding.
+        // The handshake RTT, then RTT/2 each way; a millisecond of slack for timer rounding. The first reply is timed
+        // from before the connect: the proxy charges the handshake from its accept, which a loaded machine can run
+        // before this test's code after the connect does.
         Assert.True(firstTotal >= 2 * rtt - Slack, $"first reply after {firstTotal.TotalMilliseconds} ms");
-        Assert.True(first >= 2 * rtt - Slack, $"first round trip {first.TotalMilliseconds} ms");
         Assert.True(second >= rtt - Slack, $"second round trip {second.TotalMilliseconds} ms");
         Assert.Equal(1, proxy.Stats.Connections);
         Assert.Equal(2, proxy.Stats.ServerToClientBytes);
