@@ -175,15 +175,13 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         string mirror = scratch["kill-mirror"];
         await using (var m = CircularCli.Start("mirror", url.ToString(), mirror, "--parallel", "1"))
         {
-            var chunks = Path.Combine(mirror, "chunks");
-            int ChunksCopied() => Directory.Exists(chunks) ? Directory.GetFiles(chunks, "*", SearchOption.AllDirectories).Length : 0;
-            for (int i = 0; i < 600 && ChunksCopied() < 20 && !m.HasExited; i++)
+            for (int i = 0; i < 600 && ArchiveChecks.CountChunkFiles(mirror) < 20 && !m.HasExited; i++)
                 await Task.Delay(50);
-            Assert.True(ChunksCopied() >= 20 && !m.HasExited, $"the mirror did not copy the 20 chunks its source serves before stalling\n{m.Err}");
+            Assert.True(ArchiveChecks.CountChunkFiles(mirror) >= 20 && !m.HasExited, $"the mirror did not copy the 20 chunks its source serves before stalling\n{m.Err}");
             m.Signal("KILL");
             await m.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
-        int partial = Directory.GetFiles(Path.Combine(mirror, "chunks"), "*", SearchOption.AllDirectories).Length;
+        int partial = ArchiveChecks.CountChunkFiles(mirror);
         Assert.InRange(partial, 1, 159);
         Assert.False(File.Exists(Path.Combine(mirror, "images", "os", "refs.json")), "refs written before the version was complete");
 

@@ -195,24 +195,35 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
         string v1 = Image("kill1.img", 4, 40);
         (await s3.RunAsync("push", a, "os", v1)).Ok();
         string v2 = Image("kill2.img", 256, 41);
-        // The push reaches S3 through a proxy that stalls at its ninth chunk upload, so it is killed mid-way whatever
-        // the machine's speed (polling the bucket raced a push that could end between two listings).
+        using var http = new HttpClient();
+        string list = $"{s3.Moto.Endpoint}/{S3Fixture.Bucket}?list-type=2&prefix=kill/chunks/";
+        int before = CountKeys(await http.GetStringAsync(list));
+        // The push reaches S3 through a proxy that stalls everything at its 25th chunk upload, so it is killed mid-way
+        // whatever the machine's speed (polling the bucket raced a push that could end between two listings). A push to
+        // a remote store keeps 16 uploads in flight (one core: no more), so the 25th starts only after at least 9 are
+        // stored: the kill leaves chunks of the unfinished version behind for verify and the rerun to meet.
+        const int InFlight = 16;
         int chunkPuts = 0;
         await using var proxy = new TcpProxy(new Uri(s3.Moto.Endpoint).Port) {
             StallWhen = line => line.StartsWith("PUT ", StringComparison.Ordinal) && line.Contains("/kill/chunks/", StringComparison.Ordinal) &&
-                Interlocked.Increment(ref chunkPuts) > 8,
+                Interlocked.Increment(ref chunkPuts) > 8 + InFlight,
         };
-        var throughProxy = new Dictionary<string, string>(s3.Env) { ["AWS_ENDPOINT_URL"] = $"http://127.0.0.1:{proxy.Port}" };
+        var throughProxy = new Dictionary<string, string>(s3.Env) {
+            ["AWS_ENDPOINT_URL"] = $"http://127.0.0.1:{proxy.Port}",
+            ["DOTNET_PROCESSOR_COUNT"] = "1",
+        };
         await using (var push = CircularCli.Start(throughProxy, "push", a, "os", v2))
         {
             var clock = Stopwatch.StartNew();
             while (!proxy.IsStalled && clock.Elapsed < TimeSpan.FromSeconds(60) && !push.HasExited)
                 await Task.Delay(20);
             Assert.False(push.HasExited, "the push ended before it could be killed: the test proves nothing\n" + push.Out + push.Err);
-            Assert.True(proxy.IsStalled, "the push made no ninth chunk upload in 60 s\n" + push.Out + push.Err);
+            Assert.True(proxy.IsStalled, $"the push made no {9 + InFlight}th chunk upload in 60 s\n" + push.Out + push.Err);
             push.Signal("KILL");
             await push.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
+        int left = CountKeys(await http.GetStringAsync(list)) - before;
+        Assert.True(left >= 8, $"the killed push left {left} new chunks in the bucket; expected at least 8");
         await AssertCatAsync(a, "os", v1);
         Assert.Contains("all good", (await s3.RunAsync("verify", a)).Ok().Out);
         var rerun = PushOutput.Parse((await s3.RunAsync("push", a, "os", v2)).Ok());
@@ -220,6 +231,8 @@ public sealed class S3ArchiveTests(S3Fixture s3, Scratch scratch) : IClassFixtur
         await AssertCatAsync(a, "os@2", v2);
         Assert.Contains("all good", (await s3.RunAsync("verify", a)).Ok().Out);
     }
+
+    private static int CountKeys(string listXml) => System.Text.RegularExpressions.Regex.Matches(listXml, "<Key>").Count;
 
     [Fact]
     public async Task Rclone_listsAndCopiesWhatPushWrote()

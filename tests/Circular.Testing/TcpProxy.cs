@@ -44,7 +44,8 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public bool IsStalled => _stalled is not null;
 
-    public void Stall() => _stalled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Two pumps can stall at once: only one gate may be set, or a pump would wait on one Resume never opens.
+    public void Stall() => Interlocked.CompareExchange(ref _stalled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
 
     public void Resume()
     {
