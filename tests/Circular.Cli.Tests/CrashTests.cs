@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Circular.Cli.Tests.Support;
 
 namespace Circular.Cli.Tests;
@@ -22,8 +21,7 @@ public sealed class CrashTests(Scratch scratch) : IClassFixture<Scratch>
 
         await using (var p = CircularCli.Start(new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "1" }, args))
         {
-            var clock = Stopwatch.StartNew();
-            while (ArchiveChecks.CountChunkFiles(archive) < chunksOfV1 + 200 && !p.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
+            await ArchiveChecks.WaitForChunkFilesAsync(archive, chunksOfV1 + 200, p);
             Assert.False(p.HasExited, "the push finished before it could be killed; make the image bigger");
             p.Signal("KILL");
             await p.WaitForExitAsync(TimeSpan.FromSeconds(30));

@@ -175,8 +175,7 @@ public sealed partial class MirrorTests(S3Fixture s3, Scratch scratch) : IClassF
         string mirror = scratch["kill-mirror"];
         await using (var m = CircularCli.Start("mirror", url.ToString(), mirror, "--parallel", "1"))
         {
-            for (int i = 0; i < 600 && ArchiveChecks.CountChunkFiles(mirror) < 20 && !m.HasExited; i++)
-                await Task.Delay(50);
+            await ArchiveChecks.WaitForChunkFilesAsync(mirror, 20, m);
             Assert.True(ArchiveChecks.CountChunkFiles(mirror) >= 20 && !m.HasExited, $"the mirror did not copy the 20 chunks its source serves before stalling\n{m.Err}");
             m.Signal("KILL");
             await m.WaitForExitAsync(TimeSpan.FromSeconds(10));

@@ -28,9 +28,7 @@ public sealed class SignalTests : IDisposable
         await using (var push = CircularCli.Start(oneCore, "push", archive, "os", big, "--codec", "zlib", "--level", "9"))
         {
             // Signalled once it is storing chunks (mid-way, not before it started, whatever the machine's speed).
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (ArchiveChecks.CountChunkFiles(archive) < before + 8 && !push.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
-                await Task.Delay(20);
+            await ArchiveChecks.WaitForChunkFilesAsync(archive, before + 8, push);
             Assert.False(push.HasExited, "the push ended before the signal: the test proves nothing\n" + push.Err);
             push.Signal(signal);
             Assert.Equal(130, await push.WaitForExitAsync(TimeSpan.FromSeconds(30)));

@@ -54,9 +54,11 @@ public static class CircularCli
         BackgroundProcess.Start(StartInfo(args, environment), Describe(args));
 
     /// <summary>Starts a long-running command and waits until its stdout shows <paramref name="readyText"/>.</summary>
-    public static async Task<BackgroundProcess> StartAsync(string readyText, params string[] args)
+    public static Task<BackgroundProcess> StartAsync(string readyText, params string[] args) => StartAsync(readyText, null, args);
+
+    public static async Task<BackgroundProcess> StartAsync(string readyText, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var process = Start(args);
+        var process = Start(environment, args);
         try
         {
             await process.WaitForOutputAsync(readyText, TimeSpan.FromSeconds(30));
@@ -77,15 +79,8 @@ public static class CircularCli
         for (int attempt = 1; ; attempt++)
         {
             int port = Ports.Free();
-            var server = Start(environment, "serve", dir, "--listen", $"127.0.0.1:{port}");
-            var clock = Stopwatch.StartNew();
-            while (!server.Out.Contains("serving ", StringComparison.Ordinal) && !server.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
-                await Task.Delay(20);
-            if (!server.HasExited && server.Out.Contains("serving ", StringComparison.Ordinal))
-                return (server, new Uri($"http://127.0.0.1:{port}"));
-            await server.DisposeAsync();
-            if (attempt < 3 && server.Err.Contains("cannot listen", StringComparison.Ordinal)) continue;
-            throw new Xunit.Sdk.XunitException($"{server.Name} did not listen\nstdout: {server.Out}\nstderr: {server.Err}");
+            try { return (await StartAsync("serving ", environment, "serve", dir, "--listen", $"127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{port}")); }
+            catch (Xunit.Sdk.XunitException e) when (attempt < 3 && e.Message.Contains("cannot listen", StringComparison.Ordinal)) { }
         }
     }
 

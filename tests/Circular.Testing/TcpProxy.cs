@@ -89,10 +89,11 @@ public sealed class TcpProxy : IAsyncDisposable
             int n;
             while ((n = await from.ReadAsync(buf, _stop.Token)) > 0)
             {
-                if (requests && StallWhen is { } when && RequestLines(buf.AsSpan(0, n)).Any(when)) Stall();
+                var lines = requests ? RequestLines(buf.AsSpan(0, n)) : null;
+                if (lines is not null && StallWhen is { } when && lines.Any(when)) Stall();
                 if (_stalled is { } s) await s.Task.WaitAsync(_stop.Token);
                 if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
-                if (requests) Note(buf.AsSpan(0, n));
+                if (lines is not null) Note(lines);
                 await to.WriteAsync(buf.AsMemory(0, n), _stop.Token);
             }
             to.Socket.Shutdown(SocketShutdown.Send);
@@ -100,9 +101,9 @@ public sealed class TcpProxy : IAsyncDisposable
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
     }
 
-    private void Note(ReadOnlySpan<byte> data)
+    private void Note(List<string> lines)
     {
-        foreach (string line in RequestLines(data))
+        foreach (string line in lines)
             if (line.StartsWith("GET ", StringComparison.Ordinal) || line.StartsWith("HEAD ", StringComparison.Ordinal))
                 lock (_requests) _requests.Add(line);
     }
